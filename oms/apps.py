@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class OmsConfig(AppConfig):
+    name = "oms"
+    verbose_name = "Tenancy and audit"
+
+    def ready(self) -> None:
+        from oms.core import schema  # noqa: F401  (registers the OpenAPI auth extension)

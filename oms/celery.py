@@ -1,0 +1,38 @@
+"""The Celery app. Tasks take ids and a tenant_id, and call one service."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.signals import before_task_publish, task_postrun, task_prerun
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings.dev")
+
+app = Celery("oms")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@before_task_publish.connect
+def _carry_request_id(headers: dict[str, object] | None = None, **_: object) -> None:
+    from oms.core.request_id import get_request_id
+
+    if headers is not None and "request_id" not in headers:
+        headers["request_id"] = get_request_id()
+
+
+@task_prerun.connect
+def _restore_request_id(task: object = None, **_: object) -> None:
+    from oms.core.request_id import set_request_id
+
+    request = getattr(task, "request", None)
+    rid = getattr(request, "request_id", None) if request is not None else None
+    set_request_id(str(rid) if rid else f"task-{getattr(request, 'id', '') or ''}")
+
+
+@task_postrun.connect
+def _clear_request_id(**_: object) -> None:
+    from oms.core.request_id import set_request_id
+
+    set_request_id("-")

@@ -1,0 +1,164 @@
+"""Tenancy (tenants, memberships, API keys) and the append-only audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+
+from oms.core.models import TenantOwned, TenantQuerySet
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MANAGER = "manager", "Manager"
+    AGENT = "agent", "Support agent"
+    WAREHOUSE = "warehouse", "Warehouse"
+
+
+class CapturePolicy(models.TextChoices):
+    ON_SHIPMENT = "on_shipment", "Capture when the first shipment ships"
+    ON_ORDER = "on_order", "Capture when the order is placed"
+
+
+class SplitCapturePolicy(models.TextChoices):
+    ALL_AT_FIRST = "all_at_first", "Capture everything at the first shipment"
+    PER_SHIPMENT = "per_shipment", "Capture the shipped part, charge the rest later"
+
+
+class Tenant(models.Model):
+    """A merchant. Holds the order policies the other rooms read."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    default_currency = models.CharField(max_length=3, default="USD")
+    allow_split_shipments = models.BooleanField(default=True)
+    allow_backorder = models.BooleanField(default=True)
+    max_shipments_per_order = models.PositiveSmallIntegerField(default=3)
+    capture_policy = models.CharField(
+        max_length=20, choices=CapturePolicy.choices, default=CapturePolicy.ON_SHIPMENT
+    )
+    split_capture_policy = models.CharField(
+        max_length=20, choices=SplitCapturePolicy.choices, default=SplitCapturePolicy.ALL_AT_FIRST
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(TenantOwned):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user")]
+        indexes = [models.Index(fields=["user", "tenant"], name="membership_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant_id} ({self.role})"
+
+
+API_KEY_PREFIX = "oms"
+
+
+def hash_api_key(raw: str) -> str:
+    # Keys carry 256 bits of randomness, so a fast hash is as good as a slow one here.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiKey(TenantOwned):
+    """A storefront's key. Stored hashed; the raw key is shown once, when it is made."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MANAGER)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @staticmethod
+    def new_raw_key() -> tuple[str, str]:
+        prefix = secrets.token_hex(6)
+        return prefix, f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+
+    @staticmethod
+    def split_raw_key(raw: str) -> str | None:
+        parts = raw.split("_", 2)
+        if len(parts) != 3 or parts[0] != API_KEY_PREFIX or not parts[1]:
+            return None
+        return parts[1]
+
+    def matches(self, raw: str) -> bool:
+        return hmac.compare_digest(self.key_hash, hash_api_key(raw))
+
+
+class AppendOnlyQuerySet(TenantQuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("Audit events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit events are append-only")
+
+
+class AuditEvent(TenantOwned):
+    """Who did what to which object, with the state before and after. Never edited, never deleted."""
+
+    # PROTECT: a user who acted is deactivated, never deleted, so the trail keeps its link.
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor = models.CharField(max_length=200, help_text="user:<email>, api_key:<prefix>, task or system")
+    action = models.CharField(max_length=100)
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64)
+    before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = models.Manager.from_queryset(AppendOnlyQuerySet)()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "object_type", "object_id"], name="audit_object_idx"),
+            models.Index(fields=["tenant", "created_at"], name="audit_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None or kwargs.get("force_update"):
+            raise PermissionError("Audit events are append-only")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("Audit events are append-only")

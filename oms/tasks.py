@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from oms.core.audit import audit_record
+from oms.models import Tenant
+
+
+@shared_task(acks_late=True)
+def worker_ping_task(*, tenant_id: int, token: str) -> str:
+    """Proves a worker is alive and reads committed rows: writes an audit event carrying the token."""
+    tenant = Tenant.objects.get(pk=tenant_id)
+    audit_record(tenant=tenant, actor="task", action="worker.ping", object_type="worker", object_id=token)
+    return token

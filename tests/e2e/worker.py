@@ -1,0 +1,115 @@
+"""Start a real Celery worker process against the test database, for end-to-end tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from celery import Celery
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+QUEUES = "default,ingest,allocation,labels,sync"
+
+
+def test_database_url() -> str:
+    """The URL of the database the tests run on, for a process started by a test."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = quote(s["USER"] or "")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"])
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def filesystem_transport_options(var_dir: Path) -> dict[str, Any]:
+    queue = var_dir / "broker" / "queue"
+    processed = var_dir / "broker" / "processed"
+    queue.mkdir(parents=True, exist_ok=True)
+    processed.mkdir(parents=True, exist_ok=True)
+    return {"data_folder_in": str(queue), "data_folder_out": str(queue), "processed_folder": str(processed)}
+
+
+def producer(broker_url: str, var_dir: Path) -> Celery:
+    """A Celery app that publishes to the same broker the worker listens on."""
+    app = Celery("oms-test-producer", broker=broker_url)
+    app.conf.task_serializer = "json"
+    app.conf.accept_content = ["json"]
+    if broker_url.startswith("filesystem://"):
+        app.conf.broker_transport_options = filesystem_transport_options(var_dir)
+    return app
+
+
+@contextlib.contextmanager
+def running_worker(
+    broker_url: str, var_dir: Path, *, concurrency: int = 1
+) -> Iterator[subprocess.Popen[str]]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "oms.settings.test",
+        "DATABASE_URL": test_database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "OMS_VAR_DIR": str(var_dir),
+        "OMS_WORKER": "1",
+    }
+    log = (var_dir / "worker.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "oms",
+            "worker",
+            "-Q",
+            QUEUES,
+            "-c",
+            str(concurrency),
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
+            "-n",
+            f"e2e-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def wait_for(
+    predicate: Callable[[], Any], *, timeout: float = 60, process: Any = None, log: Path | None = None
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        if process is not None and process.poll() is not None:
+            break
+        time.sleep(0.2)
+    detail = log.read_text()[-4000:] if log is not None and log.exists() else ""
+    raise AssertionError(f"condition not met within {timeout}s\n{detail}")

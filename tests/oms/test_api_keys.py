@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from django.db import connection
+from rest_framework.test import APIClient
+
+from oms.models import ApiKey, hash_api_key
+from oms.services import api_key_revoke
+from tests.conftest import api_client_for
+
+SCHEMA = "/api/v1/me/"
+
+
+def _raw_column_values():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prefix, key_hash FROM oms_apikey")
+        return cursor.fetchall()
+
+
+def test_api_key_is_stored_hashed_and_never_in_clear(key_a):
+    key, raw = key_a
+    rows = _raw_column_values()
+    assert all(raw not in (prefix, key_hash) for prefix, key_hash in rows)
+    assert key.key_hash == hash_api_key(raw)
+    assert raw.startswith(f"oms_{key.prefix}_")
+    assert len(raw) > 40
+
+
+def test_valid_key_authenticates_and_records_last_use(api_a, key_a):
+    response = api_a.get(SCHEMA)
+    assert response.status_code == 200
+    key = ApiKey.objects.unscoped().get(pk=key_a[0].pk)
+    assert key.last_used_at is not None
+
+
+def test_missing_or_bad_key_is_401_with_a_code(key_a):
+    anonymous = APIClient().get(SCHEMA)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["code"] == "not_authenticated"
+    assert anonymous["WWW-Authenticate"].startswith("Bearer")
+
+    tampered = api_client_for(key_a[1][:-2] + "xx").get(SCHEMA)
+    assert tampered.status_code == 401
+    assert tampered.json()["code"] == "invalid_api_key"
+
+    garbage = api_client_for("not-a-key").get(SCHEMA)
+    assert garbage.status_code == 401
+
+
+def test_revoked_key_stops_working(api_a, key_a, tenant_a):
+    assert api_a.get(SCHEMA).status_code == 200
+    api_key_revoke(tenant=tenant_a, api_key_id=key_a[0].pk, actor=None)
+    response = api_a.get(SCHEMA)
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_api_key"
+
+
+def test_inactive_tenant_keys_stop_working(api_a, tenant_a):
+    tenant_a.is_active = False
+    tenant_a.save()
+    assert api_a.get(SCHEMA).status_code == 401
