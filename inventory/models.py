@@ -1,1 +1,163 @@
-"""Inventory models."""
+"""SKUs, warehouses, stock per SKU and warehouse, the stock ledger, and checkout reservations.
+
+available = on_hand - allocated - reserved, all three kept on the StockLevel row, so one
+guarded UPDATE (or a row lock) decides whether a unit can be promised.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from oms.core.models import TenantOwned
+
+
+class SKU(TenantOwned):
+    code = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    barcode = models.CharField(max_length=64, blank=True, help_text="Barcode or GTIN")
+    weight_grams = models.PositiveIntegerField(default=0)
+    length_mm = models.PositiveIntegerField(default=0)
+    width_mm = models.PositiveIntegerField(default=0)
+    height_mm = models.PositiveIntegerField(default=0)
+    hs_code = models.CharField(max_length=16, blank=True)
+    country_of_origin = models.CharField(max_length=2, blank=True)
+    price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    returnable = models.BooleanField(default=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "SKU"
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="sku_unique_code")]
+        indexes = [models.Index(fields=["tenant", "barcode"], name="sku_barcode_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class Warehouse(TenantOwned):
+    code = models.CharField(max_length=32)
+    name = models.CharField(max_length=200)
+    line1 = models.CharField(max_length=200, blank=True)
+    line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, default="US")
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    priority = models.PositiveSmallIntegerField(default=100, help_text="Lower ships first on a tie")
+    active = models.BooleanField(default=True)
+    ships_to = models.JSONField(default=list, blank=True, help_text="Country codes; empty means anywhere")
+    cutoff_time = models.TimeField(null=True, blank=True, help_text="Daily order cutoff, local time")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["priority", "code"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="warehouse_unique_code")]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class StockLevel(TenantOwned):
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="stock_levels")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock_levels")
+    on_hand = models.IntegerField(default=0)
+    allocated = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    reorder_point = models.PositiveIntegerField(default=0)
+    safety_stock = models.PositiveIntegerField(default=0)
+    bin_location = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku__code", "warehouse__priority"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "sku", "warehouse"], name="stocklevel_unique_sku_wh"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="stocklevel_on_hand_gte_0"),
+            models.CheckConstraint(condition=Q(allocated__gte=0), name="stocklevel_allocated_gte_0"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="stocklevel_reserved_gte_0"),
+            models.CheckConstraint(
+                condition=Q(on_hand__gte=F("allocated") + F("reserved")), name="stocklevel_never_oversold"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "warehouse", "sku"], name="stocklevel_wh_sku_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id}@{self.warehouse_id}: {self.on_hand}/{self.allocated}/{self.reserved}"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.allocated - self.reserved
+
+
+class MovementReason(models.TextChoices):
+    RECEIPT = "receipt", "Receipt"
+    ADJUSTMENT = "adjustment", "Adjustment"
+    DAMAGE = "damage", "Damage"
+    COUNT = "count", "Cycle count"
+    SHIPMENT = "shipment", "Shipment"
+    RETURN_RESTOCK = "return_restock", "Return restock"
+    TRANSFER_OUT = "transfer_out", "Transfer out"
+    TRANSFER_IN = "transfer_in", "Transfer in"
+
+
+class StockMovement(TenantOwned):
+    """The ledger: one row for every change of on_hand. on_hand is the sum of deltas."""
+
+    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="movements")
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    delta = models.IntegerField()
+    on_hand_after = models.IntegerField()
+    reason = models.CharField(max_length=20, choices=MovementReason.choices)
+    reference = models.CharField(max_length=200, blank=True)
+    actor = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "stock_level", "created_at"], name="movement_level_time_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.delta:+d} ({self.reference})"
+
+
+class ReservationState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    RELEASED = "released", "Released"
+    EXPIRED = "expired", "Expired"
+    CONSUMED = "consumed", "Turned into an order"
+
+
+class Reservation(TenantOwned):
+    """A storefront checkout hold: units set aside until it expires, is released or becomes an order."""
+
+    state = models.CharField(max_length=10, choices=ReservationState.choices, default=ReservationState.ACTIVE)
+    expires_at = models.DateTimeField()
+    reference = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "state", "expires_at"], name="reservation_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"Reservation {self.pk} ({self.state})"
+
+
+class ReservationLine(TenantOwned):
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="lines")
+    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="+")
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku_id}@{self.warehouse_id}"
