@@ -162,3 +162,23 @@ class AuditEvent(TenantOwned):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise PermissionError("Audit events are append-only")
+
+
+class IdempotencyRecord(TenantOwned):
+    """A create request's Idempotency-Key: the first response is kept and replayed for 24 h or more."""
+
+    key = models.CharField(max_length=255)
+    scope = models.CharField(max_length=200, help_text="Method and route the key was used on")
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "scope", "key"], name="idempotency_unique_key"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -1,0 +1,1 @@
+"""Celery tasks for payments (filled in with the payment services)."""

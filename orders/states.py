@@ -1,0 +1,77 @@
+"""Order, payment and hold vocabularies. Pure: no database, no I/O."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class OrderState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ON_HOLD = "on_hold", "On hold"
+    ALLOCATED = "allocated", "Allocated"
+    PARTIALLY_ALLOCATED = "partially_allocated", "Partially allocated"
+    BACKORDERED = "backordered", "Backordered"
+    IN_FULFILLMENT = "in_fulfillment", "In fulfillment"
+    PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ALLOCATABLE = [
+    OrderState.PENDING,
+    OrderState.ALLOCATED,
+    OrderState.PARTIALLY_ALLOCATED,
+    OrderState.BACKORDERED,
+]
+EDITABLE = [OrderState.PENDING, OrderState.ON_HOLD, *ALLOCATABLE[1:]]
+HOLDABLE = ALLOCATABLE
+CANCELLABLE = [*EDITABLE, OrderState.IN_FULFILLMENT]
+
+
+class HoldKind(models.TextChoices):
+    PAYMENT = "payment", "Payment"
+    ADDRESS = "address", "Address"
+    FRAUD = "fraud", "Fraud review"
+    MANUAL = "manual", "Manual"
+    UNMAPPED_SKU = "unmapped_sku", "Unmapped SKU"
+
+
+class PaymentState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    AUTHORIZED = "authorized", "Authorized"
+    CAPTURED = "captured", "Captured"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    REFUNDED = "refunded", "Refunded"
+    VOIDED = "voided", "Voided"
+    FAILED = "failed", "Failed"
+
+
+class PaymentOperationKind(models.TextChoices):
+    AUTHORIZE = "authorize", "Authorize"
+    CAPTURE = "capture", "Capture"
+    REFUND = "refund", "Refund"
+    VOID = "void", "Void"
+    REAUTHORIZE = "reauthorize", "Re-authorize"
+    CHARGE = "charge", "Off-session charge"
+
+
+class OperationState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class OrderEventType(models.TextChoices):
+    CREATED = "created", "Created"
+    TRANSITION = "transition", "State changed"
+    ALLOCATED = "allocated", "Allocated"
+    HOLD_ADDED = "hold_added", "Hold added"
+    HOLD_RELEASED = "hold_released", "Hold released"
+    EDITED = "edited", "Edited"
+    ADDRESS_CHANGED = "address_changed", "Address changed"
+    CANCELLED = "cancelled", "Cancelled"
+    PAYMENT = "payment", "Payment"
+    NOTE = "note", "Note"
+    SHIPMENT = "shipment", "Shipment"
