@@ -42,6 +42,9 @@ def filesystem_transport_options(var_dir: Path) -> dict[str, Any]:
 def producer(broker_url: str, var_dir: Path) -> Celery:
     """A Celery app that publishes to the same broker the worker listens on."""
     app = Celery("oms-test-producer", broker=broker_url)
+    # CELERY_BROKER_URL in the environment beats `broker=`; the write URL setting does not.
+    app.conf.broker_write_url = broker_url
+    app.conf.broker_read_url = broker_url
     app.conf.task_serializer = "json"
     app.conf.accept_content = ["json"]
     if broker_url.startswith("filesystem://"):
