@@ -26,6 +26,9 @@ class SKU(TenantOwned):
     price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     returnable = models.BooleanField(default=True)
     active = models.BooleanField(default=True)
+    lead_time_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Days from reorder to receipt; empty uses the warehouse default"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -54,6 +57,9 @@ class Warehouse(TenantOwned):
     active = models.BooleanField(default=True)
     ships_to = models.JSONField(default=list, blank=True, help_text="Country codes; empty means anywhere")
     cutoff_time = models.TimeField(null=True, blank=True, help_text="Daily order cutoff, local time")
+    default_lead_time_days = models.PositiveSmallIntegerField(
+        default=14, help_text="Replenishment lead time for SKUs that do not set their own"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -161,3 +167,66 @@ class ReservationLine(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku_id}@{self.warehouse_id}"
+
+
+class InboundKind(models.TextChoices):
+    PURCHASE_ORDER = "purchase_order", "Purchase order"
+    TRANSFER = "transfer", "Transfer between warehouses"
+
+
+class InboundState(models.TextChoices):
+    EXPECTED = "expected", "Expected"
+    IN_TRANSIT = "in_transit", "In transit"
+    PARTIALLY_RECEIVED = "partially_received", "Partially received"
+    RECEIVED = "received", "Received"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_INBOUND_STATES = (InboundState.EXPECTED, InboundState.IN_TRANSIT, InboundState.PARTIALLY_RECEIVED)
+
+
+class InboundShipment(TenantOwned):
+    """Stock on its way to a warehouse: a purchase order from a supplier or a transfer in transit."""
+
+    kind = models.CharField(max_length=20, choices=InboundKind.choices, default=InboundKind.PURCHASE_ORDER)
+    state = models.CharField(max_length=20, choices=InboundState.choices, default=InboundState.EXPECTED)
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="inbound_shipments")
+    source_warehouse = models.ForeignKey(
+        Warehouse, null=True, blank=True, on_delete=models.PROTECT, related_name="outbound_transfers"
+    )
+    reference = models.CharField(max_length=200, blank=True, help_text="PO number or transfer reference")
+    supplier = models.CharField(max_length=200, blank=True)
+    expected_at = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["expected_at", "id"]
+        indexes = [models.Index(fields=["tenant", "state", "expected_at"], name="inbound_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.reference or self.pk} ({self.state})"
+
+
+class InboundLine(TenantOwned):
+    shipment = models.ForeignKey(InboundShipment, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="+")
+    quantity_expected = models.PositiveIntegerField()
+    quantity_received = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "shipment", "sku"], name="inboundline_unique_sku"),
+            models.CheckConstraint(
+                condition=Q(quantity_received__lte=F("quantity_expected")),
+                name="inboundline_received_lte_expected",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "sku"], name="inboundline_sku_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity_received}/{self.quantity_expected} × {self.sku_id}"
+
+    @property
+    def quantity_outstanding(self) -> int:
+        return self.quantity_expected - self.quantity_received

@@ -186,7 +186,12 @@ CELERY_TASK_ROUTES = {
     "*.sync_*": {"queue": "sync"},
     "*_push_*": {"queue": "sync"},
 }
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "inventory-reservations-expire": {
+        "task": "inventory.tasks.reservations_expire_task",
+        "schedule": 60.0,
+    },
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # --- logging ----------------------------------------------------------------------------

@@ -1,0 +1,599 @@
+"""The allocation engine: which warehouses ship which units of an order.
+
+Two halves:
+
+* `plan_allocation` is pure policy over plain data (candidate warehouses with their
+  available units): no database, deterministic, easy to test and to explain.
+* `allocation_plan` (a preview, no locks) and `allocation_apply` (transactional) read the
+  StockLevel rows, hand them to the policy and, for apply, write `allocated`.
+
+Policy, in order:
+1. one warehouse that can ship every line: nearest to the ship-to first (great-circle
+   distance from offline postal-code coordinates), then warehouse priority, then code;
+2. else split across the fewest warehouses (greedy set cover: repeatedly the warehouse
+   that covers the most remaining units, nearest first on ties), up to max_shipments,
+   when the tenant allows split shipments;
+3. else allocate what exists (same greedy, one warehouse when splits are off) and
+   backorder the rest, when the tenant allows backorders.
+
+Inactive warehouses and warehouses whose `ships_to` excludes the destination country are
+not candidates.
+
+Concurrency: apply locks every StockLevel row of the demanded SKUs in pk order with one
+`SELECT ... FOR UPDATE` (see locks.py), plans on the locked numbers, and updates only the
+rows it picked. On SQLite the IMMEDIATE write transaction serialises writers instead. The
+CHECK constraint on_hand >= allocated + reserved is the last line of defence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from inventory import locks
+from inventory.errors import InventoryError, InventoryErrorCode
+from inventory.geo import Coordinates, geocode, haversine_km
+from inventory.models import Reservation, ReservationLine, ReservationState, StockLevel
+from inventory.signals import send_stock_became_available_on_commit
+
+SINGLE_NEAREST = "single_nearest"
+SPLIT = "split"
+PARTIAL_BACKORDER = "partial_backorder"
+BACKORDER = "backorder"
+
+
+# --- the contract ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DemandLine:
+    key: str  # the caller's id for the line, e.g. "orderline:42"
+    sku_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ShipTo:
+    country: str
+    postal_code: str = ""
+    city: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+
+    def coordinates(self) -> Coordinates | None:
+        if self.latitude is not None and self.longitude is not None:
+            return float(self.latitude), float(self.longitude)
+        return geocode(self.country, self.postal_code, self.city)
+
+
+@dataclass(frozen=True)
+class Pick:
+    key: str
+    sku_id: int
+    warehouse_id: int
+    stock_level_id: int
+    quantity: int
+
+
+@dataclass
+class AllocationPlan:
+    strategy: str  # "single_nearest" | "split" | "partial_backorder" | "backorder"
+    explanation: str
+    picks: list[Pick]
+    backorders: dict[str, int]  # key -> quantity not allocated
+    # warehouse id -> {"code", "distance_km", "priority"} for the warehouses in the picks
+    warehouses: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def is_complete(self) -> bool:
+        return not any(self.backorders.values())
+
+    @property
+    def allocated_by_key(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for pick in self.picks:
+            out[pick.key] += pick.quantity
+        return dict(out)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serialisable, for storing on the order and showing in the admin."""
+        picks = []
+        for pick in self.picks:
+            row = asdict(pick)
+            info = self.warehouses.get(pick.warehouse_id, {})
+            row["warehouse"] = info.get("code", "")
+            row["distance_km"] = info.get("distance_km")
+            picks.append(row)
+        return {
+            "strategy": self.strategy,
+            "explanation": self.explanation,
+            "complete": self.is_complete,
+            "picks": picks,
+            "backorders": {key: qty for key, qty in self.backorders.items() if qty},
+        }
+
+
+@dataclass(frozen=True)
+class AllocationPolicy:
+    allow_split: bool = True
+    allow_backorder: bool = True
+    max_shipments: int = 3
+
+    @classmethod
+    def for_tenant(cls, tenant: Any) -> AllocationPolicy:
+        return cls(
+            allow_split=bool(tenant.allow_split_shipments),
+            allow_backorder=bool(tenant.allow_backorder),
+            max_shipments=max(1, int(tenant.max_shipments_per_order or 1)),
+        )
+
+
+@dataclass(frozen=True)
+class CandidateWarehouse:
+    """One warehouse as the policy sees it. stock: sku_id -> (stock_level_id, available)."""
+
+    id: int
+    code: str
+    latitude: float | None
+    longitude: float | None
+    priority: int = 100
+    active: bool = True
+    ships_to: tuple[str, ...] = ()
+    stock: Mapping[int, tuple[int, int]] = field(default_factory=dict)
+
+    def ships_to_country(self, country: str) -> bool:
+        return not self.ships_to or country.upper() in self.ships_to
+
+    def available(self, sku_id: int) -> int:
+        entry = self.stock.get(sku_id)
+        return max(0, entry[1]) if entry else 0
+
+
+# --- the policy (pure) -------------------------------------------------------------------
+def _fmt_km(km: float | None) -> str:
+    return "distance unknown" if km is None else f"{km:,.0f} km"
+
+
+def plan_allocation(
+    lines: Sequence[DemandLine],
+    candidates: Iterable[CandidateWarehouse],
+    ship_to: ShipTo,
+    policy: AllocationPolicy,
+) -> AllocationPlan:
+    """Decide where each line ships from. Pure: reads only its arguments."""
+    lines = [line for line in lines if line.quantity > 0]
+    country = (ship_to.country or "").upper()
+    origin = ship_to.coordinates()
+    notes: list[str] = []
+    where = " ".join(part for part in (country, ship_to.postal_code, ship_to.city) if part)
+    if origin is None:
+        notes.append(f"Ship-to {where}: no coordinates known, warehouses ranked by priority.")
+    else:
+        notes.append(f"Ship-to {where} at ({origin[0]:.2f}, {origin[1]:.2f}).")
+
+    distances: dict[int, float | None] = {}
+    eligible: list[CandidateWarehouse] = []
+    for cand in candidates:
+        if not cand.active:
+            notes.append(f"{cand.code}: not a candidate (inactive).")
+            continue
+        if not cand.ships_to_country(country):
+            notes.append(f"{cand.code}: not a candidate (does not ship to {country}).")
+            continue
+        if origin is not None and cand.latitude is not None and cand.longitude is not None:
+            distances[cand.id] = haversine_km(origin, (float(cand.latitude), float(cand.longitude)))
+        else:
+            distances[cand.id] = None
+        eligible.append(cand)
+
+    def rank(cand: CandidateWarehouse) -> tuple[float, int, str]:
+        km = distances[cand.id]
+        return (math.inf if km is None else km, cand.priority, cand.code)
+
+    ranked = sorted(eligible, key=rank)
+
+    def info(cand: CandidateWarehouse) -> dict[str, Any]:
+        km = distances[cand.id]
+        return {
+            "code": cand.code,
+            "distance_km": None if km is None else round(km, 1),
+            "priority": cand.priority,
+        }
+
+    def describe(cand: CandidateWarehouse, shipped: int | None = None) -> str:
+        text = f"{cand.code} ({_fmt_km(distances[cand.id])}, priority {cand.priority})"
+        return text if shipped is None else f"{text} ships {shipped} unit(s)"
+
+    demand: Counter[int] = Counter()
+    for line in lines:
+        demand[line.sku_id] += line.quantity
+    total_units = sum(demand.values())
+
+    if not lines:
+        return AllocationPlan(SINGLE_NEAREST, "Nothing to allocate.", [], {})
+
+    # 1. one warehouse that ships everything
+    for position, cand in enumerate(ranked):
+        short = [sku for sku, qty in demand.items() if cand.available(sku) < qty]
+        if not short:
+            picks = [
+                Pick(line.key, line.sku_id, cand.id, cand.stock[line.sku_id][0], line.quantity)
+                for line in lines
+            ]
+            notes.append(
+                f"{describe(cand)} is the nearest warehouse that can ship every line "
+                f"({total_units} unit(s)): one shipment."
+            )
+            return AllocationPlan(
+                SINGLE_NEAREST, " ".join(notes), picks, {line.key: 0 for line in lines}, {cand.id: info(cand)}
+            )
+        if position < 5:  # explain the nearest few that could not
+            lacking = ", ".join(f"SKU {sku} ({cand.available(sku)} of {demand[sku]})" for sku in short)
+            notes.append(f"{describe(cand)} cannot ship everything: short of {lacking}.")
+
+    # 2./3. greedy cover: fewest warehouses covering the most units, nearest first on ties
+    limit = policy.max_shipments if policy.allow_split else 1
+    remaining = {line.key: line.quantity for line in lines}
+    available = {cand.id: {sku: cand.available(sku) for sku in demand} for cand in ranked}
+    picks: list[Pick] = []
+    chosen: list[CandidateWarehouse] = []
+    shipped_by: dict[int, int] = {}
+    while len(chosen) < limit and any(remaining.values()):
+        best, best_cover = None, 0
+        for cand in ranked:
+            if cand in chosen:
+                continue
+            need: Counter[int] = Counter()
+            for line in lines:
+                need[line.sku_id] += remaining[line.key]
+            cover = sum(min(qty, available[cand.id][sku]) for sku, qty in need.items())
+            if cover > best_cover:
+                best, best_cover = cand, cover
+        if best is None:
+            break
+        chosen.append(best)
+        shipped_by[best.id] = 0
+        for line in lines:
+            take = min(remaining[line.key], available[best.id][line.sku_id])
+            if take <= 0:
+                continue
+            picks.append(Pick(line.key, line.sku_id, best.id, best.stock[line.sku_id][0], take))
+            remaining[line.key] -= take
+            available[best.id][line.sku_id] -= take
+            shipped_by[best.id] += take
+
+    complete = not any(remaining.values())
+    chosen_text = "; ".join(describe(c, shipped_by[c.id]) for c in chosen)
+    warehouses = {c.id: info(c) for c in chosen}
+    if complete:
+        notes.append(
+            f"No single warehouse has every line; split into {len(chosen)} shipments: {chosen_text}."
+        )
+        return AllocationPlan(SPLIT, " ".join(notes), picks, remaining, warehouses)
+
+    missing = sum(remaining.values())
+    if not policy.allow_split and len(ranked) > 1:
+        notes.append("Split shipments are off for this merchant, so at most one warehouse ships.")
+    elif policy.allow_split and len(chosen) >= limit:
+        notes.append(f"At most {limit} shipment(s) per order.")
+    strategy = PARTIAL_BACKORDER if picks else BACKORDER
+    if picks:
+        notes.append(f"Allocated what exists: {chosen_text}; {missing} unit(s) backordered.")
+    else:
+        notes.append(f"No stock anywhere for this order; {missing} unit(s) backordered.")
+    if not policy.allow_backorder:
+        notes.append("Backorders are off for this merchant: the order cannot be accepted as is.")
+    return AllocationPlan(strategy, " ".join(notes), picks, remaining, warehouses)
+
+
+# --- reading stock into candidates ---------------------------------------------------------
+def _to_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def candidates_from_levels(levels: Iterable[StockLevel], sku_ids: set[int]) -> list[CandidateWarehouse]:
+    by_warehouse: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
+    warehouses: dict[int, Any] = {}
+    for level in levels:
+        if level.sku_id not in sku_ids:
+            continue
+        warehouses[level.warehouse_id] = level.warehouse
+        by_warehouse[level.warehouse_id][level.sku_id] = (level.pk, level.available)
+    return [
+        CandidateWarehouse(
+            id=wh.pk,
+            code=wh.code,
+            latitude=_to_float(wh.latitude),
+            longitude=_to_float(wh.longitude),
+            priority=wh.priority,
+            active=wh.active,
+            ships_to=tuple(str(c).upper() for c in (wh.ships_to or [])),
+            stock=by_warehouse[wh_id],
+        )
+        for wh_id, wh in warehouses.items()
+    ]
+
+
+def _validated_lines(lines: Iterable[DemandLine]) -> list[DemandLine]:
+    out = list(lines)
+    keys = [line.key for line in out]
+    if len(set(keys)) != len(keys):
+        raise InventoryError(InventoryErrorCode.INVALID_QUANTITY, "Line keys must be unique.")
+    for line in out:
+        if line.quantity <= 0:
+            raise InventoryError(
+                InventoryErrorCode.INVALID_QUANTITY, "Quantities must be positive.", key=line.key
+            )
+    return out
+
+
+class _StockSession:
+    """Stock rows read (and, when applying, locked) for one allocation, with pending changes."""
+
+    def __init__(
+        self, *, tenant: Any, sku_ids: set[int], reservation_id: int | None, lock: bool, now: datetime
+    ) -> None:
+        self.tenant = tenant
+        self.now = now
+        self.lock = lock
+        self.sku_ids = sku_ids
+        # every reservation to look at: the one being consumed, and expired ones holding these SKUs
+        expired = ReservationLine.objects.for_tenant(tenant).filter(
+            sku_id__in=sku_ids, reservation__state=ReservationState.ACTIVE, reservation__expires_at__lte=now
+        )
+        condition = Q(reservation_id__in=expired.values("reservation_id"))
+        if reservation_id is not None:
+            condition |= Q(reservation_id=reservation_id)
+        self.reservation_lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in (
+            ReservationLine.objects.for_tenant(tenant)
+            .filter(condition)
+            .order_by("pk")
+            .values("reservation_id", "stock_level_id", "sku_id", "warehouse_id", "quantity")
+        ):
+            self.reservation_lines[row["reservation_id"]].append(row)
+        extra_levels = {row["stock_level_id"] for rows in self.reservation_lines.values() for row in rows}
+        if lock:
+            levels = locks.stock_levels_for_update(tenant=tenant, pks=extra_levels, sku_ids=sku_ids)
+        else:
+            levels = list(
+                StockLevel.objects.for_tenant(tenant)
+                .filter(Q(sku_id__in=sku_ids) | Q(pk__in=extra_levels))
+                .select_related("warehouse")
+                .order_by("pk")
+            )
+        self.levels = {level.pk: level for level in levels}
+        self.allocated_delta: Counter[int] = Counter()
+        self.reserved_delta: Counter[int] = Counter()
+        self.new_states: dict[int, str] = {}
+        self.freed_sku_ids: set[int] = set()
+        self.consumed_picks: list[Pick] = []
+        self.notes: list[str] = []
+
+    # in-memory changes; the level objects carry the numbers the policy plans on
+    def change(self, level_pk: int, *, allocated: int = 0, reserved: int = 0) -> None:
+        level = self.levels[level_pk]
+        level.allocated += allocated
+        level.reserved += reserved
+        self.allocated_delta[level_pk] += allocated
+        self.reserved_delta[level_pk] += reserved
+
+    def release_expired(self, *, skip: int | None = None) -> None:
+        ids = [rid for rid in self.reservation_lines if rid != skip]
+        if not ids:
+            return
+        if self.lock:
+            reservations = list(locks.reservations_for_update(tenant=self.tenant, pks=ids))
+        else:
+            reservations = list(Reservation.objects.for_tenant(self.tenant).filter(pk__in=ids))
+        for reservation in reservations:
+            if reservation.state != ReservationState.ACTIVE or reservation.expires_at > self.now:
+                continue
+            for row in self.reservation_lines[reservation.pk]:
+                self.change(row["stock_level_id"], reserved=-row["quantity"])
+                self.freed_sku_ids.add(row["sku_id"])
+            self.new_states[reservation.pk] = ReservationState.EXPIRED
+            self.notes.append(f"Reservation {reservation.pk} had expired and was released.")
+
+    def consume(self, reservation_id: int, lines: list[DemandLine]) -> dict[str, int]:
+        """Turn the reservation's held units into picks for matching lines. Returns what is left."""
+        qs = Reservation.objects.for_tenant(self.tenant).filter(pk=reservation_id)
+        reservation = (
+            locks.reservations_for_update(tenant=self.tenant, pks=[reservation_id]) if self.lock else qs
+        ).get()
+        remaining = {line.key: line.quantity for line in lines}
+        if reservation.state == ReservationState.CONSUMED:
+            raise InventoryError(
+                InventoryErrorCode.RESERVATION_CONSUMED,
+                "This reservation has already become an order.",
+                status=409,
+                reservation_id=reservation_id,
+            )
+        if reservation.state != ReservationState.ACTIVE or reservation.expires_at <= self.now:
+            if reservation.state == ReservationState.ACTIVE:
+                for row in self.reservation_lines[reservation.pk]:
+                    self.change(row["stock_level_id"], reserved=-row["quantity"])
+                    self.freed_sku_ids.add(row["sku_id"])
+                self.new_states[reservation.pk] = ReservationState.EXPIRED
+            self.notes.append(f"Reservation {reservation_id} is no longer held; allocating from stock.")
+            return remaining
+        for row in self.reservation_lines[reservation.pk]:
+            held = row["quantity"]
+            for line in lines:
+                if line.sku_id != row["sku_id"] or not remaining[line.key] or not held:
+                    continue
+                take = min(remaining[line.key], held)
+                self.change(row["stock_level_id"], reserved=-take, allocated=take)
+                self.consumed_picks.append(
+                    Pick(line.key, line.sku_id, row["warehouse_id"], row["stock_level_id"], take)
+                )
+                remaining[line.key] -= take
+                held -= take
+            if held:
+                self.change(row["stock_level_id"], reserved=-held)
+                self.freed_sku_ids.add(row["sku_id"])
+        self.new_states[reservation.pk] = ReservationState.CONSUMED
+        self.notes.append(f"Reservation {reservation_id} turned into this allocation.")
+        return remaining
+
+    def candidates(self) -> list[CandidateWarehouse]:
+        return candidates_from_levels(self.levels.values(), self.sku_ids)
+
+    def write(self) -> None:
+        """Persist the pending changes: one UPDATE per touched stock row, one per reservation state."""
+        touched = sorted(set(self.allocated_delta) | set(self.reserved_delta))
+        for level_pk in touched:
+            da, dr = self.allocated_delta[level_pk], self.reserved_delta[level_pk]
+            if not da and not dr:
+                continue
+            StockLevel.objects.for_tenant(self.tenant).filter(pk=level_pk).update(
+                allocated=F("allocated") + da, reserved=F("reserved") + dr, updated_at=self.now
+            )
+        by_state: dict[str, list[int]] = defaultdict(list)
+        for rid, state in self.new_states.items():
+            by_state[state].append(rid)
+        for state, ids in by_state.items():
+            Reservation.objects.for_tenant(self.tenant).filter(pk__in=ids).update(state=state)
+        if self.freed_sku_ids:
+            send_stock_became_available_on_commit(tenant_id=self.tenant.pk, sku_ids=self.freed_sku_ids)
+
+
+def _warehouse_info(
+    levels: Mapping[int, StockLevel], origin: Coordinates | None
+) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for level in levels.values():
+        wh = level.warehouse
+        km = None
+        if origin is not None and wh.latitude is not None and wh.longitude is not None:
+            km = round(haversine_km(origin, (float(wh.latitude), float(wh.longitude))), 1)
+        out[wh.pk] = {"code": wh.code, "distance_km": km, "priority": wh.priority}
+    return out
+
+
+def _plan_with_session(
+    session: _StockSession,
+    lines: list[DemandLine],
+    ship_to: ShipTo,
+    policy: AllocationPolicy,
+    reservation_id: int | None,
+) -> AllocationPlan:
+    session.release_expired(skip=reservation_id)
+    remaining = {line.key: line.quantity for line in lines}
+    if reservation_id is not None:
+        remaining = session.consume(reservation_id, lines)
+    rest = [
+        DemandLine(line.key, line.sku_id, remaining[line.key]) for line in lines if remaining[line.key] > 0
+    ]
+    plan = plan_allocation(rest, session.candidates(), ship_to, policy)
+    if not session.consumed_picks:
+        if session.notes:
+            plan.explanation = " ".join([*session.notes, plan.explanation])
+        return plan
+    picks = session.consumed_picks + plan.picks
+    backorders = {line.key: plan.backorders.get(line.key, 0) for line in lines}
+    warehouse_ids = {pick.warehouse_id for pick in picks}
+    if any(backorders.values()):
+        strategy = PARTIAL_BACKORDER
+    else:
+        strategy = SINGLE_NEAREST if len(warehouse_ids) == 1 else SPLIT
+    info = _warehouse_info(session.levels, ship_to.coordinates())
+    return AllocationPlan(
+        strategy,
+        " ".join([*session.notes, plan.explanation if rest else ""]).strip(),
+        picks,
+        backorders,
+        {wid: info[wid] for wid in warehouse_ids if wid in info},
+    )
+
+
+# --- entry points -------------------------------------------------------------------------
+def allocation_plan(
+    *, tenant: Any, lines: Iterable[DemandLine], ship_to: ShipTo, policy: AllocationPolicy | None = None
+) -> AllocationPlan:
+    """A preview: reads stock without locks and changes nothing."""
+    policy = policy or AllocationPolicy.for_tenant(tenant)
+    demand = _validated_lines(lines)
+    session = _StockSession(
+        tenant=tenant,
+        sku_ids={line.sku_id for line in demand},
+        reservation_id=None,
+        lock=False,
+        now=timezone.now(),
+    )
+    return _plan_with_session(session, demand, ship_to, policy, None)
+
+
+@transaction.atomic
+def allocation_apply(
+    *,
+    tenant: Any,
+    lines: Iterable[DemandLine],
+    ship_to: ShipTo,
+    policy: AllocationPolicy | None = None,
+    reservation_id: int | None = None,
+) -> AllocationPlan:
+    """Allocate: lock the SKUs' stock rows (pk order), plan on the locked numbers, raise `allocated`.
+
+    When backorders are off and the plan is incomplete, raises `insufficient_stock` (422) and
+    changes nothing. With `reservation_id`, that active reservation's units are used first.
+    """
+    policy = policy or AllocationPolicy.for_tenant(tenant)
+    demand = _validated_lines(lines)
+    session = _StockSession(
+        tenant=tenant,
+        sku_ids={line.sku_id for line in demand},
+        reservation_id=reservation_id,
+        lock=True,
+        now=timezone.now(),
+    )
+    plan = _plan_with_session(session, demand, ship_to, policy, reservation_id)
+    if not plan.is_complete and not policy.allow_backorder:
+        raise InventoryError(
+            InventoryErrorCode.INSUFFICIENT_STOCK,
+            "Not enough stock to allocate the order, and backorders are off.",
+            backorders={key: qty for key, qty in plan.backorders.items() if qty},
+        )
+    for pick in plan.picks[len(session.consumed_picks) :]:
+        session.change(pick.stock_level_id, allocated=pick.quantity)
+    session.write()
+    return plan
+
+
+@transaction.atomic
+def allocation_release(*, tenant: Any, picks: list[tuple[int, int]]) -> None:
+    """Give back allocated units, e.g. when an order is cancelled or edited: (stock_level_id, quantity)."""
+    wanted: Counter[int] = Counter()
+    for level_pk, quantity in picks:
+        if quantity < 0:
+            raise InventoryError(InventoryErrorCode.INVALID_QUANTITY, "Quantities must not be negative.")
+        wanted[level_pk] += quantity
+    levels = {level.pk: level for level in locks.stock_levels_for_update(tenant=tenant, pks=wanted)}
+    for level_pk, quantity in wanted.items():
+        level = levels.get(level_pk)
+        if level is None:
+            raise StockLevel.DoesNotExist(f"Stock level {level_pk} not found")
+        if level.allocated < quantity:
+            raise InventoryError(
+                InventoryErrorCode.NOT_ALLOCATED,
+                "Cannot release more than is allocated.",
+                status=409,
+                stock_level_id=level_pk,
+                allocated=level.allocated,
+                quantity=quantity,
+            )
+    now = timezone.now()
+    for level_pk, quantity in wanted.items():
+        if quantity:
+            StockLevel.objects.for_tenant(tenant).filter(pk=level_pk).update(
+                allocated=F("allocated") - quantity, updated_at=now
+            )
+    send_stock_became_available_on_commit(
+        tenant_id=tenant.pk, sku_ids=[levels[pk].sku_id for pk, qty in wanted.items() if qty]
+    )
