@@ -155,7 +155,10 @@ def warehouse_create(*, tenant: Any, actor: Any = None, code: str, name: str, **
         raise TypeError(f"Unknown warehouse fields: {sorted(unknown)}")
     if Warehouse.objects.for_tenant(tenant).filter(code=code).exists():
         raise InventoryError(
-            InventoryErrorCode.DUPLICATE_CODE, f"Warehouse {code!r} already exists.", status=409, code=code
+            InventoryErrorCode.DUPLICATE_CODE,
+            f"Warehouse {code!r} already exists.",
+            status=409,
+            existing=code,
         )
     warehouse = Warehouse(tenant=tenant, code=code, name=name, **fields)
     warehouse.country = (warehouse.country or "US").upper()
@@ -229,7 +232,7 @@ def sku_create(*, tenant: Any, actor: Any = None, code: str, name: str, **fields
         raise TypeError(f"Unknown SKU fields: {sorted(unknown)}")
     if SKU.objects.for_tenant(tenant).filter(code=code).exists():
         raise InventoryError(
-            InventoryErrorCode.DUPLICATE_CODE, f"SKU {code!r} already exists.", status=409, code=code
+            InventoryErrorCode.DUPLICATE_CODE, f"SKU {code!r} already exists.", status=409, existing=code
         )
     sku = SKU.objects.create(tenant=tenant, code=code, name=name, **fields)
     audit_record(
