@@ -12,3 +12,10 @@ def worker_ping_task(*, tenant_id: int, token: str) -> str:
     tenant = Tenant.objects.get(pk=tenant_id)
     audit_record(tenant=tenant, actor="task", action="worker.ping", object_type="worker", object_id=token)
     return token
+
+
+@shared_task(acks_late=True)
+def idempotency_records_purge_task() -> int:
+    from oms.core.idempotency import idempotency_records_purge
+
+    return idempotency_records_purge()

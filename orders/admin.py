@@ -1,0 +1,265 @@
+"""The merchant's order blotter. Reads are scoped to the tenant; every change goes through a service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from import_export import fields, resources
+from import_export.admin import ExportActionMixin
+
+from oms.core.admin import TenantAdmin, TenantTabularInline
+from oms.core.errors import DomainError
+from orders import services
+from orders.models import Customer, Hold, Order, OrderEvent, OrderLine, Payment
+from orders.states import HoldKind, OrderState
+
+STATE_COLOURS = {
+    OrderState.PENDING: "#6b7280",
+    OrderState.ON_HOLD: "#b45309",
+    OrderState.ALLOCATED: "#2563eb",
+    OrderState.PARTIALLY_ALLOCATED: "#7c3aed",
+    OrderState.BACKORDERED: "#dc2626",
+    OrderState.IN_FULFILLMENT: "#0891b2",
+    OrderState.PARTIALLY_SHIPPED: "#0d9488",
+    OrderState.SHIPPED: "#16a34a",
+    OrderState.DELIVERED: "#15803d",
+    OrderState.COMPLETED: "#166534",
+    OrderState.CANCELLED: "#374151",
+}
+
+
+class ReadOnlyInline(TenantTabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = [
+        "sku",
+        "quantity",
+        "unit_price",
+        "quantity_allocated",
+        "backordered",
+        "quantity_shipped",
+        "quantity_returned",
+        "allocated_from",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("sku").prefetch_related("allocations__warehouse")
+
+    @admin.display(description="Backordered")
+    def backordered(self, line: OrderLine) -> int:
+        return line.quantity_backordered
+
+    @admin.display(description="Allocated from")
+    def allocated_from(self, line: OrderLine) -> str:
+        return ", ".join(f"{a.warehouse.code} × {a.quantity}" for a in line.allocations.all()) or "—"
+
+
+class HoldInline(ReadOnlyInline):
+    model = Hold
+    fields = ["kind", "reason", "created_by", "created_at", "released_at", "released_by"]
+    readonly_fields = fields
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = [
+        "provider",
+        "provider_id",
+        "state",
+        "amount_authorized",
+        "amount_captured",
+        "amount_refunded",
+        "authorization_expires_at",
+        "failure_message",
+    ]
+    readonly_fields = fields
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    verbose_name_plural = "Timeline"
+    fields = ["created_at", "type", "from_state", "to_state", "actor", "message"]
+    readonly_fields = fields
+    ordering = ["created_at", "id"]
+
+
+class OrderResource(resources.ModelResource):
+    customer_email = fields.Field(attribute="customer__email", column_name="customer_email")
+    ship_to_country = fields.Field(attribute="ship_to__country", column_name="ship_to_country")
+
+    class Meta:
+        model = Order
+        fields = [
+            "number",
+            "channel",
+            "external_id",
+            "state",
+            "currency",
+            "subtotal",
+            "shipping_price",
+            "tax",
+            "discount",
+            "total",
+            "service_level",
+            "placed_at",
+            "customer_email",
+            "ship_to_country",
+        ]
+        export_order = fields
+
+
+@admin.register(Order)
+class OrderAdmin(ExportActionMixin, TenantAdmin):
+    resource_classes = [OrderResource]
+    list_display = [
+        "number",
+        "state_badge",
+        "channel",
+        "external_id",
+        "customer",
+        "total_display",
+        "placed_at",
+    ]
+    list_filter = ["state", "channel", "service_level", "placed_at"]
+    search_fields = ["number", "external_id", "customer__email", "lines__sku__code"]
+    list_select_related = ["customer"]
+    date_hierarchy = "placed_at"
+    ordering = ["-placed_at", "-id"]
+    inlines = [OrderLineInline, HoldInline, PaymentInline, OrderEventInline]
+    actions = ["hold_orders", "release_orders", "cancel_orders", "reallocate_orders"]
+    readonly_fields = [
+        "number",
+        "state_badge",
+        "channel",
+        "external_id",
+        "customer",
+        "currency",
+        "subtotal",
+        "shipping_price",
+        "tax",
+        "discount",
+        "total",
+        "ship_to",
+        "bill_to",
+        "service_level",
+        "allocation_explanation",
+        "promise_date",
+        "cancel_reason",
+        "placed_at",
+        "created_at",
+        "updated_at",
+    ]
+    fields = readonly_fields
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False  # orders come from channels and the API
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # cancel instead; an order's history stays
+
+    @admin.display(description="State", ordering="state")
+    def state_badge(self, order: Order) -> str:
+        colour = STATE_COLOURS.get(order.state, "#6b7280")
+        return format_html(
+            '<span class="state-badge" style="background:{};color:#fff;padding:2px 8px;border-radius:10px;'
+            'font-size:11px;white-space:nowrap">{}</span>',
+            colour,
+            order.get_state_display(),
+        )
+
+    @admin.display(description="Total", ordering="total")
+    def total_display(self, order: Order) -> str:
+        return f"{order.total} {order.currency}"
+
+    @admin.display(description="Allocation plan")
+    def allocation_explanation(self, order: Order) -> str:
+        plan = order.allocation_plan or {}
+        if not plan:
+            return "—"
+        lines = [line for line in str(plan.get("explanation", "")).splitlines() if line.strip()]
+        return format_html(
+            "<strong>{}</strong><ul>{}</ul>",
+            plan.get("strategy", ""),
+            format_html_join("", "<li>{}</li>", ((line,) for line in lines)),
+        )
+
+    def _run(self, request: HttpRequest, queryset: QuerySet[Any], verb: str, call: Any) -> None:
+        done, failed = 0, []
+        for order in queryset.only("pk", "number", "tenant_id"):
+            try:
+                call(order)
+                done += 1
+            except DomainError as exc:
+                failed.append(f"#{order.number}: {exc.message}")
+        if done:
+            self.message_user(request, f"{verb} {done} order(s).", messages.SUCCESS)
+        if failed:
+            self.message_user(request, "Not changed: " + "; ".join(failed), messages.WARNING)
+
+    @admin.action(description="Put the selected orders on hold")
+    def hold_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._run(
+            request,
+            queryset,
+            "Held",
+            lambda o: services.order_hold(
+                tenant=o.tenant,
+                order_id=o.pk,
+                kind=HoldKind.MANUAL,
+                reason="Held from the admin",
+                actor=request.user,
+            ),
+        )
+
+    @admin.action(description="Release the holds on the selected orders")
+    def release_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._run(
+            request,
+            queryset,
+            "Released",
+            lambda o: services.order_release(
+                tenant=o.tenant, order_id=o.pk, reason="Released from the admin", actor=request.user
+            ),
+        )
+
+    @admin.action(description="Cancel the selected orders")
+    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._run(
+            request,
+            queryset,
+            "Cancelled",
+            lambda o: services.order_cancel(
+                tenant=o.tenant, order_id=o.pk, reason="Cancelled from the admin", actor=request.user
+            ),
+        )
+
+    @admin.action(description="Re-allocate the selected orders")
+    def reallocate_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._run(
+            request,
+            queryset,
+            "Re-allocated",
+            lambda o: services.order_reallocate(tenant=o.tenant, order_id=o.pk, actor=request.user),
+        )
+
+
+@admin.register(Customer)
+class CustomerAdmin(TenantAdmin):
+    list_display = ["email", "name", "phone", "created_at"]
+    search_fields = ["email", "name"]

@@ -299,6 +299,12 @@ class Payment(ConcurrentTransitionMixin, TenantOwned):
     authorization_expires_at = models.DateTimeField(null=True, blank=True)
     failure_code = models.CharField(max_length=64, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
+    # Set on the off-session charge made for a later shipment (split capture "per_shipment").
+    shipment_ref = models.CharField(max_length=128, blank=True)
+    # The authorization this one replaced before it expired (payment_reauthorize).
+    reauthorized_from = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -306,6 +312,11 @@ class Payment(ConcurrentTransitionMixin, TenantOwned):
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount_refunded__lte=F("amount_captured")), name="payment_refunded_lte_captured"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "order", "shipment_ref"],
+                condition=~Q(shipment_ref=""),
+                name="payment_one_charge_per_shipment",
             ),
             models.CheckConstraint(condition=Q(amount_refunded__gte=0), name="payment_refunded_gte_0"),
             models.CheckConstraint(condition=Q(amount_captured__gte=0), name="payment_captured_gte_0"),
@@ -345,15 +356,16 @@ class Payment(ConcurrentTransitionMixin, TenantOwned):
 
     @transition(
         field=state,
-        source=[PaymentState.CAPTURED, PaymentState.PARTIALLY_REFUNDED],
-        target=RETURN_VALUE(PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED),
+        source=[PaymentState.CAPTURED, PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED],
+        target=RETURN_VALUE(PaymentState.CAPTURED, PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED),
     )
     def record_refund(self) -> str:
-        return (
-            PaymentState.REFUNDED
-            if self.amount_refunded >= self.amount_captured
-            else PaymentState.PARTIALLY_REFUNDED
-        )
+        """Follow amount_refunded (also back down when a reserved refund is given back)."""
+        if self.amount_refunded <= 0:
+            return PaymentState.CAPTURED
+        if self.amount_refunded >= self.amount_captured:
+            return PaymentState.REFUNDED
+        return PaymentState.PARTIALLY_REFUNDED
 
 
 class PaymentOperation(TenantOwned):
@@ -371,7 +383,13 @@ class PaymentOperation(TenantOwned):
     provider_id = models.CharField(max_length=128, blank=True)
     reason = models.CharField(max_length=200, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    failure_code = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Whoever holds this lease is talking to the provider; others wait for the result.
+    locked_until = models.DateTimeField(null=True, blank=True)
+    # The provider's answer (GatewayResult without the raw body), replayed to retried callers.
+    result = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

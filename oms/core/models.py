@@ -79,6 +79,14 @@ class TenantQuerySet(models.QuerySet):
     def is_tenant_scoped(self) -> bool:
         return self._tenant_scoped
 
+    def _add_hints(self, **hints: Any) -> None:
+        # Related managers and prefetching tag their querysets with the instance they start
+        # from, then filter on it (`order.lines.all()`, `prefetch_related("lines")`). Starting
+        # from a tenant-owned row scopes the query to that row's tenant.
+        super()._add_hints(**hints)
+        if isinstance(hints.get("instance"), TenantOwned):
+            self._tenant_scoped = True
+
     def _filter_or_exclude(self, negate: bool, args: Iterable[Any], kwargs: dict[str, Any]) -> Self:
         args = tuple(args)
         clone = super()._filter_or_exclude(negate, args, kwargs)

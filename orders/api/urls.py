@@ -1,3 +1,12 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from orders.api import views
+
+urlpatterns = [
+    path("orders/", views.OrderListCreateApi.as_view(), name="order-list"),
+    path("orders/<int:order_id>/", views.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<int:order_id>/cancel/", views.OrderCancelApi.as_view(), name="order-cancel"),
+    path("orders/<int:order_id>/hold/", views.OrderHoldApi.as_view(), name="order-hold"),
+    path("orders/<int:order_id>/release/", views.OrderReleaseApi.as_view(), name="order-release"),
+    path("orders/<int:order_id>/events/", views.OrderEventsApi.as_view(), name="order-events"),
+]

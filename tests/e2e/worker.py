@@ -36,7 +36,12 @@ def filesystem_transport_options(var_dir: Path) -> dict[str, Any]:
     processed = var_dir / "broker" / "processed"
     queue.mkdir(parents=True, exist_ok=True)
     processed.mkdir(parents=True, exist_ok=True)
-    return {"data_folder_in": str(queue), "data_folder_out": str(queue), "processed_folder": str(processed)}
+    return {
+        "data_folder_in": str(queue),
+        "data_folder_out": str(queue),
+        "processed_folder": str(processed),
+        "control_folder": str(var_dir / "broker" / "control"),
+    }
 
 
 def producer(broker_url: str, var_dir: Path) -> Celery:

@@ -1,0 +1,101 @@
+"""`Idempotency-Key` for create endpoints.
+
+The first request with a key claims it (a row committed before any work starts) and its
+response is stored. The same key with the same body replays that response, status and
+body; a concurrent duplicate waits for the first to finish. The same key with another
+body answers 409 `idempotency_key_reused`. A request that fails with an exception or a
+5xx releases its key so that it can be retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.response import Response
+
+from oms.core.api import error_response
+from oms.core.errors import CommonErrorCode
+from oms.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+KEEP_FOR = timedelta(hours=48)
+WAIT_SECONDS = 15.0
+
+
+def _request_hash(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def idempotent(request: Any, scope: str, handler: Callable[[], Response]) -> Response:
+    key = (request.headers.get(HEADER) or "").strip()
+    if not key:
+        return handler()
+    if len(key) > 255:
+        return error_response(
+            CommonErrorCode.VALIDATION_ERROR,
+            "Idempotency-Key has at most 255 characters.",
+            400,
+            fields={HEADER: [{"code": "max_length", "message": "At most 255 characters."}]},
+        )
+    tenant = request.tenant
+    digest = _request_hash(request.data)
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                tenant=tenant, key=key, scope=scope, request_hash=digest
+            )
+    except IntegrityError:
+        return _replay(tenant, scope, key, digest)
+    try:
+        response = handler()
+    except BaseException:
+        IdempotencyRecord.objects.for_tenant(tenant).filter(pk=record.pk).delete()
+        raise
+    if response.status_code >= 500:
+        IdempotencyRecord.objects.for_tenant(tenant).filter(pk=record.pk).delete()
+        return response
+    IdempotencyRecord.objects.for_tenant(tenant).filter(pk=record.pk).update(
+        status_code=response.status_code, response_body=response.data
+    )
+    response["Idempotency-Key"] = key
+    return response
+
+
+def _replay(tenant: Any, scope: str, key: str, digest: str) -> Response:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        record = IdempotencyRecord.objects.for_tenant(tenant).filter(scope=scope, key=key).first()
+        if record is None:
+            return error_response("idempotency_key_in_use", "A request with this key failed; retry it.", 409)
+        if record.request_hash != digest:
+            return error_response(
+                CommonErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "This Idempotency-Key was used with a different request body.",
+                409,
+            )
+        if record.status_code is not None:
+            response = Response(record.response_body, status=record.status_code)
+            response["Idempotency-Key"] = key
+            response["Idempotent-Replayed"] = "true"
+            return response
+        if time.monotonic() > deadline:
+            response = error_response(
+                "idempotency_key_in_use", "A request with this key is still running.", 409
+            )
+            response["Retry-After"] = "1"
+            return response
+        time.sleep(0.05)
+
+
+def idempotency_records_purge(*, older_than: timedelta = KEEP_FOR) -> int:
+    """Drop keys past their lifetime (kept at least 24 hours, by default 48)."""
+    cutoff = timezone.now() - older_than
+    deleted, _ = IdempotencyRecord.objects.unscoped().filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,265 @@
+"""Shapes of the storefront Orders API (see the API contract). Parsing and rendering only."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from inventory.models import SKU
+from oms.core.addresses import normalize_country, postal_code_error
+from orders.models import Order
+
+
+class AddressSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100)
+    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    country = serializers.CharField(max_length=2, min_length=2)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs["country"] = normalize_country(attrs["country"])
+        attrs["postal_code"] = attrs.get("postal_code", "").strip().upper()
+        problem = postal_code_error(attrs["country"], attrs["postal_code"])
+        if problem:
+            code, message = problem
+            field = "country" if code == "invalid_country" else "postal_code"
+            raise serializers.ValidationError({field: [serializers.ErrorDetail(message, code=code)]})
+        return attrs
+
+
+class CustomerSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+
+class LineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+    tax = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, default=Decimal("0")
+    )
+    discount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, default=Decimal("0")
+    )
+
+
+class PaymentInputSerializer(serializers.Serializer):
+    provider = serializers.ChoiceField(choices=["stripe", "sandbox"])
+    payment_method = serializers.CharField(max_length=128)
+
+
+def _checked_lines(lines: list[dict[str, Any]], tenant: Any) -> list[dict[str, Any]]:
+    """Each SKU once, and each one a known, active SKU of this tenant."""
+    errors: dict[str, Any] = {}
+    seen: set[str] = set()
+    known = {
+        sku.code: sku for sku in SKU.objects.for_tenant(tenant).filter(code__in={x["sku"] for x in lines})
+    }
+    for index, line in enumerate(lines):
+        code = line["sku"]
+        if code in seen:
+            problem = serializers.ErrorDetail("This SKU is on another line too.", "duplicate_sku")
+        elif code not in known:
+            problem = serializers.ErrorDetail(f"Unknown SKU {code!r}.", "unknown_sku")
+        elif not known[code].active:
+            problem = serializers.ErrorDetail(f"SKU {code!r} is not active.", "inactive_sku")
+        else:
+            problem = None
+        if problem is not None:
+            errors[str(index)] = {"sku": [problem]}
+        seen.add(code)
+    if errors:
+        raise serializers.ValidationError(errors)
+    return lines
+
+
+class OrderCreateInputSerializer(serializers.Serializer):
+    channel = serializers.SlugField(max_length=32, required=False, default="api")
+    external_id = serializers.CharField(max_length=128)
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", error_messages={"invalid": "Use an ISO 4217 code."})
+    customer = CustomerSerializer()
+    ship_to = AddressSerializer()
+    bill_to = AddressSerializer(required=False, allow_null=True, default=None)
+    service_level = serializers.CharField(max_length=32, required=False, default="standard")
+    lines = LineInputSerializer(many=True, allow_empty=False, max_length=500)
+    shipping_price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, default=Decimal("0")
+    )
+    tax = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True, default=None
+    )
+    discount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, default=Decimal("0")
+    )
+    reservation = serializers.IntegerField(required=False, allow_null=True, default=None)
+    payment = PaymentInputSerializer(required=False, allow_null=True, default=None)
+
+    def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _checked_lines(lines, self.context["tenant"])
+
+
+class OrderEditInputSerializer(serializers.Serializer):
+    ship_to = AddressSerializer(required=False)
+    service_level = serializers.CharField(max_length=32, required=False)
+    lines = LineInputSerializer(many=True, allow_empty=False, max_length=500, required=False)
+
+    def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _checked_lines(lines, self.context["tenant"])
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(
+                "Send at least one of ship_to, service_level, lines.", code="empty"
+            )
+        return attrs
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class HoldInputSerializer(ReasonInputSerializer):
+    kind = serializers.ChoiceField(
+        choices=["payment", "address", "fraud", "manual", "unmapped_sku"], required=False, default="manual"
+    )
+
+
+class ReleaseInputSerializer(ReasonInputSerializer):
+    kind = serializers.ChoiceField(
+        choices=["payment", "address", "fraud", "manual", "unmapped_sku"],
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+
+
+# --- output -------------------------------------------------------------------------------
+class AllocationOutputSerializer(serializers.Serializer):
+    warehouse = serializers.CharField(source="warehouse.code")
+    quantity = serializers.IntegerField()
+
+
+class LineOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    sku = serializers.CharField(source="sku.code")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
+    allocated = serializers.IntegerField(source="quantity_allocated")
+    backordered = serializers.IntegerField(source="quantity_backordered")
+    shipped = serializers.IntegerField(source="quantity_shipped")
+    returned = serializers.IntegerField(source="quantity_returned")
+    allocations = AllocationOutputSerializer(many=True)
+
+
+class AddressOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    company = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField()
+    city = serializers.CharField()
+    region = serializers.CharField()
+    postal_code = serializers.CharField()
+    country = serializers.CharField()
+    phone = serializers.CharField()
+    email = serializers.CharField()
+
+
+class CustomerOutputSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    name = serializers.CharField()
+
+
+class PaymentOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    provider = serializers.CharField()
+    state = serializers.CharField()
+    amount = serializers.DecimalField(source="amount_authorized", max_digits=12, decimal_places=2)
+    captured = serializers.DecimalField(source="amount_captured", max_digits=12, decimal_places=2)
+    refunded = serializers.DecimalField(source="amount_refunded", max_digits=12, decimal_places=2)
+
+
+class HoldOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class AllocationPlanOutputSerializer(serializers.Serializer):
+    strategy = serializers.CharField(allow_blank=True)
+    explanation = serializers.CharField(allow_blank=True)
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    number = serializers.CharField()
+    channel = serializers.CharField()
+    external_id = serializers.CharField()
+    state = serializers.CharField()
+    holds = serializers.SerializerMethodField()
+    currency = serializers.CharField()
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    shipping_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    customer = CustomerOutputSerializer()
+    ship_to = AddressOutputSerializer()
+    bill_to = AddressOutputSerializer(allow_null=True)
+    service_level = serializers.CharField()
+    lines = LineOutputSerializer(many=True)
+    allocation_plan = serializers.SerializerMethodField()
+    promise_date = serializers.DateField(allow_null=True)
+    payments = PaymentOutputSerializer(many=True)
+    shipments = serializers.SerializerMethodField()
+    cancel_reason = serializers.CharField()
+    placed_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_holds(self, order: Order) -> list[dict[str, Any]]:
+        active = [h for h in order.holds.all() if h.released_at is None]
+        return HoldOutputSerializer(active, many=True).data  # type: ignore[return-value]
+
+    def get_allocation_plan(self, order: Order) -> dict[str, str]:
+        plan = order.allocation_plan or {}
+        return {"strategy": plan.get("strategy", ""), "explanation": plan.get("explanation", "")}
+
+    def get_shipments(self, order: Order) -> list[dict[str, Any]]:
+        from orders.selectors import order_shipments
+
+        return order_shipments(order)
+
+
+class OrderListOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    number = serializers.CharField()
+    channel = serializers.CharField()
+    external_id = serializers.CharField()
+    state = serializers.CharField()
+    currency = serializers.CharField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    customer_email = serializers.CharField(source="customer.email")
+    placed_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class OrderEventOutputSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    actor = serializers.CharField()
+    message = serializers.CharField()
+    data = serializers.JSONField()
+    created_at = serializers.DateTimeField()

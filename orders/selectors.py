@@ -1,0 +1,81 @@
+"""Order reads. Every selector takes the tenant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.apps import apps
+from django.db.models import Prefetch, QuerySet
+
+from orders.models import Allocation, Order, OrderEvent, OrderLine
+
+
+def order_detail_queryset(tenant: Any) -> QuerySet[Order]:
+    return (
+        Order.objects.for_tenant(tenant)
+        .select_related("customer", "ship_to", "bill_to")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=OrderLine.objects.for_tenant(tenant)
+                .select_related("sku")
+                .prefetch_related(
+                    Prefetch(
+                        "allocations",
+                        queryset=Allocation.objects.for_tenant(tenant).select_related("warehouse"),
+                    )
+                ),
+            ),
+            "holds",
+            "payments",
+        )
+    )
+
+
+def order_get(*, tenant: Any, order_id: Any) -> Order:
+    return order_detail_queryset(tenant).get(pk=order_id)
+
+
+def order_list(
+    *,
+    tenant: Any,
+    state: str | None = None,
+    channel: str | None = None,
+    email: str | None = None,
+    sku: str | None = None,
+    external_id: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> QuerySet[Order]:
+    qs = Order.objects.for_tenant(tenant).select_related("customer")
+    if state:
+        qs = qs.filter(state__in=state.split(","))
+    if channel:
+        qs = qs.filter(channel=channel)
+    if email:
+        qs = qs.filter(customer__email=email.strip().lower())
+    if external_id:
+        qs = qs.filter(external_id=external_id)
+    if sku:
+        qs = qs.filter(pk__in=OrderLine.objects.for_tenant(tenant).filter(sku__code=sku).values("order_id"))
+    if created_after:
+        qs = qs.filter(created_at__gte=created_after)
+    if created_before:
+        qs = qs.filter(created_at__lt=created_before)
+    return qs
+
+
+def order_events(*, tenant: Any, order_id: Any) -> QuerySet[OrderEvent]:
+    order = Order.objects.for_tenant(tenant).only("pk").get(pk=order_id)
+    return OrderEvent.objects.for_tenant(tenant).filter(order=order).order_by("created_at", "pk")
+
+
+def order_shipments(order: Order) -> list[dict[str, Any]]:
+    """Shipments of the order with their tracking, once fulfillment records them."""
+    try:
+        shipment_model = apps.get_model("fulfillment", "Shipment")
+    except LookupError:
+        return []
+    shipments = shipment_model.objects.for_tenant(order.tenant_id).filter(order=order)
+    return [shipment.as_api_dict() for shipment in shipments]

@@ -1,0 +1,635 @@
+"""Order writes: create, allocate, hold/release, cancel, edit. Each owns its transaction.
+
+Lock order: the order row, then its lines, then stock (inside inventory's allocation_apply).
+Vendor calls (payments) are enqueued on commit; a worker may run them twice safely.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from inventory.allocation import AllocationPolicy, DemandLine, ShipTo, allocation_apply, allocation_release
+from inventory.models import SKU
+from oms.core.audit import actor_of, audit_record
+from oms.core.tasks import enqueue_on_commit
+from orders import locks
+from orders.errors import OrderConflict, OrderError, OrderErrorCode
+from orders.models import Address, Allocation, Customer, Hold, Order, OrderEvent, OrderLine, OrderNumber
+from orders.states import ALLOCATABLE, EDITABLE, HoldKind, OrderEventType, OrderState
+
+logger = logging.getLogger(__name__)
+CENT = Decimal("0.01")
+ADDRESS_FIELDS = (
+    "name",
+    "company",
+    "line1",
+    "line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "phone",
+    "email",
+)
+
+
+@dataclass
+class LineInput:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    tax: Decimal = Decimal("0")
+    discount: Decimal = Decimal("0")
+
+
+@dataclass
+class OrderInput:
+    channel: str
+    external_id: str
+    currency: str
+    customer: dict[str, str]
+    ship_to: dict[str, str]
+    lines: list[LineInput]
+    bill_to: dict[str, str] | None = None
+    service_level: str = "standard"
+    shipping_price: Decimal = Decimal("0")
+    tax: Decimal | None = None
+    discount: Decimal = Decimal("0")
+    reservation: int | None = None
+    payment: dict[str, str] | None = None
+    placed_at: Any = None
+    holds: list[tuple[str, str]] = field(default_factory=list)
+
+
+# --- small helpers ------------------------------------------------------------------------
+def _label(actor: Any) -> str:
+    return actor_of(actor)[1]
+
+
+def order_event_record(
+    *,
+    order: Order,
+    actor: Any,
+    type: str,
+    message: str = "",
+    from_state: str = "",
+    to_state: str = "",
+    data: dict[str, Any] | None = None,
+) -> OrderEvent:
+    return OrderEvent.objects.create(
+        tenant_id=order.tenant_id,
+        order=order,
+        type=type,
+        actor=_label(actor),
+        message=message,
+        from_state=from_state,
+        to_state=to_state,
+        data=data or {},
+    )
+
+
+def _transition_event(order: Order, before: str, actor: Any, message: str = "", **data: Any) -> None:
+    if before != order.state:
+        order_event_record(
+            order=order,
+            actor=actor,
+            type=OrderEventType.TRANSITION,
+            from_state=before,
+            to_state=order.state,
+            message=message,
+            data=data,
+        )
+
+
+def _address_create(tenant: Any, data: dict[str, str]) -> Address:
+    return Address.objects.create(tenant=tenant, **{k: (data.get(k) or "") for k in ADDRESS_FIELDS})
+
+
+def _next_number(tenant: Any) -> str:
+    counter = OrderNumber.objects.for_tenant(tenant).select_for_update().first()
+    if counter is None:
+        try:
+            with transaction.atomic():
+                OrderNumber.objects.create(tenant=tenant)
+        except IntegrityError:
+            pass  # another transaction made it first; wait for its lock below
+        counter = OrderNumber.objects.for_tenant(tenant).select_for_update().get()
+    counter.last_value += 1
+    counter.save(update_fields=["last_value"])
+    return str(counter.last_value)
+
+
+def _skus_by_code(tenant: Any, codes: list[str]) -> dict[str, SKU]:
+    skus = {s.code: s for s in SKU.objects.for_tenant(tenant).filter(code__in=set(codes))}
+    unknown = [c for c in codes if c not in skus]
+    if unknown:
+        raise OrderError(
+            OrderErrorCode.UNKNOWN_SKU,
+            f"Unknown SKU(s): {', '.join(sorted(set(unknown)))}",
+            skus=sorted(set(unknown)),
+        )
+    inactive = sorted({c for c in codes if not skus[c].active})
+    if inactive:
+        raise OrderError(
+            OrderErrorCode.INACTIVE_SKU, f"Inactive SKU(s): {', '.join(inactive)}", skus=inactive
+        )
+    return skus
+
+
+def order_totals_recompute(order: Order, lines: list[OrderLine], *, tax: Decimal | None = None) -> None:
+    order.subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0")).quantize(CENT)
+    line_tax = sum((line.tax for line in lines), Decimal("0"))
+    line_discount = sum((line.discount for line in lines), Decimal("0"))
+    if tax is not None:
+        order.tax = tax.quantize(CENT)
+    elif line_tax:
+        order.tax = line_tax.quantize(CENT)
+    discount = order.discount if order.discount else line_discount
+    order.discount = Decimal(discount).quantize(CENT)
+    total = order.subtotal + order.shipping_price + order.tax - order.discount
+    if total < 0:
+        raise OrderError(OrderErrorCode.INVALID_MONEY, "The discount is larger than the order.")
+    order.total = total.quantize(CENT)
+
+
+def _ship_to_of(order: Order) -> ShipTo:
+    address = order.ship_to
+    return ShipTo(country=address.country, postal_code=address.postal_code, city=address.city)
+
+
+# --- create -------------------------------------------------------------------------------
+def order_create(*, tenant: Any, data: OrderInput, actor: Any = None) -> tuple[Order, bool]:
+    """Place an order. Idempotent on tenant + channel + external id: returns (order, created)."""
+    existing = (
+        Order.objects.for_tenant(tenant).filter(channel=data.channel, external_id=data.external_id).first()
+    )
+    if existing is not None:
+        return existing, False
+    try:
+        order = _order_create(tenant=tenant, data=data, actor=actor)
+    except IntegrityError:
+        # A concurrent create of the same external id won; hand back its order.
+        existing = (
+            Order.objects.for_tenant(tenant)
+            .filter(channel=data.channel, external_id=data.external_id)
+            .first()
+        )
+        if existing is None:
+            raise
+        return existing, False
+    return order, True
+
+
+@transaction.atomic
+def _order_create(*, tenant: Any, data: OrderInput, actor: Any) -> Order:
+    skus = _skus_by_code(tenant, [line.sku for line in data.lines])
+    email = (data.customer.get("email") or "").strip().lower()
+    customer, _ = Customer.objects.for_tenant(tenant).get_or_create(
+        email=email,
+        defaults={
+            "tenant": tenant,
+            "name": data.customer.get("name", ""),
+            "phone": data.customer.get("phone", ""),
+        },
+    )
+    ship_to = _address_create(tenant, data.ship_to)
+    bill_to = _address_create(tenant, data.bill_to) if data.bill_to else ship_to
+    order = Order(
+        tenant=tenant,
+        channel=data.channel,
+        external_id=data.external_id,
+        number=_next_number(tenant),
+        currency=data.currency.upper(),
+        customer=customer,
+        ship_to=ship_to,
+        bill_to=bill_to,
+        service_level=data.service_level,
+        shipping_price=Decimal(data.shipping_price).quantize(CENT),
+        discount=Decimal(data.discount or 0).quantize(CENT),
+        placed_at=data.placed_at or timezone.now(),
+    )
+    lines = [
+        OrderLine(
+            tenant=tenant,
+            sku=skus[item.sku],
+            quantity=item.quantity,
+            unit_price=item.unit_price,
+            tax=item.tax,
+            discount=item.discount,
+            position=index,
+        )
+        for index, item in enumerate(data.lines)
+    ]
+    order_totals_recompute(order, lines, tax=data.tax)
+    with transaction.atomic():  # a savepoint: a duplicate external id rolls back only this
+        order.save()
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    order_event_record(
+        order=order,
+        actor=actor,
+        type=OrderEventType.CREATED,
+        to_state=order.state,
+        message=f"Order placed through {data.channel}",
+        data={"total": str(order.total)},
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="order.created",
+        obj=order,
+        after={"number": order.number, "total": str(order.total), "channel": order.channel},
+    )
+    for kind, reason in data.holds:
+        _hold_add(order, kind=kind, reason=reason, actor=actor)
+    if order.state == OrderState.PENDING:
+        _allocate_locked(order, lines, actor=actor, reservation_id=data.reservation)
+    elif data.reservation:
+        _allocate_reservation_only(order, lines, actor=actor, reservation_id=data.reservation)
+    if data.payment:
+        from orders.payment_tasks import payment_authorize_task
+
+        enqueue_on_commit(
+            payment_authorize_task,
+            tenant_id=tenant.pk,
+            order_id=order.pk,
+            provider=data.payment.get("provider", "sandbox"),
+            payment_method=data.payment.get("payment_method", ""),
+        )
+    return order
+
+
+# --- allocation ---------------------------------------------------------------------------
+def _demand(lines: list[OrderLine]) -> list[DemandLine]:
+    return [
+        DemandLine(key=f"orderline:{line.pk}", sku_id=line.sku_id, quantity=line.quantity_backordered)
+        for line in lines
+        if line.quantity_backordered > 0
+    ]
+
+
+def _record_plan(order: Order, lines: list[OrderLine], plan: Any) -> None:
+    by_key = {f"orderline:{line.pk}": line for line in lines}
+    for pick in plan.picks:
+        line = by_key[pick.key]
+        allocation, created = Allocation.objects.for_tenant(order.tenant_id).get_or_create(
+            order_line=line,
+            stock_level_id=pick.stock_level_id,
+            defaults={
+                "tenant_id": order.tenant_id,
+                "warehouse_id": pick.warehouse_id,
+                "quantity": pick.quantity,
+            },
+        )
+        if not created:
+            allocation.quantity += pick.quantity
+            allocation.save(update_fields=["quantity"])
+        line.quantity_allocated += pick.quantity
+    for line in lines:
+        line.save(update_fields=["quantity_allocated"])
+
+
+def _outcome(lines: list[OrderLine]) -> str:
+    open_units = sum(line.quantity_backordered for line in lines)
+    held_units = sum(line.quantity_allocated + line.quantity_shipped for line in lines)
+    if open_units == 0:
+        return OrderState.ALLOCATED
+    return OrderState.PARTIALLY_ALLOCATED if held_units else OrderState.BACKORDERED
+
+
+def _allocate_locked(
+    order: Order, lines: list[OrderLine], *, actor: Any, reservation_id: int | None = None
+) -> Order:
+    """Allocate what is still open on a locked order and move it to the matching state."""
+    before = order.state
+    demand = _demand(lines)
+    plan = None
+    if demand or reservation_id:
+        tenant = order.tenant
+        plan = allocation_apply(
+            tenant=tenant,
+            lines=demand,
+            ship_to=_ship_to_of(order),
+            policy=AllocationPolicy.for_tenant(tenant),
+            reservation_id=reservation_id,
+        )
+        _record_plan(order, lines, plan)
+        order.allocation_plan = plan.as_dict()
+    outcome = _outcome(lines)
+    if order.state != outcome or plan is not None:
+        order.apply_allocation(outcome=outcome)
+        order.promise_date = _promise_date(order, lines) if outcome != OrderState.ALLOCATED else None
+        order.save(update_fields=["state", "allocation_plan", "promise_date", "updated_at"])
+        if plan is not None and plan.picks:
+            order_event_record(
+                order=order,
+                actor=actor,
+                type=OrderEventType.ALLOCATED,
+                message=plan.explanation,
+                data=plan.as_dict(),
+            )
+        _transition_event(order, before, actor)
+    return order
+
+
+def _allocate_reservation_only(
+    order: Order, lines: list[OrderLine], *, actor: Any, reservation_id: int
+) -> None:
+    """A held order still turns its checkout reservation into allocations, so the units stay promised."""
+    tenant = order.tenant
+    plan = allocation_apply(
+        tenant=tenant,
+        lines=[],
+        ship_to=_ship_to_of(order),
+        policy=AllocationPolicy.for_tenant(tenant),
+        reservation_id=reservation_id,
+    )
+    _record_plan(order, lines, plan)
+
+
+def _promise_date(order: Order, lines: list[OrderLine]) -> Any:
+    try:
+        from inventory.selectors import promise_date_for
+    except ImportError:
+        return None
+    dates = []
+    for line in lines:
+        if line.quantity_backordered:
+            promised = promise_date_for(
+                tenant=order.tenant, sku_id=line.sku_id, quantity=line.quantity_backordered
+            )
+            if promised is None:
+                return None
+            dates.append(promised)
+    return max(dates) if dates else None
+
+
+@transaction.atomic
+def order_allocate(*, tenant: Any, order_id: int, actor: Any = None) -> Order:
+    """(Re-)allocate whatever is still open. A no-op for orders that are not waiting on stock."""
+    order = locks.order_for_update(tenant=tenant, order_id=order_id)
+    if order.state not in ALLOCATABLE:
+        return order
+    lines = locks.order_lines_for_update(order=order)
+    return _allocate_locked(order, lines, actor=actor)
+
+
+def orders_allocate_backorders(*, tenant: Any, sku_ids: list[int], actor: Any = "system:backorders") -> int:
+    """Stock arrived: allocate waiting orders for these SKUs, oldest order first. Returns orders touched."""
+    waiting = (
+        Order.objects.for_tenant(tenant)
+        .filter(state__in=[OrderState.BACKORDERED, OrderState.PARTIALLY_ALLOCATED], lines__sku_id__in=sku_ids)
+        .order_by("placed_at", "pk")
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    touched = 0
+    for order_id in list(waiting):
+        order = order_allocate(tenant=tenant, order_id=order_id, actor=actor)
+        touched += 1
+        if order.state == OrderState.BACKORDERED:
+            # Nothing more could be promised to the oldest order: younger ones get nothing either
+            # for the SKUs it still waits on, but may wait on other SKUs, so keep going.
+            continue
+    return touched
+
+
+def _release_allocations(order: Order, lines: list[OrderLine]) -> None:
+    allocations = list(
+        Allocation.objects.for_tenant(order.tenant_id).filter(order_line__in=lines).order_by("stock_level_id")
+    )
+    if allocations:
+        allocation_release(tenant=order.tenant, picks=[(a.stock_level_id, a.quantity) for a in allocations])
+        Allocation.objects.for_tenant(order.tenant_id).filter(pk__in=[a.pk for a in allocations]).delete()
+    for line in lines:
+        if line.quantity_allocated:
+            line.quantity_allocated = 0
+            line.save(update_fields=["quantity_allocated"])
+
+
+@transaction.atomic
+def order_reallocate(*, tenant: Any, order_id: int, actor: Any = None) -> Order:
+    """Give back every allocation and plan again from scratch (e.g. after stock moved)."""
+    order = locks.order_for_update(tenant=tenant, order_id=order_id)
+    if order.state not in ALLOCATABLE:
+        raise OrderConflict(
+            OrderErrorCode.ILLEGAL_TRANSITION,
+            f"Order #{order.number} is {order.state}; it cannot be re-allocated.",
+            state=order.state,
+        )
+    lines = locks.order_lines_for_update(order=order)
+    _release_allocations(order, lines)
+    return _allocate_locked(order, lines, actor=actor)
+
+
+# --- holds --------------------------------------------------------------------------------
+def _hold_add(order: Order, *, kind: str, reason: str, actor: Any) -> Hold:
+    if kind not in HoldKind.values:
+        raise OrderError("invalid_hold_kind", f"Unknown hold kind {kind!r}.")
+    hold = (
+        Hold.objects.for_tenant(order.tenant_id)
+        .filter(order=order, kind=kind, released_at__isnull=True)
+        .first()
+    )
+    if hold is None:
+        hold = Hold.objects.create(
+            tenant_id=order.tenant_id, order=order, kind=kind, reason=reason[:500], created_by=_label(actor)
+        )
+        order_event_record(
+            order=order, actor=actor, type=OrderEventType.HOLD_ADDED, message=reason, data={"kind": kind}
+        )
+    if order.state != OrderState.ON_HOLD:
+        before = order.state
+        order.hold()
+        order.save(update_fields=["state", "updated_at"])
+        _transition_event(order, before, actor, message=reason)
+    return hold
+
+
+@transaction.atomic
+def order_hold(
+    *, tenant: Any, order_id: int, kind: str = HoldKind.MANUAL, reason: str = "", actor: Any = None
+) -> Order:
+    order = locks.order_for_update(tenant=tenant, order_id=order_id)
+    if order.state != OrderState.ON_HOLD and not can_proceed(order.hold):
+        raise OrderConflict(
+            OrderErrorCode.ILLEGAL_TRANSITION,
+            f"Order #{order.number} is {order.state}; it cannot be put on hold.",
+            state=order.state,
+        )
+    _hold_add(order, kind=kind, reason=reason, actor=actor)
+    audit_record(
+        tenant=tenant, actor=actor, action="order.held", obj=order, after={"kind": kind, "reason": reason}
+    )
+    return order
+
+
+@transaction.atomic
+def order_release(
+    *, tenant: Any, order_id: int, kind: str | None = None, reason: str = "", actor: Any = None
+) -> Order:
+    """Release one kind of hold (or all). With none left the order goes back to allocation."""
+    order = locks.order_for_update(tenant=tenant, order_id=order_id)
+    active = Hold.objects.for_tenant(tenant).filter(order=order, released_at__isnull=True)
+    if kind:
+        active = active.filter(kind=kind)
+    holds = list(active)
+    if not holds:
+        raise OrderConflict(OrderErrorCode.NO_ACTIVE_HOLD, f"Order #{order.number} has no such active hold.")
+    now = timezone.now()
+    for hold in holds:
+        hold.released_at, hold.released_by = now, _label(actor)
+        hold.save(update_fields=["released_at", "released_by"])
+        order_event_record(
+            order=order,
+            actor=actor,
+            type=OrderEventType.HOLD_RELEASED,
+            message=reason,
+            data={"kind": hold.kind},
+        )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="order.released",
+        obj=order,
+        after={"kinds": [h.kind for h in holds], "reason": reason},
+    )
+    still_held = Hold.objects.for_tenant(tenant).filter(order=order, released_at__isnull=True).exists()
+    if not still_held and order.state == OrderState.ON_HOLD:
+        before = order.state
+        order.release()
+        order.save(update_fields=["state", "updated_at"])
+        _transition_event(order, before, actor, message=reason)
+        _allocate_locked(order, locks.order_lines_for_update(order=order), actor=actor)
+    return order
+
+
+# --- cancel -------------------------------------------------------------------------------
+@transaction.atomic
+def order_cancel(*, tenant: Any, order_id: int, reason: str = "", actor: Any = None) -> Order:
+    order = locks.order_for_update(tenant=tenant, order_id=order_id)
+    if not can_proceed(order.cancel):
+        raise OrderConflict(
+            OrderErrorCode.ILLEGAL_TRANSITION,
+            f"Order #{order.number} is {order.state}; it can no longer be cancelled.",
+            state=order.state,
+        )
+    lines = locks.order_lines_for_update(order=order)
+    _release_allocations(order, lines)
+    before = order.state
+    order.cancel(reason=reason)
+    order.save(update_fields=["state", "cancel_reason", "updated_at"])
+    Hold.objects.for_tenant(tenant).filter(order=order, released_at__isnull=True).update(
+        released_at=timezone.now(), released_by=_label(actor)
+    )
+    order_event_record(
+        order=order,
+        actor=actor,
+        type=OrderEventType.CANCELLED,
+        from_state=before,
+        to_state=order.state,
+        message=reason,
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="order.cancelled",
+        obj=order,
+        before={"state": before},
+        after={"state": order.state, "reason": reason},
+    )
+    if order.payments.exists():
+        from orders.payment_tasks import payments_for_order_cancel_task
+
+        enqueue_on_commit(payments_for_order_cancel_task, tenant_id=tenant.pk, order_id=order.pk)
+    return order
+
+
+# --- edits before fulfillment ----------------------------------------------------------------
+def _snapshot(order: Order, lines: list[OrderLine]) -> dict[str, Any]:
+    return {
+        "ship_to": order.ship_to.as_dict(),
+        "service_level": order.service_level,
+        "lines": [
+            {"sku": line.sku.code, "quantity": line.quantity, "unit_price": str(line.unit_price)}
+            for line in lines
+        ],
+        "total": str(order.total),
+    }
+
+
+@transaction.atomic
+def order_edit(
+    *,
+    tenant: Any,
+    order_id: int,
+    actor: Any = None,
+    ship_to: dict[str, str] | None = None,
+    service_level: str | None = None,
+    lines: list[LineInput] | None = None,
+) -> Order:
+    """Change address, service level or lines before fulfillment; re-allocate; one event, before and after."""
+    order = locks.order_for_update(tenant=tenant, order_id=order_id)
+    if order.state not in EDITABLE:
+        raise OrderConflict(
+            OrderErrorCode.NOT_EDITABLE,
+            f"Order #{order.number} is {order.state}; it can no longer be edited.",
+            state=order.state,
+        )
+    current = locks.order_lines_for_update(order=order)
+    before = _snapshot(order, current)
+    if lines is not None:
+        skus = _skus_by_code(tenant, [item.sku for item in lines])
+    _release_allocations(order, current)
+    if ship_to is not None:
+        order.ship_to = _address_create(tenant, ship_to)
+    if service_level is not None:
+        order.service_level = service_level
+    if lines is not None:
+        by_sku = {line.sku_id: line for line in current}
+        kept: list[OrderLine] = []
+        for index, item in enumerate(lines):
+            sku = skus[item.sku]
+            line = by_sku.pop(sku.pk, None) or OrderLine(tenant=tenant, order=order, sku=sku)
+            line.quantity, line.unit_price, line.tax, line.discount = (
+                item.quantity,
+                item.unit_price,
+                item.tax,
+                item.discount,
+            )
+            line.position = index
+            line.save()
+            kept.append(line)
+        for removed in by_sku.values():
+            removed.delete()
+        current = kept
+    order_totals_recompute(order, current)
+    order.save()
+    after = _snapshot(order, current)
+    order_event_record(
+        order=order,
+        actor=actor,
+        type=OrderEventType.EDITED,
+        message="Order edited",
+        data={"before": before, "after": after},
+    )
+    audit_record(tenant=tenant, actor=actor, action="order.edited", obj=order, before=before, after=after)
+    if order.state in ALLOCATABLE:
+        _allocate_locked(order, current, actor=actor)
+    if before["total"] != after["total"] and order.payments.exists():
+        from orders.payment_tasks import payment_adjust_authorization_task
+
+        enqueue_on_commit(payment_adjust_authorization_task, tenant_id=tenant.pk, order_id=order.pk)
+    return order
+
+
+def order_change_address(*, tenant: Any, order_id: int, ship_to: dict[str, str], actor: Any = None) -> Order:
+    return order_edit(tenant=tenant, order_id=order_id, ship_to=ship_to, actor=actor)

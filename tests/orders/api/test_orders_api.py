@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import pytest
+
+from orders.models import Order
+from tests.orders.conftest import order_payload
+
+URL = "/api/v1/orders/"
+
+
+def _create(client, body=None, key=None):
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return client.post(URL, body or order_payload(), format="json", **headers)
+
+
+def test_create_returns_the_order_as_the_contract_shows(api_a, stocked):
+    response = _create(api_a)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["state"] == "allocated"
+    assert (body["subtotal"], body["shipping_price"], body["total"]) == ("39.98", "5.00", "44.98")
+    assert body["holds"] == [] and body["shipments"] == [] and body["payments"] == []
+    line = body["lines"][0]
+    assert (line["sku"], line["quantity"], line["allocated"], line["backordered"]) == ("SKU-123", 2, 2, 0)
+    assert line["allocations"] == [{"warehouse": "W3", "quantity": 2}]
+    assert body["allocation_plan"]["strategy"] == "single_nearest"
+    assert body["ship_to"]["postal_code"] == "78701" and body["customer"]["email"] == "ana@example.com"
+    assert body["number"].isdigit() and body["id"]
+
+
+def test_same_external_id_returns_existing_order_with_200(api_a, stocked):
+    first = _create(api_a)
+    again = _create(api_a)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+
+
+def test_idempotency_key_replays_and_refuses_other_body(api_a, stocked):
+    first = _create(api_a, key="key-1")
+    replay = _create(api_a, key="key-1")
+    assert replay.status_code == 201
+    assert replay.json() == first.json()
+    assert replay["Idempotent-Replayed"] == "true"
+    other = _create(api_a, order_payload("W-2002"), key="key-1")
+    assert other.status_code == 409
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert Order.objects.for_tenant(first.wsgi_request.tenant).count() == 1
+
+
+def test_validation_errors_carry_codes_per_field(api_a, stocked):
+    body = order_payload(
+        lines=[
+            {"sku": "NOPE", "quantity": 0, "unit_price": "-1"},
+            {"sku": "SKU-123", "quantity": 1, "unit_price": "1.00"},
+        ]
+    )
+    body["ship_to"]["postal_code"] = "ABCDE"
+    body["currency"] = "dollars"
+    response = _create(api_a, body)
+    assert response.status_code == 400
+    data = response.json()
+    assert data["code"] == "validation_error"
+    fields = data["fields"]
+    assert fields["ship_to.postal_code"][0]["code"] == "invalid_postal_code"
+    assert fields["lines.0.quantity"][0]["code"] == "min_value"
+    assert fields["currency"][0]["code"] == "invalid"
+    assert not Order.objects.unscoped().exists()
+
+
+def test_unknown_sku_is_a_field_error(api_a, stocked):
+    response = _create(api_a, order_payload(lines=[{"sku": "NOPE", "quantity": 1, "unit_price": "1.00"}]))
+    assert response.status_code == 400
+    assert response.json()["fields"]["lines.0.sku"][0]["code"] == "unknown_sku"
+
+
+def test_insufficient_stock_is_422_when_backorders_are_off(api_a, tenant_a, stocked):
+    tenant_a.allow_backorder = False
+    tenant_a.save()
+    response = _create(api_a, order_payload(lines=[{"sku": "SKU-123", "quantity": 99, "unit_price": "1.00"}]))
+    assert response.status_code == 422
+    assert response.json()["code"] == "insufficient_stock"
+    assert not Order.objects.unscoped().exists()
+
+
+def test_list_filters_and_cursor_pagination(api_a, stocked):
+    for n in range(3):
+        _create(api_a, order_payload(f"W-{n}"))
+    _create(
+        api_a,
+        order_payload(
+            "AMZ-1", channel="amazon", lines=[{"sku": "SKU-456", "quantity": 1, "unit_price": "9.99"}]
+        ),
+    )
+    page = api_a.get(URL, {"limit": 2}).json()
+    assert len(page["results"]) == 2 and page["next"]
+    rest = api_a.get(page["next"]).json()
+    assert len(rest["results"]) == 2 and rest["next"] is None
+    assert [o["external_id"] for o in api_a.get(URL, {"channel": "amazon"}).json()["results"]] == ["AMZ-1"]
+    assert len(api_a.get(URL, {"sku": "SKU-456"}).json()["results"]) == 1
+    assert len(api_a.get(URL, {"email": "ANA@example.com"}).json()["results"]) == 4
+    assert api_a.get(URL, {"state": "cancelled"}).json()["results"] == []
+    assert api_a.get(URL, {"created_after": "not-a-date"}).status_code == 400
+
+
+def test_cancel_hold_release_and_events(api_a, stocked):
+    order_id = _create(api_a).json()["id"]
+    held = api_a.post(f"{URL}{order_id}/hold/", {"reason": "check", "kind": "fraud"}, format="json")
+    assert held.json()["state"] == "on_hold" and held.json()["holds"][0]["kind"] == "fraud"
+    released = api_a.post(f"{URL}{order_id}/release/", {"reason": "ok"}, format="json")
+    assert released.json()["state"] == "allocated"
+    cancelled = api_a.post(f"{URL}{order_id}/cancel/", {"reason": "changed mind"}, format="json")
+    assert cancelled.json()["state"] == "cancelled"
+    again = api_a.post(f"{URL}{order_id}/cancel/", {"reason": "again"}, format="json")
+    assert again.status_code == 409 and again.json()["code"] == "illegal_transition"
+    events = api_a.get(f"{URL}{order_id}/events/").json()
+    assert [e["type"] for e in events][:2] == ["created", "allocated"]
+    assert events[-1]["to_state"] == "cancelled"
+    assert events[-1]["actor"].startswith("api_key:")
+
+
+def test_patch_changes_address_and_lines(api_a, stocked):
+    order_id = _create(api_a).json()["id"]
+    la = {"line1": "1 Sunset Blvd", "city": "Los Angeles", "postal_code": "90001", "country": "US"}
+    response = api_a.patch(
+        f"{URL}{order_id}/",
+        {"ship_to": la, "lines": [{"sku": "SKU-123", "quantity": 1, "unit_price": "19.99"}]},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["ship_to"]["city"] == "Los Angeles"
+    assert body["lines"][0]["allocations"] == [{"warehouse": "W2", "quantity": 1}]
+    assert body["total"] == "24.99"
+    assert api_a.patch(f"{URL}{order_id}/", {}, format="json").status_code == 400
+
+
+def test_another_tenants_key_gets_404_everywhere(api_a, api_b, stocked):
+    order_id = _create(api_a).json()["id"]
+    assert api_b.get(f"{URL}{order_id}/").status_code == 404
+    assert api_b.get(f"{URL}{order_id}/events/").status_code == 404
+    assert api_b.patch(f"{URL}{order_id}/", {"service_level": "express"}, format="json").status_code == 404
+    for action in ("cancel", "hold", "release"):
+        response = api_b.post(f"{URL}{order_id}/{action}/", {"reason": "x"}, format="json")
+        assert response.status_code == 404, action
+        assert response.json()["code"] == "not_found"
+    assert api_b.get(URL).json()["results"] == []
+    assert api_a.get(f"{URL}{order_id}/").json()["state"] == "allocated"
+
+
+def test_no_key_is_401(stocked):
+    from rest_framework.test import APIClient
+
+    assert APIClient().get(URL).status_code == 401
+
+
+@pytest.mark.django_db
+def test_warehouse_role_key_cannot_create_orders(tenant_a, stocked):
+    from oms.services import api_key_create
+    from tests.conftest import api_client_for
+
+    _, raw = api_key_create(tenant=tenant_a, name="scanner", role="warehouse")
+    response = _create(api_client_for(raw))
+    assert response.status_code == 403
+    assert not Order.objects.unscoped().exists()
