@@ -201,7 +201,7 @@ class OrderAdmin(ExportActionMixin, TenantAdmin):
 
     def _run(self, request: HttpRequest, queryset: QuerySet[Any], verb: str, call: Any) -> None:
         done, failed = 0, []
-        for order in queryset.only("pk", "number", "tenant_id"):
+        for order in queryset.select_related(None).only("pk", "number", "tenant_id"):
             try:
                 call(order)
                 done += 1

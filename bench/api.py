@@ -1,0 +1,291 @@
+"""Order API under load: create and list latency (p50/p99) and requests per second.
+
+16 concurrent clients against gunicorn + PostgreSQL, with 100,000 orders already in the
+table. Run: `.venv/bin/python bench/api.py` (options: --orders, --clients, --seconds,
+--workers, --database-url). The seeded database is kept and reused between runs.
+Client and server share this machine's cores, so figures are a floor, not a ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+parser = argparse.ArgumentParser(description=__doc__)
+parser.add_argument(
+    "--database-url",
+    default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench_api"),
+)
+parser.add_argument("--orders", type=int, default=100_000, help="orders in the table before the run")
+parser.add_argument("--clients", type=int, default=16)
+parser.add_argument("--seconds", type=float, default=20.0, help="per phase")
+parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+args = parser.parse_args()
+
+ENV = {
+    **os.environ,
+    "DJANGO_SETTINGS_MODULE": "oms.settings.prod",
+    "DATABASE_URL": args.database_url,
+    "SECRET_KEY": "bench-" + "x" * 50,
+    "FIELD_ENCRYPTION_KEY": "bench-field-key",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "0",
+    "SECURE_HSTS_SECONDS": "0",
+    "API_RATE_LIMIT": "10000000/min",
+    "DB_CONN_MAX_AGE": "60",
+    "LOG_LEVEL": "WARNING",
+    "CELERY_TASK_ALWAYS_EAGER": "1",
+}
+os.environ.update(ENV)
+
+
+def ensure_database() -> None:
+    import psycopg
+    from dj_database_url import parse
+
+    cfg = parse(args.database_url)
+    with psycopg.connect(
+        host=cfg["HOST"], port=cfg["PORT"] or 5432, user=cfg["USER"], dbname="postgres", autocommit=True
+    ) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (cfg["NAME"],)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=ENV, check=True
+    )
+
+
+def seed() -> str:
+    import django
+
+    django.setup()
+    from django.db import transaction
+
+    from inventory.models import SKU, StockLevel, Warehouse
+    from oms.models import ApiKey, Tenant
+    from oms.services import api_key_create
+    from orders.models import Address, Customer, Order, OrderLine, OrderNumber
+
+    tenant, _ = Tenant.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    ApiKey.objects.for_tenant(tenant).filter(name="bench").delete()
+    _, raw = api_key_create(tenant=tenant, name="bench")
+    if not Warehouse.objects.for_tenant(tenant).exists():
+        zips = [
+            ("NJ", "07001", 40.58, -74.27),
+            ("TX", "75201", 32.79, -96.80),
+            ("CA", "90001", 33.97, -118.25),
+        ]
+        for code, postal, lat, lon in zips:
+            Warehouse.objects.create(
+                tenant=tenant, code=code, name=code, postal_code=postal, latitude=lat, longitude=lon
+            )
+        SKU.objects.bulk_create(
+            [
+                SKU(tenant=tenant, code=f"B-{i:04d}", name=f"Bench item {i}", price=Decimal("9.99"))
+                for i in range(500)
+            ]
+        )
+        levels = [
+            StockLevel(tenant=tenant, sku=sku, warehouse=wh, on_hand=1_000_000)
+            for sku in SKU.objects.for_tenant(tenant)
+            for wh in Warehouse.objects.for_tenant(tenant)
+        ]
+        StockLevel.objects.bulk_create(levels, batch_size=2000)
+    have = Order.objects.for_tenant(tenant).count()
+    missing = args.orders - have
+    if missing > 0:
+        print(f"seeding {missing} orders ...", flush=True)
+        skus = list(SKU.objects.for_tenant(tenant))
+        started = time.monotonic()
+        with transaction.atomic():
+            counter, _ = OrderNumber.objects.for_tenant(tenant).get_or_create(tenant=tenant)
+            customers = Customer.objects.bulk_create(
+                [
+                    Customer(tenant=tenant, email=f"c{have + i}@bench.test", name=f"C {i}")
+                    for i in range(missing)
+                ],
+                batch_size=5000,
+            )
+            addresses = Address.objects.bulk_create(
+                [
+                    Address(
+                        tenant=tenant, line1="1 Main St", city="Austin", postal_code="78701", country="US"
+                    )
+                    for _ in range(missing)
+                ],
+                batch_size=5000,
+            )
+            base = counter.last_value
+            from django.utils import timezone
+
+            now = timezone.now()
+            orders = Order.objects.bulk_create(
+                [
+                    Order(
+                        tenant=tenant,
+                        channel="seed",
+                        external_id=f"S-{have + i}",
+                        number=str(base + i + 1),
+                        currency="USD",
+                        customer=customers[i],
+                        ship_to=addresses[i],
+                        bill_to=addresses[i],
+                        subtotal=Decimal("19.98"),
+                        total=Decimal("19.98"),
+                        placed_at=now - timedelta(minutes=i),
+                        state=random.choice(["allocated", "shipped", "delivered", "backordered"]),
+                    )
+                    for i in range(missing)
+                ],
+                batch_size=5000,
+            )
+            OrderLine.objects.bulk_create(
+                [
+                    OrderLine(
+                        tenant=tenant,
+                        order=o,
+                        sku=random.choice(skus),
+                        quantity=2,
+                        unit_price=Decimal("9.99"),
+                    )
+                    for o in orders
+                ],
+                batch_size=5000,
+            )
+            counter.last_value = base + missing
+            counter.save()
+        print(f"seeded in {time.monotonic() - started:.0f}s", flush=True)
+    return raw
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_phase(name: str, base: str, key: str, request) -> dict[str, float]:
+    import requests
+
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    deadline = time.monotonic() + args.seconds
+
+    def client(index: int) -> None:
+        nonlocal errors
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {key}"
+        n = 0
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            ok = request(session, base, index, n)
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                errors += 0 if ok else 1
+            n += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - began
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [latencies[0]] * 99
+    return {
+        "name": name,
+        "requests": len(latencies),
+        "errors": errors,
+        "rps": len(latencies) / wall,
+        "p50_ms": q[49] * 1000,
+        "p99_ms": q[98] * 1000,
+    }
+
+
+def create_request(session, base, index, n) -> bool:
+    sku = f"B-{random.randrange(500):04d}"
+    body = {
+        "channel": "bench",
+        "external_id": f"{os.getpid()}-{time.time_ns()}-{index}-{n}",
+        "currency": "USD",
+        "customer": {"email": f"load{index}@bench.test"},
+        "ship_to": {"line1": "1 Main St", "city": "Austin", "postal_code": "78701", "country": "US"},
+        "lines": [{"sku": sku, "quantity": 1, "unit_price": "9.99"}],
+    }
+    response = session.post(f"{base}/api/v1/orders/", json=body, timeout=30)
+    return response.status_code == 201
+
+
+def list_request(session, base, index, n) -> bool:
+    params = [{}, {"state": "allocated"}, {"channel": "seed", "limit": 100}, {"email": f"c{n}@bench.test"}][
+        n % 4
+    ]
+    response = session.get(f"{base}/api/v1/orders/", params=params, timeout=30)
+    return response.status_code == 200
+
+
+def main() -> None:
+    ensure_database()
+    key = seed()
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "oms.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**ENV, "DJANGO_SETTINGS_MODULE": "oms.settings.prod"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        import requests
+
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        print(
+            f"gunicorn workers={args.workers}, clients={args.clients}, {args.seconds:.0f}s per phase, "
+            f">= {args.orders} orders in the table"
+        )
+        for phase in (
+            run_phase("order-create", base, key, create_request),
+            run_phase("order-list", base, key, list_request),
+        ):
+            print(
+                f"{phase['name']:>13}: {phase['rps']:7.1f} req/s  p50 {phase['p50_ms']:7.1f} ms  "
+                f"p99 {phase['p99_ms']:7.1f} ms  ({phase['requests']} requests, {phase['errors']} errors)"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
