@@ -38,7 +38,7 @@ def render_order(tenant: Any, order_id: Any, http_status: int = 200) -> Response
 
 
 class OrderPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
+    ordering = ("-id",)
 
 
 class OrderListCreateApi(TenantApiMixin, GenericAPIView):
