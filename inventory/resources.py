@@ -1,0 +1,199 @@
+"""Import/export of SKUs, warehouses and stock (CSV, XLSX) for the admin.
+
+Every resource acts for one tenant, given by the admin from request.tenant: lookups, foreign
+keys and new rows are scoped to it, never to a tenant named in the file. A whole file
+imports in one transaction, so one bad row changes nothing. Stock quantities are not
+written directly: a changed on_hand becomes a cycle count through the stock service, so
+the ledger stays whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from import_export import fields, resources, widgets
+
+from inventory.models import SKU, MovementReason, StockLevel, Warehouse
+from inventory.services import _fill_coordinates, _normalise_ships_to, stock_adjust
+
+
+class TenantForeignKeyWidget(widgets.ForeignKeyWidget):
+    """Looks a related row up by `field` among the tenant's rows only."""
+
+    tenant: Any = None
+
+    def get_queryset(self, value: Any, row: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.tenant is None:
+            return self.model.objects.unscoped().none()
+        return self.model.objects.for_tenant(self.tenant)
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> Any:
+        try:
+            return super().clean(value, row, **kwargs)
+        except self.model.DoesNotExist:
+            raise ValueError(f"No {self.model._meta.verbose_name} with {self.field} {value!r}.")
+
+
+class ShipsToWidget(widgets.Widget):
+    """Country codes as "US CA" or "US,CA" in a cell."""
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> list[str]:
+        return _normalise_ships_to(str(value or "").replace(",", " ").split())
+
+    def render(self, value: Any, obj: Any = None, **kwargs: Any) -> str:
+        return " ".join(value or [])
+
+
+class AmountWidget(widgets.DecimalWidget):
+    """A decimal amount; a cell that is not one is a validation error of its row, not a crash."""
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> Any:
+        try:
+            return super().clean(value, row, **kwargs)
+        except (ArithmeticError, ValueError):
+            raise ValueError(f"{value!r} is not an amount; write it like 19.99.")
+
+
+class TenantResource(resources.ModelResource):
+    def __init__(self, tenant: Any = None, actor: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tenant = tenant
+        self.actor = actor
+        for field in self.fields.values():
+            if isinstance(field.widget, TenantForeignKeyWidget):
+                field.widget.tenant = tenant
+
+    def get_queryset(self) -> Any:
+        model = self._meta.model
+        if self.tenant is None:
+            return model.objects.unscoped().none()
+        return model.objects.for_tenant(self.tenant)
+
+    def init_instance(self, row: Any = None) -> Any:
+        if self.tenant is None:
+            raise ValueError("An import needs a tenant.")
+        return self._meta.model(tenant=self.tenant)
+
+    def before_save_instance(self, instance: Any, row: Any, **kwargs: Any) -> None:
+        instance.tenant = self.tenant  # whatever the file says, rows belong to the importing tenant
+
+
+class SKUResource(TenantResource):
+    price = fields.Field(attribute="price", column_name="price", widget=AmountWidget())
+
+    class Meta:
+        model = SKU
+        import_id_fields = ("code",)
+        fields = (
+            "code",
+            "name",
+            "barcode",
+            "weight_grams",
+            "length_mm",
+            "width_mm",
+            "height_mm",
+            "hs_code",
+            "country_of_origin",
+            "price",
+            "returnable",
+            "active",
+            "lead_time_days",
+        )
+        export_order = fields
+        use_transactions = True
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = False
+
+
+class WarehouseResource(TenantResource):
+    ships_to = fields.Field(attribute="ships_to", column_name="ships_to", widget=ShipsToWidget())
+
+    class Meta:
+        model = Warehouse
+        import_id_fields = ("code",)
+        fields = (
+            "code",
+            "name",
+            "line1",
+            "line2",
+            "city",
+            "region",
+            "postal_code",
+            "country",
+            "latitude",
+            "longitude",
+            "priority",
+            "active",
+            "ships_to",
+            "default_lead_time_days",
+        )
+        export_order = fields
+        use_transactions = True
+        clean_model_instances = True
+
+    def before_save_instance(self, instance: Any, row: Any, **kwargs: Any) -> None:
+        super().before_save_instance(instance, row, **kwargs)
+        instance.country = (instance.country or "US").upper()
+        if instance.latitude is None or instance.longitude is None:
+            _fill_coordinates(instance)
+
+
+class StockLevelResource(TenantResource):
+    sku = fields.Field(attribute="sku", column_name="sku", widget=TenantForeignKeyWidget(SKU, "code"))
+    warehouse = fields.Field(
+        attribute="warehouse", column_name="warehouse", widget=TenantForeignKeyWidget(Warehouse, "code")
+    )
+    allocated = fields.Field(attribute="allocated", column_name="allocated", readonly=True)
+    reserved = fields.Field(attribute="reserved", column_name="reserved", readonly=True)
+    available = fields.Field(attribute="available", column_name="available", readonly=True)
+
+    class Meta:
+        model = StockLevel
+        import_id_fields = ("sku", "warehouse")
+        fields = (
+            "sku",
+            "warehouse",
+            "on_hand",
+            "allocated",
+            "reserved",
+            "available",
+            "reorder_point",
+            "safety_stock",
+            "bin_location",
+        )
+        export_order = fields
+        use_transactions = True
+        clean_model_instances = True
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().select_related("sku", "warehouse")
+
+    def do_instance_save(self, instance: StockLevel, is_create: bool) -> None:
+        """Save the planning fields; a changed on_hand goes through the stock service as a count."""
+        target = instance.on_hand
+        if target is None or int(target) < 0:
+            raise ValueError("on_hand must be a whole number, 0 or more.")
+        if is_create:
+            instance.on_hand = 0
+            instance.save(force_insert=True)
+            current = 0
+        else:
+            current = (
+                StockLevel.objects.for_tenant(self.tenant)
+                .values_list("on_hand", flat=True)
+                .get(pk=instance.pk)
+            )
+            instance.on_hand = current
+            instance.save(update_fields=["reorder_point", "safety_stock", "bin_location", "updated_at"])
+        if int(target) != current:
+            stock_adjust(
+                tenant=self.tenant,
+                sku_id=instance.sku_id,
+                warehouse_id=instance.warehouse_id,
+                on_hand=int(target),
+                reason=MovementReason.COUNT,
+                reference="import",
+                actor=self.actor,
+            )
+            instance.refresh_from_db()
