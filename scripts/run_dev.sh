@@ -4,20 +4,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-mkdir -p var/log
+VAR="${OMS_VAR_DIR:-var}"
+mkdir -p "$VAR/log"
 trap 'kill 0' EXIT INT TERM
 $PY -m celery -A oms worker -Q default,ingest,allocation,labels,sync -c 2 \
-    --without-mingle --without-gossip --loglevel INFO >var/log/worker.log 2>&1 &
-$PY -m celery -A oms beat --schedule var/celerybeat-schedule --loglevel INFO >var/log/beat.log 2>&1 &
+    --without-mingle --without-gossip --loglevel INFO >"$VAR/log/worker.log" 2>&1 &
+$PY -m celery -A oms beat --schedule "$VAR/celerybeat-schedule" --loglevel INFO >"$VAR/log/beat.log" 2>&1 &
 cat <<TXT
 
   OMS is up.
-    admin:     http://127.0.0.1:8000/admin/
+    admin:     http://127.0.0.1:${OMS_PORT:-8000}/admin/
     login:     demo@example.com / demo-pass-2026
-    API docs:  http://127.0.0.1:8000/api/v1/docs/
-    API key:   $(cat var/demo-api-key.txt 2>/dev/null || echo "see var/demo-api-key.txt")
-    health:    http://127.0.0.1:8000/health
-    logs:      var/log/worker.log, var/log/beat.log
+    API docs:  http://127.0.0.1:${OMS_PORT:-8000}/api/v1/docs/
+    API key:   $(cat "$VAR/demo-api-key.txt" 2>/dev/null || echo "see $VAR/demo-api-key.txt")
+    health:    http://127.0.0.1:${OMS_PORT:-8000}/health
+    logs:      $VAR/log/worker.log, $VAR/log/beat.log
 
 TXT
-$PY manage.py runserver 127.0.0.1:8000
+$PY manage.py runserver "127.0.0.1:${OMS_PORT:-8000}"
