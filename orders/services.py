@@ -253,7 +253,7 @@ def _order_create(*, tenant: Any, data: OrderInput, actor: Any) -> Order:
     if order.state == OrderState.PENDING:
         _allocate_locked(order, lines, actor=actor, reservation_id=data.reservation)
     elif data.reservation:
-        _allocate_reservation_only(order, lines, actor=actor, reservation_id=data.reservation)
+        _allocate_while_held(order, lines, actor=actor, reservation_id=data.reservation)
     if data.payment:
         from orders.payment_tasks import payment_authorize_task
 
@@ -340,19 +340,23 @@ def _allocate_locked(
     return order
 
 
-def _allocate_reservation_only(
-    order: Order, lines: list[OrderLine], *, actor: Any, reservation_id: int
-) -> None:
-    """A held order still turns its checkout reservation into allocations, so the units stay promised."""
+def _allocate_while_held(order: Order, lines: list[OrderLine], *, actor: Any, reservation_id: int) -> None:
+    """An order placed on hold still turns its checkout reservation into allocations, so the units it
+    was promised at checkout stay promised; releasing the hold moves it on from there."""
     tenant = order.tenant
     plan = allocation_apply(
         tenant=tenant,
-        lines=[],
+        lines=_demand(lines),
         ship_to=_ship_to_of(order),
         policy=AllocationPolicy.for_tenant(tenant),
         reservation_id=reservation_id,
     )
     _record_plan(order, lines, plan)
+    order.allocation_plan = plan.as_dict()
+    order.save(update_fields=["allocation_plan", "updated_at"])
+    order_event_record(
+        order=order, actor=actor, type=OrderEventType.ALLOCATED, message=plan.explanation, data=plan.as_dict()
+    )
 
 
 def _promise_date(order: Order, lines: list[OrderLine]) -> Any:
