@@ -266,9 +266,9 @@ def main() -> None:
 
         for _ in range(100):
             try:
-                requests.get(f"{base}/health", timeout=1)
+                requests.get(f"{base}/health", timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.2)
         print(
             f"gunicorn workers={args.workers}, clients={args.clients}, {args.seconds:.0f}s per phase, "

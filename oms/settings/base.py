@@ -83,7 +83,8 @@ TEMPLATES = [
 # --- database ---------------------------------------------------------------------------
 SQLITE_PATH = VAR_DIR / "oms.sqlite3"
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")))}
+DB_CONN_MAX_AGE = int(os.environ.get("DB_CONN_MAX_AGE", "0"))
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside one writer; IMMEDIATE takes the write lock when a
     # transaction begins, so two workers never deadlock upgrading a read lock.
@@ -191,6 +192,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inventory-reservations-expire": {
         "task": "inventory.tasks.reservations_expire_task",
         "schedule": 60.0,
+    },
+    "payments-reauthorize-expiring": {
+        "task": "orders.payment_tasks.payments_reauthorize_expiring_task",
+        "schedule": 3600.0,
     },
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
