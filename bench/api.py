@@ -168,6 +168,10 @@ def seed() -> str:
             counter.last_value = base + missing
             counter.save()
         print(f"seeded in {time.monotonic() - started:.0f}s", flush=True)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return raw
 
 
