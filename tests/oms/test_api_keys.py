@@ -58,3 +58,18 @@ def test_inactive_tenant_keys_stop_working(api_a, tenant_a):
     tenant_a.is_active = False
     tenant_a.save()
     assert api_a.get(SCHEMA).status_code == 401
+
+
+def test_past_the_rate_limit_the_api_answers_429_with_retry_after(api_a, monkeypatch):
+    from django.core.cache import cache
+
+    from oms.core.api import ApiKeyThrottle
+
+    cache.clear()
+    monkeypatch.setattr(ApiKeyThrottle, "THROTTLE_RATES", {"api_key": "2/min"})
+    assert [api_a.get(SCHEMA).status_code for _ in range(2)] == [200, 200]
+    limited = api_a.get(SCHEMA)
+    assert limited.status_code == 429
+    assert limited.json()["code"] == "throttled"
+    assert int(limited["Retry-After"]) > 0
+    cache.clear()
