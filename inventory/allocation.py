@@ -297,7 +297,8 @@ def _to_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def candidates_from_levels(levels: Iterable[StockLevel], sku_ids: set[int]) -> list[CandidateWarehouse]:
+def candidates_from_levels(levels: Iterable[Any], sku_ids: set[int]) -> list[CandidateWarehouse]:
+    """Candidates from StockLevel rows (or anything shaped like them, with .warehouse)."""
     by_warehouse: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
     warehouses: dict[int, Any] = {}
     for level in levels:
@@ -333,6 +334,56 @@ def _validated_lines(lines: Iterable[DemandLine]) -> list[DemandLine]:
     return out
 
 
+@dataclass
+class _WarehouseRow:
+    pk: int
+    code: str
+    latitude: Any
+    longitude: Any
+    priority: int
+    active: bool
+    ships_to: list[str]
+
+
+@dataclass
+class _LevelRow:
+    """A StockLevel as the engine needs it: the numbers and its warehouse, nothing else."""
+
+    pk: int
+    sku_id: int
+    warehouse_id: int
+    on_hand: int
+    allocated: int
+    reserved: int
+    warehouse: _WarehouseRow
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.allocated - self.reserved
+
+
+def _rows_to_levels(rows: list[dict[str, Any]]) -> dict[int, _LevelRow]:
+    warehouses: dict[int, _WarehouseRow] = {}
+    levels: dict[int, _LevelRow] = {}
+    for row in rows:
+        wh_id = row["warehouse_id"]
+        wh = warehouses.get(wh_id)
+        if wh is None:
+            wh = warehouses[wh_id] = _WarehouseRow(
+                wh_id,
+                row["warehouse__code"],
+                row["warehouse__latitude"],
+                row["warehouse__longitude"],
+                row["warehouse__priority"],
+                row["warehouse__active"],
+                row["warehouse__ships_to"] or [],
+            )
+        levels[row["pk"]] = _LevelRow(
+            row["pk"], row["sku_id"], wh_id, row["on_hand"], row["allocated"], row["reserved"], wh
+        )
+    return levels
+
+
 class _StockSession:
     """Stock rows read (and, when applying, locked) for one allocation, with pending changes."""
 
@@ -359,16 +410,9 @@ class _StockSession:
         ):
             self.reservation_lines[row["reservation_id"]].append(row)
         extra_levels = {row["stock_level_id"] for rows in self.reservation_lines.values() for row in rows}
-        if lock:
-            levels = locks.stock_levels_for_update(tenant=tenant, pks=extra_levels, sku_ids=sku_ids)
-        else:
-            levels = list(
-                StockLevel.objects.for_tenant(tenant)
-                .filter(Q(sku_id__in=sku_ids) | Q(pk__in=extra_levels))
-                .select_related("warehouse")
-                .order_by("pk")
-            )
-        self.levels = {level.pk: level for level in levels}
+        self.levels = _rows_to_levels(
+            locks.stock_rows(tenant=tenant, pks=extra_levels, sku_ids=sku_ids, lock=lock)
+        )
         self.allocated_delta: Counter[int] = Counter()
         self.reserved_delta: Counter[int] = Counter()
         self.new_states: dict[int, str] = {}
@@ -464,9 +508,7 @@ class _StockSession:
             send_stock_became_available_on_commit(tenant_id=self.tenant.pk, sku_ids=self.freed_sku_ids)
 
 
-def _warehouse_info(
-    levels: Mapping[int, StockLevel], origin: Coordinates | None
-) -> dict[int, dict[str, Any]]:
+def _warehouse_info(levels: Mapping[int, Any], origin: Coordinates | None) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for level in levels.values():
         wh = level.warehouse

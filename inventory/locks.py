@@ -39,6 +39,43 @@ def stock_levels_for_update(
     )
 
 
+STOCK_ROW_FIELDS = (
+    "pk",
+    "sku_id",
+    "warehouse_id",
+    "on_hand",
+    "allocated",
+    "reserved",
+    "warehouse__code",
+    "warehouse__latitude",
+    "warehouse__longitude",
+    "warehouse__priority",
+    "warehouse__active",
+    "warehouse__ships_to",
+)
+
+
+def stock_rows(
+    *, tenant: Any, pks: Iterable[int] = (), sku_ids: Iterable[int] = (), lock: bool
+) -> list[dict[str, Any]]:
+    """Like stock_levels_for_update, as plain rows (STOCK_ROW_FIELDS) for the allocation hot path.
+
+    With lock=False it is a plain read (a preview).
+    """
+    pks, sku_ids = sorted(set(pks)), sorted(set(sku_ids))
+    if not pks and not sku_ids:
+        return []
+    condition = Q()
+    if pks:
+        condition |= Q(pk__in=pks)
+    if sku_ids:
+        condition |= Q(sku_id__in=sku_ids)
+    qs = StockLevel.objects.for_tenant(tenant).filter(condition).order_by("pk").values(*STOCK_ROW_FIELDS)
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    return list(qs)
+
+
 def stock_level_for_update(*, tenant: Any, sku: SKU, warehouse: Warehouse) -> StockLevel:
     """The stock row of one SKU in one warehouse, created at zero if missing, locked."""
     level, _ = StockLevel.objects.for_tenant(tenant).get_or_create(
