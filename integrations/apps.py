@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class IntegrationsConfig(AppConfig):
     name = "integrations"
+
+    def ready(self) -> None:
+        from integrations.inbox import register_inbound_handler
+        from integrations.stripe.events import stripe_event_handle
+        from integrations.stripe.gateway import stripe_gateway_for
+        from orders.payments import register_gateway
+
+        register_gateway("stripe", stripe_gateway_for)
+        register_inbound_handler("stripe", stripe_event_handle)

@@ -1,3 +1,9 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from integrations.stripe.webhooks import stripe_webhook
+
+app_name = "integrations"
+
+urlpatterns = [
+    path("stripe/<int:account_id>/webhook/", stripe_webhook, name="stripe-webhook"),
+]

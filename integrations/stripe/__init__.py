@@ -1,0 +1,1 @@
+"""Stripe: the PaymentGateway adapter (real `stripe` SDK) and the webhook endpoint."""

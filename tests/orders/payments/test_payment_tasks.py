@@ -1,0 +1,51 @@
+"""The payment tasks are thin: ids in, one service call; only transient errors are retried."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+
+from orders.models import Payment
+from orders.payment_tasks import (
+    payment_authorize_task,
+    payment_capture_for_shipment_task,
+    payment_refund_task,
+    payments_for_order_cancel_task,
+    payments_reauthorize_expiring_task,
+)
+from orders.payments import PaymentGatewayUnavailable
+from orders.states import PaymentState
+
+
+def test_tasks_retry_only_transient_provider_errors():
+    for task in (
+        payment_authorize_task,
+        payment_capture_for_shipment_task,
+        payments_for_order_cancel_task,
+        payment_refund_task,
+        payments_reauthorize_expiring_task,
+    ):
+        assert task.autoretry_for == (PaymentGatewayUnavailable,)
+        assert task.max_retries == 6
+        assert task.acks_late is True
+
+
+def test_the_reauthorize_sweep_is_scheduled():
+    entry = settings.CELERY_BEAT_SCHEDULE["payments-reauthorize-expiring"]
+    assert entry["task"] == payments_reauthorize_expiring_task.name
+
+
+def test_a_payment_lifecycle_through_the_tasks(tenant_a, order_a, sandbox):
+    payment_id = payment_authorize_task.delay(
+        tenant_id=tenant_a.pk, order_id=order_a.pk, provider="sandbox", payment_method="pm_card_visa"
+    ).get()
+    payment_capture_for_shipment_task.delay(
+        tenant_id=tenant_a.pk, order_id=order_a.pk, shipment_amount="100.00", shipment_ref="shp:1"
+    )
+    payment_refund_task.delay(tenant_id=tenant_a.pk, payment_id=payment_id, amount="10.00", request_ref="r:1")
+    payments_for_order_cancel_task.delay(tenant_id=tenant_a.pk, order_id=order_a.pk)
+
+    payment = Payment.objects.for_tenant(tenant_a).get(pk=payment_id)
+    assert (payment.state, payment.amount_refunded) == (PaymentState.REFUNDED, Decimal("100.00"))
+    assert payments_reauthorize_expiring_task.delay().get() == 0

@@ -1,0 +1,279 @@
+"""The payment services through the real Stripe SDK against localstripe on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from integrations.stripe.gateway import StripeGateway, stripe_client
+from oms.core.errors import ConflictError, DomainError
+from orders.models import OrderEvent, Payment, PaymentOperation
+from orders.payment_services import (
+    payment_authorize,
+    payment_capture,
+    payment_reauthorize,
+    payment_refund,
+    payment_void,
+)
+from orders.payments import PaymentDeclined
+from orders.states import OperationState, PaymentState
+from tests.oms.factories import TenantFactory
+from tests.orders.payments.factories import make_order, make_stripe_account
+
+
+def _authorize(tenant, order, pm="pm_card_visa", **kw):
+    return payment_authorize(tenant=tenant, order=order, provider="stripe", payment_method=pm, **kw)
+
+
+def _intent(account, payment):
+    return stripe_client(account).v1.payment_intents.retrieve(payment.provider_id)
+
+
+def test_authorize_holds_the_order_total(tenant_a, stripe_a, order_a):
+    payment = _authorize(tenant_a, order_a)
+
+    assert payment.state == PaymentState.AUTHORIZED
+    assert payment.amount_authorized == Decimal("100.00")
+    assert payment.provider_id.startswith("pi_")
+    assert payment.authorization_expires_at is not None
+    pi = _intent(stripe_a, payment)
+    assert pi.status == "requires_capture"
+    assert pi.amount == 10000
+    assert pi.metadata.to_dict()["order"] == str(order_a.pk)
+    assert OrderEvent.objects.for_tenant(tenant_a).filter(order=order_a, type="payment").count() == 1
+
+
+def test_authorize_twice_for_one_order_makes_one_payment(tenant_a, stripe_a, order_a):
+    first = _authorize(tenant_a, order_a)
+    again = _authorize(tenant_a, order_a)
+
+    assert again.pk == first.pk
+    assert Payment.objects.for_tenant(tenant_a).filter(order=order_a).count() == 1
+
+
+def test_capture_then_partial_refund(tenant_a, stripe_a, order_a):
+    payment = _authorize(tenant_a, order_a)
+
+    payment = payment_capture(tenant=tenant_a, payment_id=payment.pk)
+    assert payment.state == PaymentState.CAPTURED
+    assert payment.amount_captured == Decimal("100.00")
+    assert _intent(stripe_a, payment).status == "succeeded"
+
+    op = payment_refund(
+        tenant=tenant_a, payment_id=payment.pk, amount=Decimal("30.00"), request_ref="return:1"
+    )
+    payment = Payment.objects.for_tenant(tenant_a).get(pk=payment.pk)
+    assert op.state == OperationState.SUCCEEDED
+    assert op.provider_id.startswith("re_")
+    assert payment.state == PaymentState.PARTIALLY_REFUNDED
+    assert payment.amount_refunded == Decimal("30.00")
+    refunds = stripe_client(stripe_a).v1.refunds.list(params={"payment_intent": payment.provider_id})
+    assert [r.amount for r in refunds.data] == [3000]
+
+
+def test_partial_capture_takes_part_of_the_authorization(tenant_a, stripe_a, order_a):
+    payment = _authorize(tenant_a, order_a)
+
+    payment = payment_capture(tenant=tenant_a, payment_id=payment.pk, amount=Decimal("80.00"))
+
+    assert payment.amount_captured == Decimal("80.00")
+    with pytest.raises(DomainError) as exc:
+        payment_refund(tenant=tenant_a, payment_id=payment.pk, amount=Decimal("80.01"), request_ref="r:1")
+    assert exc.value.code == "refund_exceeds_captured"
+
+
+def test_capture_more_than_authorized_is_refused(tenant_a, stripe_a, order_a):
+    payment = _authorize(tenant_a, order_a)
+
+    with pytest.raises(DomainError) as exc:
+        payment_capture(tenant=tenant_a, payment_id=payment.pk, amount=Decimal("100.01"))
+
+    assert exc.value.code == "capture_exceeds_authorized"
+    assert not PaymentOperation.objects.for_tenant(tenant_a).filter(payment=payment, kind="capture").exists()
+
+
+def test_over_refund_is_refused_and_changes_nothing(tenant_a, stripe_a, order_a):
+    payment = payment_capture(tenant=tenant_a, payment_id=_authorize(tenant_a, order_a).pk)
+    payment_refund(tenant=tenant_a, payment_id=payment.pk, amount=Decimal("60.00"), request_ref="return:1")
+    ops_before = PaymentOperation.objects.for_tenant(tenant_a).count()
+
+    with pytest.raises(DomainError) as exc:
+        payment_refund(
+            tenant=tenant_a, payment_id=payment.pk, amount=Decimal("40.01"), request_ref="return:2"
+        )
+
+    assert exc.value.code == "refund_exceeds_captured"
+    assert exc.value.status == 422
+    payment = Payment.objects.for_tenant(tenant_a).get(pk=payment.pk)
+    assert payment.amount_refunded == Decimal("60.00")
+    assert payment.state == PaymentState.PARTIALLY_REFUNDED
+    assert PaymentOperation.objects.for_tenant(tenant_a).count() == ops_before
+    refunds = stripe_client(stripe_a).v1.refunds.list(params={"payment_intent": payment.provider_id})
+    assert len(refunds.data) == 1
+
+
+def test_the_database_refuses_refunded_above_captured(tenant_a, stripe_a, order_a):
+    payment = payment_capture(tenant=tenant_a, payment_id=_authorize(tenant_a, order_a).pk)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Payment.objects.for_tenant(tenant_a).filter(pk=payment.pk).update(amount_refunded=Decimal("100.01"))
+
+
+def test_declined_card_fails_the_payment(tenant_a, stripe_a, order_a):
+    # localstripe declines the charge of pm_card_chargeCustomerFail (4000000000000341).
+    payment = _authorize(tenant_a, order_a, pm="pm_card_chargeCustomerFail")
+
+    assert payment.state == PaymentState.FAILED
+    assert payment.failure_code == "card_declined"
+    assert payment.failure_message
+    op = PaymentOperation.objects.for_tenant(tenant_a).get(payment=payment)
+    assert op.state == OperationState.FAILED
+    event = OrderEvent.objects.for_tenant(tenant_a).get(order=order_a, type="payment")
+    assert "declined" in event.message
+
+
+def test_unknown_test_card_is_a_definitive_failure(tenant_a, stripe_a, order_a):
+    # Real Stripe declines pm_card_chargeDeclined; localstripe does not know it and answers 404.
+    # Either way it is a refusal, not something to retry.
+    payment = _authorize(tenant_a, order_a, pm="pm_card_chargeDeclined")
+
+    assert payment.state == PaymentState.FAILED
+    assert payment.failure_code
+
+
+def test_void_releases_the_authorization(tenant_a, stripe_a, order_a):
+    payment = _authorize(tenant_a, order_a)
+
+    payment = payment_void(tenant=tenant_a, payment_id=payment.pk)
+
+    assert payment.state == PaymentState.VOIDED
+    assert _intent(stripe_a, payment).status == "canceled"
+    assert payment_void(tenant=tenant_a, payment_id=payment.pk).state == PaymentState.VOIDED
+
+
+def test_a_retried_capture_does_not_call_stripe_again(tenant_a, stripe_a, order_a, monkeypatch):
+    payment = _authorize(tenant_a, order_a)
+    calls = []
+    real_capture = StripeGateway.capture
+
+    def counting(self, **kwargs):
+        calls.append(kwargs["idempotency_key"])
+        return real_capture(self, **kwargs)
+
+    monkeypatch.setattr(StripeGateway, "capture", counting)
+
+    first = payment_capture(tenant=tenant_a, payment_id=payment.pk)
+    again = payment_capture(tenant=tenant_a, payment_id=payment.pk)
+
+    assert len(calls) == 1
+    assert calls[0] == f"{tenant_a.pk}:payment:{payment.pk}:capture:1"
+    assert first.amount_captured == again.amount_captured == Decimal("100.00")
+
+
+def test_a_retried_refund_with_the_same_request_ref_refunds_once(tenant_a, stripe_a, order_a):
+    payment = payment_capture(tenant=tenant_a, payment_id=_authorize(tenant_a, order_a).pk)
+
+    first = payment_refund(
+        tenant=tenant_a, payment_id=payment.pk, amount=Decimal("10"), request_ref="return:9"
+    )
+    again = payment_refund(
+        tenant=tenant_a, payment_id=payment.pk, amount=Decimal("10"), request_ref="return:9"
+    )
+
+    assert again.pk == first.pk
+    assert Payment.objects.for_tenant(tenant_a).get(pk=payment.pk).amount_refunded == Decimal("10.00")
+    refunds = stripe_client(stripe_a).v1.refunds.list(params={"payment_intent": payment.provider_id})
+    assert len(refunds.data) == 1
+    with pytest.raises(ConflictError):
+        payment_refund(tenant=tenant_a, payment_id=payment.pk, amount=Decimal("11"), request_ref="return:9")
+
+
+def test_reauthorize_replaces_the_authorization(tenant_a, stripe_a, order_a):
+    old = _authorize(tenant_a, order_a)
+
+    new = payment_reauthorize(tenant=tenant_a, payment_id=old.pk)
+
+    assert new.state == PaymentState.AUTHORIZED
+    assert new.amount_authorized == old.amount_authorized
+    assert new.reauthorized_from_id == old.pk
+    assert new.provider_id != old.provider_id
+    assert Payment.objects.for_tenant(tenant_a).get(pk=old.pk).state == PaymentState.VOIDED
+    assert _intent(stripe_a, old).status == "canceled"
+
+
+def test_another_tenants_payment_is_not_found(tenant_a, tenant_b, stripe_a, order_a):
+    payment = _authorize(tenant_a, order_a)
+
+    with pytest.raises(DomainError) as exc:
+        payment_capture(tenant=tenant_b, payment_id=payment.pk)
+
+    assert exc.value.status == 404
+
+
+def test_stripe_not_configured_is_a_clear_error(db):
+    tenant = TenantFactory(slug="no-stripe")
+    order = make_order(tenant)
+
+    with pytest.raises(DomainError) as exc:
+        _authorize(tenant, order)
+
+    assert exc.value.code == "payment_provider_not_configured"
+    assert not Payment.objects.for_tenant(tenant).exists()
+
+
+def test_an_unreachable_stripe_is_transient_and_keeps_the_operation(tenant_a, order_a):
+    from orders.payments import PaymentGatewayUnavailable
+
+    make_stripe_account(tenant_a, "http://127.0.0.1:9")  # nothing listens there
+
+    with pytest.raises(PaymentGatewayUnavailable):
+        _authorize(tenant_a, order_a)
+
+    op = PaymentOperation.objects.for_tenant(tenant_a).get()
+    assert op.state == OperationState.PENDING
+    assert op.locked_until is None  # released: the next retry claims it and resends the same key
+    assert op.payment.state == PaymentState.PENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_concurrent_refunds_of_one_request_refund_once(localstripe_url):
+    tenant = TenantFactory(slug="concurrent")
+    account = make_stripe_account(tenant, localstripe_url)
+    order = make_order(tenant, total="50.00")
+    payment = payment_capture(tenant=tenant, payment_id=_authorize(tenant, order).pk)
+    barrier = threading.Barrier(10)
+    outcomes: list[object] = []
+    lock = threading.Lock()
+
+    def refund() -> None:
+        try:
+            barrier.wait()
+            op = payment_refund(
+                tenant=tenant, payment_id=payment.pk, amount=Decimal("20.00"), request_ref="return:17"
+            )
+            result: object = op.pk
+        except (ConflictError, PaymentDeclined) as exc:
+            result = exc
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=refund) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    op_ids = {o for o in outcomes if isinstance(o, int)}
+    assert len(outcomes) == 10
+    assert len(op_ids) == 1, outcomes
+    refunds = stripe_client(account).v1.refunds.list(params={"payment_intent": payment.provider_id})
+    assert [r.amount for r in refunds.data] == [2000]
+    payment = Payment.objects.for_tenant(tenant).get(pk=payment.pk)
+    assert payment.amount_refunded == Decimal("20.00")
+    assert payment.state == PaymentState.PARTIALLY_REFUNDED
+    assert PaymentOperation.objects.for_tenant(tenant).filter(kind="refund").count() == 1
