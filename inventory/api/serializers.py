@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from oms.core.addresses import ISO_COUNTRIES, normalize_country, postal_code_error
+
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
-US_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
-# Countries whose addresses need a postal code, with the format it must have.
-POSTAL_FORMATS: dict[str, re.Pattern[str]] = {
-    "US": US_ZIP,
-    "CA": re.compile(r"^[A-Z]\d[A-Z] ?\d[A-Z]\d$"),
-    "GB": re.compile(r"^[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}$"),
-    "DE": re.compile(r"^\d{5}$"),
-    "FR": re.compile(r"^\d{5}$"),
-    "IT": re.compile(r"^\d{5}$"),
-    "ES": re.compile(r"^\d{5}$"),
-    "NL": re.compile(r"^\d{4} ?[A-Z]{2}$"),
-    "AU": re.compile(r"^\d{4}$"),
-}
 
 
 def code_field(**kwargs: Any) -> serializers.RegexField:
@@ -33,8 +20,8 @@ class CountryField(serializers.CharField):
     default_error_messages = {"invalid_country": "Use an ISO 3166-1 alpha-2 country code."}
 
     def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data).strip().upper()
-        if not COUNTRY_PATTERN.match(value):
+        value = normalize_country(super().to_internal_value(data))
+        if value not in ISO_COUNTRIES:
             self.fail("invalid_country")
         return value
 
@@ -53,24 +40,12 @@ class AddressSerializer(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        postal = attrs.get("postal_code", "").strip().upper()
-        attrs["postal_code"] = postal
-        pattern = POSTAL_FORMATS.get(attrs["country"])
-        if pattern is not None:
-            if not postal:
-                raise serializers.ValidationError(
-                    {"postal_code": [serializers.ErrorDetail("A postal code is required.", code="required")]}
-                )
-            if not pattern.match(postal):
-                raise serializers.ValidationError(
-                    {
-                        "postal_code": [
-                            serializers.ErrorDetail(
-                                f"Not a valid postal code for {attrs['country']}.", code="invalid_postal_code"
-                            )
-                        ]
-                    }
-                )
+        attrs["postal_code"] = attrs.get("postal_code", "").strip().upper()
+        problem = postal_code_error(attrs["country"], attrs["postal_code"])
+        if problem:
+            code, message = problem
+            field = "country" if code == "invalid_country" else "postal_code"
+            raise serializers.ValidationError({field: [serializers.ErrorDetail(message, code=code)]})
         return attrs
 
 

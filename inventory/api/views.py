@@ -43,7 +43,16 @@ from inventory.services import (
     warehouse_update,
 )
 from oms.core.api import CursorPagination, TenantApiMixin
+from oms.core.idempotency import idempotent
 from oms.core.permissions import CanManage, IsTenantMember
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The same key with the same body returns the first response again.",
+)
 
 
 class InventoryApi(TenantApiMixin, APIView):
@@ -127,9 +136,15 @@ class WarehouseListApi(InventoryApi):
         return self.paginated(selectors.warehouse_list(tenant=self.tenant), self.OutputSerializer)
 
     @extend_schema(
-        operation_id="warehouses_create", request=InputSerializer, responses={201: OutputSerializer}
+        operation_id="warehouses_create",
+        parameters=[IDEMPOTENCY_KEY],
+        request=InputSerializer,
+        responses={201: OutputSerializer},
     )
     def post(self, request: Request) -> Response:
+        return idempotent(request, "POST /api/v1/warehouses/", lambda: self._create(request))
+
+    def _create(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = _warehouse_fields(data.validated_data)
@@ -215,8 +230,16 @@ class SkuListApi(InventoryApi):
     def get(self, request: Request) -> Response:
         return self.paginated(selectors.sku_list(tenant=self.tenant), self.OutputSerializer)
 
-    @extend_schema(operation_id="skus_create", request=InputSerializer, responses={201: OutputSerializer})
+    @extend_schema(
+        operation_id="skus_create",
+        parameters=[IDEMPOTENCY_KEY],
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+    )
     def post(self, request: Request) -> Response:
+        return idempotent(request, "POST /api/v1/skus/", lambda: self._create(request))
+
+    def _create(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         sku = sku_create(tenant=self.tenant, actor=request.user, **data.validated_data)
@@ -368,9 +391,15 @@ class ReservationCreateApi(InventoryApi):
     OutputSerializer = ReservationOutputSerializer
 
     @extend_schema(
-        operation_id="reservations_create", request=InputSerializer, responses={201: OutputSerializer}
+        operation_id="reservations_create",
+        parameters=[IDEMPOTENCY_KEY],
+        request=InputSerializer,
+        responses={201: OutputSerializer},
     )
     def post(self, request: Request) -> Response:
+        return idempotent(request, "POST /api/v1/reservations/", lambda: self._create(request))
+
+    def _create(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data, context={"tenant": self.tenant})
         data.is_valid(raise_exception=True)
         values = data.validated_data

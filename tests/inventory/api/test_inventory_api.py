@@ -298,3 +298,22 @@ def test_replenishment_lists_reorders(api_a, tenant_a, warehouses, sku_a):
     assert [(r["sku"], r["warehouse"]) for r in reorders] == [("SKU-123", "W1")]
     assert reorders[0]["reorder_quantity"] >= 4
     assert api_a.get("/api/v1/replenishment/?sku=NOPE").status_code == 404
+
+
+def test_reservation_create_is_idempotent_on_its_key(api_a, stocked, tenant_a):
+    body = {"lines": [{"sku": "SKU-123", "quantity": 1}], "ship_to": ADDRESS}
+    headers = {"HTTP_IDEMPOTENCY_KEY": "checkout-77"}
+    first = api_a.post("/api/v1/reservations/", body, format="json", **headers)
+    again = api_a.post("/api/v1/reservations/", body, format="json", **headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert Reservation.objects.for_tenant(tenant_a).count() == 1
+    other = api_a.post(
+        "/api/v1/reservations/",
+        {**body, "lines": [{"sku": "SKU-123", "quantity": 2}]},
+        format="json",
+        **headers,
+    )
+    assert other.status_code == 409
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert sum(lv.reserved for lv in StockLevel.objects.for_tenant(tenant_a)) == 1
