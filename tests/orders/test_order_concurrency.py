@@ -42,7 +42,9 @@ def test_twenty_parallel_creates_with_one_idempotency_key_make_one_order(key_a, 
     body = order_payload("W-RACE")
 
     def create(_):
-        response = api_client_for(raw).post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="race-1")
+        response = api_client_for(raw).post(
+            "/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="race-1"
+        )
         return response.status_code, response.json().get("id")
 
     results, errors = _run_threads(20, create)
