@@ -776,6 +776,29 @@ def _tenant_id(tenant: Any) -> int:
 
 def payment_reauthorize(*, tenant: Any, payment_id: int, actor: Any = None) -> Payment:
     """Before an authorization expires: authorize the same amount again (new Payment), void the old one."""
+    return _reauthorize(tenant=tenant, payment_id=payment_id, amount=None, actor=actor)
+
+
+def payment_adjust_authorization(*, tenant: Any, order_id: int, actor: Any = None) -> Payment | None:
+    """After an order edit changed the total: make the live authorization cover it.
+
+    A larger total gets a new authorization for the new total (the old one is voided); a
+    smaller one needs nothing at the provider, since captures never take more than the order
+    total. A payment already captured is left alone (a refund or a shipment charge settles it).
+    """
+    _assert_no_open_transaction()
+    order = Order.objects.for_tenant(tenant).get(pk=order_id)
+    primary = _primary_payment(tenant, order_id)
+    if primary is not None and primary.state == PaymentState.PENDING:
+        primary = _settle_pending_payment(tenant, primary, actor=actor)
+    if primary is None or primary.state != PaymentState.AUTHORIZED:
+        return primary
+    if order.total <= primary.amount_authorized:
+        return primary
+    return _reauthorize(tenant=tenant, payment_id=primary.pk, amount=order.total, actor=actor)
+
+
+def _reauthorize(*, tenant: Any, payment_id: int, amount: Decimal | None, actor: Any) -> Payment:
     _assert_no_open_transaction()
     with transaction.atomic():
         old = _payment_for_update(tenant, payment_id)
@@ -799,7 +822,10 @@ def payment_reauthorize(*, tenant: Any, payment_id: int, actor: Any = None) -> P
                 reauthorized_from=old,
             )
             op = _op_create(
-                payment=new, kind=PaymentOperationKind.REAUTHORIZE, amount=old.amount_authorized, key=key
+                payment=new,
+                kind=PaymentOperationKind.REAUTHORIZE,
+                amount=old.amount_authorized if amount is None else _money(amount),
+                key=key,
             )
             owner = True
     op = _run_creating_op(op, owner=owner, actor=actor)
@@ -880,8 +906,21 @@ def payment_capture_for_shipment(
         and tenant_row.split_capture_policy == SplitCapturePolicy.PER_SHIPMENT
     )
     if primary.state == PaymentState.AUTHORIZED:
-        amount = min(shipment_amount, primary.amount_authorized) if per_shipment else None
-        if amount is not None and amount <= 0:
+        # Never more than the order total (it may have shrunk by an edit since the authorization).
+        others = sum(
+            (
+                p.amount_captured
+                for p in Payment.objects.for_tenant(tenant_row)
+                .filter(order_id=order_id, state__in=CAPTURED_STATES)
+                .exclude(pk=primary.pk)
+            ),
+            ZERO,
+        )
+        total = Order.objects.for_tenant(tenant_row).values_list("total", flat=True).get(pk=order_id)
+        amount = min(primary.amount_authorized, total - others)
+        if per_shipment:
+            amount = min(amount, shipment_amount)
+        if amount <= 0:
             return
         _capture(tenant=tenant_row, payment_id=primary.pk, amount=amount, reason=shipment_ref, actor=actor)
         return

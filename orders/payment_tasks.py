@@ -78,5 +78,10 @@ def payment_refund_task(
 
 
 @shared_task(**RETRY)
+def payment_adjust_authorization_task(*, tenant_id: int, order_id: int) -> None:
+    payment_services.payment_adjust_authorization(tenant=_tenant(tenant_id), order_id=order_id, actor="task")
+
+
+@shared_task(**RETRY)
 def payments_reauthorize_expiring_task() -> int:
     return payment_services.payments_reauthorize_expiring()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from oms.core.errors import ConflictError, DomainError
 from orders.models import OrderEvent, Payment, PaymentOperation
 from orders.payment_services import (
+    payment_adjust_authorization,
     payment_authorize,
     payment_capture,
     payment_capture_for_shipment,
@@ -279,3 +280,33 @@ def test_a_concurrent_caller_waits_for_the_owner_and_never_calls_the_provider(se
 def test_gateway_result_defaults():
     result = GatewayResult(provider_id="x", status="authorized", amount=Decimal("1"))
     assert result.failure_code == "" and result.raw == {}
+
+
+def test_a_larger_order_total_gets_a_new_authorization(tenant_a, order_a, sandbox):
+    old = _authorize(tenant_a, order_a)
+    order_a.total = Decimal("120.00")
+    order_a.save(update_fields=["total"])
+
+    new = payment_adjust_authorization(tenant=tenant_a, order_id=order_a.pk)
+    again = payment_adjust_authorization(tenant=tenant_a, order_id=order_a.pk)
+
+    assert again.pk == new.pk
+    assert (new.state, new.amount_authorized, new.reauthorized_from_id) == (
+        PaymentState.AUTHORIZED,
+        Decimal("120.00"),
+        old.pk,
+    )
+    assert Payment.objects.for_tenant(tenant_a).get(pk=old.pk).state == PaymentState.VOIDED
+
+
+def test_a_smaller_order_total_is_captured_as_the_smaller_amount(tenant_a, order_a, sandbox):
+    payment = _authorize(tenant_a, order_a)
+    order_a.total = Decimal("80.00")
+    order_a.save(update_fields=["total"])
+
+    assert payment_adjust_authorization(tenant=tenant_a, order_id=order_a.pk).pk == payment.pk
+    payment_capture_for_shipment(
+        tenant=tenant_a, order_id=order_a.pk, shipment_amount=Decimal("80"), shipment_ref="shp:1"
+    )
+
+    assert Payment.objects.for_tenant(tenant_a).get(pk=payment.pk).amount_captured == Decimal("80.00")

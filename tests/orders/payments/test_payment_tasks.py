@@ -8,6 +8,7 @@ from django.conf import settings
 
 from orders.models import Payment
 from orders.payment_tasks import (
+    payment_adjust_authorization_task,
     payment_authorize_task,
     payment_capture_for_shipment_task,
     payment_refund_task,
@@ -20,6 +21,7 @@ from orders.states import PaymentState
 
 def test_tasks_retry_only_transient_provider_errors():
     for task in (
+        payment_adjust_authorization_task,
         payment_authorize_task,
         payment_capture_for_shipment_task,
         payments_for_order_cancel_task,

@@ -277,3 +277,30 @@ def test_ten_concurrent_refunds_of_one_request_refund_once(localstripe_url):
     assert payment.amount_refunded == Decimal("20.00")
     assert payment.state == PaymentState.PARTIALLY_REFUNDED
     assert PaymentOperation.objects.for_tenant(tenant).filter(kind="refund").count() == 1
+
+
+def test_per_shipment_charges_a_later_shipment_off_session(tenant_a, stripe_a):
+    from orders.models import Customer
+    from orders.payment_services import payment_capture_for_shipment
+
+    tenant_a.split_capture_policy = "per_shipment"
+    tenant_a.save(update_fields=["split_capture_policy"])
+    client = stripe_client(stripe_a)
+    customer = client.v1.customers.create(params={"email": "buyer@example.test"})
+    method = client.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
+    order = make_order(tenant_a, total="100.00")
+    Customer.objects.for_tenant(tenant_a).filter(pk=order.customer_id).update(stripe_customer_id=customer.id)
+    primary = _authorize(tenant_a, order, pm=method.id)
+
+    for ref, amount in [("shp:1", "60.00"), ("shp:2", "40.00"), ("shp:2", "40.00")]:
+        payment_capture_for_shipment(
+            tenant=tenant_a, order_id=order.pk, shipment_amount=Decimal(amount), shipment_ref=ref
+        )
+
+    payments = list(Payment.objects.for_tenant(tenant_a).filter(order=order).order_by("pk"))
+    assert [(p.pk == primary.pk, p.state, p.amount_captured, p.shipment_ref) for p in payments] == [
+        (True, PaymentState.CAPTURED, Decimal("60.00"), ""),
+        (False, PaymentState.CAPTURED, Decimal("40.00"), "shp:2"),
+    ]
+    charge = client.v1.payment_intents.retrieve(payments[1].provider_id)
+    assert (charge.status, charge.amount, charge.customer) == ("succeeded", 4000, customer.id)
