@@ -138,6 +138,7 @@ class StockLevelAdmin(TenantImportExportMixin, TenantAdmin):
     search_fields = ["sku__code", "sku__name", "bin_location"]
     list_select_related = ["sku", "warehouse"]
     readonly_fields = ["on_hand", "allocated", "reserved"]
+    autocomplete_fields = ["sku", "warehouse"]
     change_list_template = "admin/inventory/stocklevel/change_list.html"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -251,6 +252,7 @@ class InboundLineInline(TenantTabularInline):
     extra = 1
     fields = ["sku", "quantity_expected", "quantity_received"]
     readonly_fields = ["quantity_received"]
+    autocomplete_fields = ["sku"]
 
 
 @admin.register(InboundShipment)

@@ -7,12 +7,15 @@ get the tenant set server-side. Superusers see every tenant.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import admin
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.http import HttpRequest
 
+from oms.core.audit import audit_record
 from oms.core.models import TenantOwned
 from oms.models import Role
 
@@ -23,6 +26,21 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.AGENT: frozenset({"view", "change"}),
     Role.WAREHOUSE: frozenset({"view"}),
 }
+
+
+def _plain(value: Any) -> Any:
+    """A form value as JSON: rows by primary key, everything else as the audit encoder takes it."""
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, models.QuerySet | list | tuple | set):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool | dict):
+        return value
+    try:
+        json.dumps(value, cls=DjangoJSONEncoder)
+    except TypeError:
+        return str(value)
+    return value
 
 
 def is_superuser(request: HttpRequest) -> bool:
@@ -169,7 +187,33 @@ class TenantAdmin(TenantScopedMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if isinstance(obj, TenantOwned) and not obj.tenant_id:
             obj.tenant = request.tenant  # type: ignore[attr-defined]
+        changed = list(getattr(form, "changed_data", []))
+        before = {name: _plain(form.initial.get(name)) for name in changed} if change else None
         super().save_model(request, obj, form, change)
+        if isinstance(obj, TenantOwned) and (changed or not change):
+            after = {name: _plain(form.cleaned_data.get(name)) for name in changed}
+            verb = "changed" if change else "created"
+            audit_record(
+                tenant=obj.tenant,
+                actor=request.user,
+                action=f"{obj._meta.model_name}.{verb}_in_admin",
+                obj=obj,
+                before=before,
+                after=after,
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        tenant, label, pk = getattr(obj, "tenant", None), str(obj), obj.pk
+        super().delete_model(request, obj)
+        if isinstance(obj, TenantOwned):
+            audit_record(
+                tenant=tenant,
+                actor=request.user,
+                action=f"{obj._meta.model_name}.deleted_in_admin",
+                object_type=obj._meta.label_lower,
+                object_id=pk,
+                before={"str": label},
+            )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         instances = formset.save(commit=False)

@@ -69,8 +69,15 @@ def test_change_forms_of_another_tenants_rows_are_not_served(client, owner_a, te
 def test_add_stock_form_offers_only_own_skus_and_warehouses(client, owner_a, both_tenants):
     client.force_login(owner_a)
     body = client.get(reverse("admin:inventory_stocklevel_add")).content.decode()
-    assert "ACME-SKU" in body and "ACME-WH" in body
     assert "GLOBEX" not in body
+    # SKU and warehouse are chosen through autocomplete, which reads the scoped admin querysets
+    for field, mine in (("sku", "ACME-SKU"), ("warehouse", "ACME-WH")):
+        found = client.get(
+            reverse("admin:autocomplete"),
+            {"term": "", "app_label": "inventory", "model_name": "stocklevel", "field_name": field},
+        ).json()
+        texts = " ".join(row["text"] for row in found["results"])
+        assert mine in texts and "GLOBEX" not in texts
 
 
 def test_the_ledger_is_read_only(client, owner_a, tenant_a, both_tenants):
