@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0.00")
 CARD_AUTHORIZATION_VALIDITY = timedelta(days=7)
+OPERATION_IN_PROGRESS = "payment_operation_in_progress"
 CAPTURED_STATES = (PaymentState.CAPTURED, PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED)
 CREATING_KINDS = (
     PaymentOperationKind.AUTHORIZE,
@@ -220,7 +221,7 @@ def _op_wait(op: PaymentOperation) -> PaymentOperation:
             )
         if time.monotonic() >= deadline:
             raise ConflictError(
-                "payment_operation_in_progress",
+                OPERATION_IN_PROGRESS,
                 "This payment operation is being processed; retry shortly.",
                 operation_id=op.pk,
             )
@@ -552,9 +553,8 @@ def payment_authorize(
     amount = _money(order.total if amount is None else amount)
     if amount <= 0:
         raise DomainError("invalid_amount", "The amount to authorize must be positive.", amount=str(amount))
-    gateway_for(
-        tenant=tenant, provider=provider
-    )  # an unknown or unconfigured provider fails before any write
+    # An unknown or unconfigured provider fails here, before any write.
+    gateway_for(tenant=tenant, provider=provider)
     with transaction.atomic():
         locked = _order_for_update(tenant, order.pk)
         payment = (

@@ -1,19 +1,26 @@
 """Celery entry points into the payment services: ids and tenant_id in, one service call.
 
-Only transient provider errors (PaymentGatewayUnavailable) are retried; the services are
+Only transient provider errors (PaymentGatewayUnavailable) are retried, and "another worker
+is talking to the provider for this operation right now" counts as one. The services are
 idempotent, so a retry (or a second delivery of the message) changes nothing twice.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from celery import shared_task
 
+from oms.core.errors import ConflictError
 from oms.models import Tenant
 from orders import payment_services
 from orders.models import Order
 from orders.payments import PaymentGatewayUnavailable
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 RETRY = {
     "acks_late": True,
@@ -23,11 +30,25 @@ RETRY = {
 }
 
 
+def _in_progress_is_transient(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ConflictError as exc:
+            if exc.code == payment_services.OPERATION_IN_PROGRESS:
+                raise PaymentGatewayUnavailable(exc.message) from exc
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _tenant(tenant_id: int) -> Tenant:
     return Tenant.objects.get(pk=tenant_id)
 
 
 @shared_task(**RETRY)
+@_in_progress_is_transient
 def payment_authorize_task(
     *, tenant_id: int, order_id: int, provider: str, payment_method: str, amount: str | None = None
 ) -> int:
@@ -45,6 +66,7 @@ def payment_authorize_task(
 
 
 @shared_task(**RETRY)
+@_in_progress_is_transient
 def payment_capture_for_shipment_task(
     *, tenant_id: int, order_id: int, shipment_amount: str, shipment_ref: str
 ) -> None:
@@ -58,11 +80,13 @@ def payment_capture_for_shipment_task(
 
 
 @shared_task(**RETRY)
+@_in_progress_is_transient
 def payments_for_order_cancel_task(*, tenant_id: int, order_id: int) -> None:
     payment_services.payments_for_order_cancel(tenant=_tenant(tenant_id), order_id=order_id, actor="task")
 
 
 @shared_task(**RETRY)
+@_in_progress_is_transient
 def payment_refund_task(
     *, tenant_id: int, payment_id: int, amount: str, request_ref: str, reason: str = ""
 ) -> int:
@@ -78,6 +102,7 @@ def payment_refund_task(
 
 
 @shared_task(**RETRY)
+@_in_progress_is_transient
 def payment_adjust_authorization_task(*, tenant_id: int, order_id: int) -> None:
     payment_services.payment_adjust_authorization(tenant=_tenant(tenant_id), order_id=order_id, actor="task")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from django.conf import settings
 
 from orders.models import Payment
@@ -51,3 +52,21 @@ def test_a_payment_lifecycle_through_the_tasks(tenant_a, order_a, sandbox):
     payment = Payment.objects.for_tenant(tenant_a).get(pk=payment_id)
     assert (payment.state, payment.amount_refunded) == (PaymentState.REFUNDED, Decimal("100.00"))
     assert payments_reauthorize_expiring_task.delay().get() == 0
+
+
+def test_an_operation_in_progress_elsewhere_is_retried_later(tenant_a, monkeypatch):
+    from oms.core.errors import ConflictError
+    from orders import payment_services
+    from orders.payment_tasks import _in_progress_is_transient
+
+    def busy(**kwargs):
+        raise ConflictError(payment_services.OPERATION_IN_PROGRESS, "busy")
+
+    def refused(**kwargs):
+        raise ConflictError("payment_not_capturable", "no")
+
+    with pytest.raises(PaymentGatewayUnavailable):
+        _in_progress_is_transient(busy)()
+    with pytest.raises(ConflictError):
+        _in_progress_is_transient(refused)()
+    assert payment_refund_task.name == "orders.payment_tasks.payment_refund_task"
