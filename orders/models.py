@@ -120,6 +120,8 @@ class Order(ConcurrentTransitionMixin, TenantOwned):
         ]
         indexes = [
             models.Index(fields=["tenant", "state", "placed_at"], name="order_state_time_idx"),
+            models.Index(fields=["tenant", "state", "id"], name="order_state_id_idx"),
+            models.Index(fields=["tenant", "created_at"], name="order_created_idx"),
             models.Index(fields=["tenant", "placed_at"], name="order_time_idx"),
             models.Index(fields=["tenant", "customer"], name="order_customer_idx"),
         ]

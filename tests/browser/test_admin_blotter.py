@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from orders.models import Order
 from orders.services import order_create
@@ -19,7 +19,7 @@ def _login(browser, base, email):
     browser.find_element(By.NAME, "username").send_keys(email)
     browser.find_element(By.NAME, "password").send_keys("pass-word-123")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    assert "Log out" in browser.page_source
+    WebDriverWait(browser, 20).until(lambda b: "Log out" in b.page_source)
 
 
 def test_staff_holds_an_order_from_the_blotter_and_never_sees_another_tenant(
@@ -40,6 +40,7 @@ def test_staff_holds_an_order_from_the_blotter_and_never_sees_another_tenant(
     browser.find_element(By.CSS_SELECTOR, f"input.action-select[value='{mine.pk}']").click()
     Select(browser.find_element(By.NAME, "action")).select_by_value("hold_orders")
     browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
+    WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.CSS_SELECTOR, "ul.messagelist"))
     assert "Held 1 order(s)." in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
     assert browser.find_element(By.CSS_SELECTOR, ".state-badge").text == "On hold"
     browser.save_screenshot(str(tmp_path / "blotter.png"))

@@ -12,8 +12,10 @@ def test_autocomplete_offers_only_own_rows(client, owner_a, tenant_a, tenant_b):
     SKUFactory(tenant=tenant_a, code="AC-MINE", name="Acme boot")
     SKUFactory(tenant=tenant_b, code="AC-THEIRS", name="Globex boot")
     client.force_login(owner_a)
-    response = client.get(reverse("admin:autocomplete"), {
-        "term": "boot", "app_label": "inventory", "model_name": "stocklevel", "field_name": "sku"})
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {"term": "boot", "app_label": "inventory", "model_name": "stocklevel", "field_name": "sku"},
+    )
     assert response.status_code == 200
     texts = [row["text"] for row in response.json()["results"]]
     assert any("AC-MINE" in t for t in texts)
@@ -34,8 +36,9 @@ def test_admin_edit_is_audited_with_before_and_after(client, owner_a, tenant_a):
     client.force_login(owner_a)
     url = reverse("admin:inventory_sku_change", args=[sku.pk])
     form = client.get(url).context["adminform"].form
-    data = {name: ("" if value is None else value) for name, value in form.initial.items()
-            if name in form.fields}
+    data = {
+        name: ("" if value is None else value) for name, value in form.initial.items() if name in form.fields
+    }
     data.update({"name": "New name", "stock_levels-TOTAL_FORMS": "0", "stock_levels-INITIAL_FORMS": "0"})
     data = {k: v for k, v in data.items() if v is not False}
     response = client.post(url, data)
