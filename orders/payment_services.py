@@ -586,6 +586,15 @@ def payment_authorize(
     elif payment.state == PaymentState.PENDING:
         _settle_pending_payment(tenant, payment, actor=actor)
     payment = _payment_get(tenant, payment.pk)
+    if payment.state == PaymentState.FAILED:
+        # An order whose payment was refused must not be fulfilled until someone looks at it.
+        _hold_order(
+            tenant=tenant,
+            order_id=order.pk,
+            kind=HoldKind.PAYMENT,
+            reason=f"Payment declined: {payment.failure_message or payment.failure_code}",
+            actor=actor,
+        )
     tenant_row = tenant if isinstance(tenant, Tenant) else Tenant.objects.get(pk=tenant)
     if payment.state == PaymentState.AUTHORIZED and tenant_row.capture_policy == CapturePolicy.ON_ORDER:
         payment = payment_capture(tenant=tenant, payment_id=payment.pk, actor=actor)

@@ -72,3 +72,13 @@ def api_a(key_a: tuple[Any, str]) -> APIClient:
 @pytest.fixture
 def api_b(key_b: tuple[Any, str]) -> APIClient:
     return api_client_for(key_b[1])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sandbox_gateway():
+    """The in-memory payment sandbox remembers idempotency keys; ids restart between tests."""
+    from orders.payments import sandbox_gateway
+
+    sandbox_gateway.reset()
+    yield
+    sandbox_gateway.reset()
