@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument(
     "--database-url",
-    default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench"),
+    # Never DATABASE_URL: this bench drops and re-creates its database.
+    default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench"),
 )
 parser.add_argument("--orders", type=int, default=10_000)
 parser.add_argument("--warehouses", type=int, default=50)

@@ -21,8 +21,6 @@ from rest_framework.views import APIView
 from inventory import selectors
 from inventory.allocation import ShipTo
 from inventory.api.serializers import (
-    AddressSerializer,
-    CountryField,
     StockRowSerializer,
     TenantSkuCodeField,
     TenantWarehouseCodeField,
@@ -45,6 +43,7 @@ from inventory.services import (
 from oms.core.api import CursorPagination, TenantApiMixin
 from oms.core.idempotency import idempotent
 from oms.core.permissions import CanManage, IsTenantMember
+from oms.core.serializers import AddressSerializer, CountryField
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",

@@ -8,31 +8,8 @@ from typing import Any
 from rest_framework import serializers
 
 from inventory.models import SKU
-from oms.core.addresses import normalize_country, postal_code_error
+from oms.core.serializers import AddressSerializer
 from orders.models import Order
-
-
-class AddressSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=100)
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-    country = serializers.CharField(max_length=2, min_length=2)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs["country"] = normalize_country(attrs["country"])
-        attrs["postal_code"] = attrs.get("postal_code", "").strip().upper()
-        problem = postal_code_error(attrs["country"], attrs["postal_code"])
-        if problem:
-            code, message = problem
-            field = "country" if code == "invalid_country" else "postal_code"
-            raise serializers.ValidationError({field: [serializers.ErrorDetail(message, code=code)]})
-        return attrs
 
 
 class CustomerSerializer(serializers.Serializer):
