@@ -224,8 +224,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
-
-# --- vendors ----------------------------------------------------------------------------
-STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
-STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
-SHIPPO_API_BASE = os.environ.get("SHIPPO_API_BASE", "")
