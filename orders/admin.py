@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from import_export import fields, resources
 from import_export.admin import ExportActionMixin
 
 from oms.core.admin import TenantAdmin, TenantTabularInline
 from oms.core.errors import DomainError
-from orders import services
+from orders import payment_services, services
 from orders.models import Customer, Hold, Order, OrderEvent, OrderLine, Payment
 from orders.states import HoldKind, OrderState
 
@@ -257,6 +261,109 @@ class OrderAdmin(ExportActionMixin, TenantAdmin):
             "Re-allocated",
             lambda o: services.order_reallocate(tenant=o.tenant, order_id=o.pk, actor=request.user),
         )
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    reason = forms.CharField(max_length=200, required=False)
+
+
+@admin.register(Payment)
+class PaymentAdmin(TenantAdmin):
+    """Payments: read-only rows; capture, void and refund go through the payment services."""
+
+    list_display = [
+        "order",
+        "provider",
+        "provider_id",
+        "state",
+        "amount_authorized",
+        "amount_captured",
+        "amount_refunded",
+        "created_at",
+    ]
+    list_filter = ["provider", "state"]
+    search_fields = ["provider_id", "order__number", "order__external_id"]
+    list_select_related = ["order"]
+    actions = ["capture_payments", "void_payments", "refund_payments"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[Any], verb: str, call: Any) -> None:
+        done, failed = 0, []
+        for payment in queryset.select_related(None).order_by("pk"):
+            try:
+                call(payment)
+                done += 1
+            except DomainError as exc:
+                failed.append(f"{payment}: {exc.message}")
+        if done:
+            self.message_user(request, f"{verb} {done} payment(s).", messages.SUCCESS)
+        if failed:
+            self.message_user(request, "Not changed: " + "; ".join(failed), messages.WARNING)
+
+    @admin.action(description="Capture the selected authorizations")
+    def capture_payments(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._each(
+            request,
+            queryset,
+            "Captured",
+            lambda p: payment_services.payment_capture(tenant=p.tenant, payment_id=p.pk, actor=request.user),
+        )
+
+    @admin.action(description="Void the selected authorizations")
+    def void_payments(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._each(
+            request,
+            queryset,
+            "Voided",
+            lambda p: payment_services.payment_void(tenant=p.tenant, payment_id=p.pk, actor=request.user),
+        )
+
+    @admin.action(description="Refund an amount of the selected payment…")
+    def refund_payments(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        payments = list(queryset)
+        if len(payments) != 1:
+            self.message_user(request, "Select exactly one payment to refund.", messages.WARNING)
+            return None
+        payment = payments[0]
+        form = RefundForm(
+            request.POST if "apply" in request.POST else None, initial={"amount": payment.refundable}
+        )
+        if form.is_bound and form.is_valid():
+            # One refund per submitted form: a double submit reuses the form's token.
+            ref = f"admin:{request.POST.get('refund_token') or uuid.uuid4().hex}"
+            self._each(
+                request,
+                queryset,
+                "Refunded",
+                lambda p: payment_services.payment_refund(
+                    tenant=p.tenant,
+                    payment_id=p.pk,
+                    amount=form.cleaned_data["amount"],
+                    request_ref=ref,
+                    reason=form.cleaned_data["reason"] or "Refunded from the admin",
+                    actor=request.user,
+                ),
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Refund {payment}",
+            "payment": payment,
+            "form": form,
+            "opts": self.model._meta,
+            "refund_token": uuid.uuid4().hex,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/orders/payment/refund.html", context)
 
 
 @admin.register(Customer)
