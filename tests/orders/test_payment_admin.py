@@ -32,7 +32,7 @@ def payments(tenant_a, tenant_b):
 
 
 def test_payment_list_shows_only_own_payments(client, owner_a, payments):
-    mine, theirs = payments
+    mine, _theirs = payments
     client.force_login(owner_a)
     rows = list(client.get(CHANGELIST).context["cl"].result_list)
     assert rows == [mine]
