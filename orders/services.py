@@ -12,11 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_fsm import can_proceed
 
 from inventory.allocation import AllocationPolicy, DemandLine, ShipTo, allocation_apply, allocation_release
-from inventory.models import SKU
+from inventory.models import SKU, StockLevel
 from oms.core.audit import actor_of, audit_record
 from oms.core.tasks import enqueue_on_commit
 from orders import locks
@@ -394,23 +395,38 @@ def order_allocate(*, tenant: Any, order_id: int, actor: Any = None) -> Order:
     return _allocate_locked(order, lines, actor=actor)
 
 
+def _stock_left(tenant: Any, sku_ids: list[int]) -> bool:
+    return (
+        StockLevel.objects.for_tenant(tenant)
+        .filter(sku_id__in=sku_ids, warehouse__active=True, on_hand__gt=F("allocated") + F("reserved"))
+        .exists()
+    )
+
+
 def orders_allocate_backorders(*, tenant: Any, sku_ids: list[int], actor: Any = "system:backorders") -> int:
-    """Stock arrived: allocate waiting orders for these SKUs, oldest order first. Returns orders touched."""
+    """Stock arrived: allocate waiting orders for these SKUs, oldest order first. Returns orders touched.
+
+    Only orders with an open line for one of these SKUs are visited, and the walk stops as soon
+    as none of the SKUs has a free unit left, so a receipt of one unit does not visit every
+    backorder of a popular SKU.
+    """
     waiting = (
         Order.objects.for_tenant(tenant)
-        .filter(state__in=[OrderState.BACKORDERED, OrderState.PARTIALLY_ALLOCATED], lines__sku_id__in=sku_ids)
+        .filter(state__in=[OrderState.BACKORDERED, OrderState.PARTIALLY_ALLOCATED])
+        .filter(
+            lines__sku_id__in=sku_ids,
+            lines__quantity__gt=F("lines__quantity_allocated") + F("lines__quantity_shipped"),
+        )
         .order_by("placed_at", "pk")
         .values_list("pk", flat=True)
         .distinct()
     )
     touched = 0
     for order_id in list(waiting):
-        order = order_allocate(tenant=tenant, order_id=order_id, actor=actor)
+        if not _stock_left(tenant, sku_ids):
+            break
+        order_allocate(tenant=tenant, order_id=order_id, actor=actor)
         touched += 1
-        if order.state == OrderState.BACKORDERED:
-            # Nothing more could be promised to the oldest order: younger ones get nothing either
-            # for the SKUs it still waits on, but may wait on other SKUs, so keep going.
-            continue
     return touched
 
 

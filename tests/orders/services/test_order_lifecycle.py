@@ -181,3 +181,19 @@ def test_another_tenants_order_does_not_exist(tenant_b, order):
         order_cancel(tenant=tenant_b, order_id=order.pk)
     order.refresh_from_db()
     assert order.state == "allocated"
+
+
+def test_a_small_receipt_stops_after_the_stock_is_gone(
+    tenant_a, warehouses, sku_a, django_capture_on_commit_callbacks
+):
+    from orders.services import orders_allocate_backorders
+
+    waiting = [order_create(tenant=tenant_a, data=order_input(f"B-{n}"))[0] for n in range(4)]
+    assert {o.state for o in waiting} == {"backordered"}
+    stock_receive(
+        tenant=tenant_a, sku_id=sku_a.pk, warehouse_id=warehouses[0].pk, quantity=3, reference="PO-9"
+    )
+    touched = orders_allocate_backorders(tenant=tenant_a, sku_ids=[sku_a.pk])
+    states = [Order.objects.for_tenant(tenant_a).get(pk=o.pk).state for o in waiting]
+    assert states == ["allocated", "partially_allocated", "backordered", "backordered"]
+    assert touched == 2  # the third and fourth orders were not visited: nothing was left
