@@ -286,24 +286,39 @@ def _demand(lines: list[OrderLine]) -> list[DemandLine]:
 
 
 def _record_plan(order: Order, lines: list[OrderLine], plan: Any) -> None:
+    """Write the plan's picks as Allocation rows (adding to a line's existing row per stock level)."""
+    if not plan.picks:
+        return
     by_key = {f"orderline:{line.pk}": line for line in lines}
+    existing = {
+        (a.order_line_id, a.stock_level_id): a
+        for a in Allocation.objects.for_tenant(order.tenant_id).filter(order_line__in=lines)
+    }
+    new: dict[tuple[int, int], Allocation] = {}
+    grown: dict[int, Allocation] = {}
+    touched: dict[int, OrderLine] = {}
     for pick in plan.picks:
         line = by_key[pick.key]
-        allocation, created = Allocation.objects.for_tenant(order.tenant_id).get_or_create(
-            order_line=line,
-            stock_level_id=pick.stock_level_id,
-            defaults={
-                "tenant_id": order.tenant_id,
-                "warehouse_id": pick.warehouse_id,
-                "quantity": pick.quantity,
-            },
-        )
-        if not created:
-            allocation.quantity += pick.quantity
-            allocation.save(update_fields=["quantity"])
+        slot = (line.pk, pick.stock_level_id)
+        if slot in existing:
+            existing[slot].quantity += pick.quantity
+            grown[existing[slot].pk] = existing[slot]
+        elif slot in new:
+            new[slot].quantity += pick.quantity
+        else:
+            new[slot] = Allocation(
+                tenant_id=order.tenant_id,
+                order_line=line,
+                stock_level_id=pick.stock_level_id,
+                warehouse_id=pick.warehouse_id,
+                quantity=pick.quantity,
+            )
         line.quantity_allocated += pick.quantity
-    for line in lines:
-        line.save(update_fields=["quantity_allocated"])
+        touched[line.pk] = line
+    Allocation.objects.bulk_create(new.values())
+    if grown:
+        Allocation.objects.for_tenant(order.tenant_id).bulk_update(grown.values(), ["quantity"])
+    OrderLine.objects.for_tenant(order.tenant_id).bulk_update(touched.values(), ["quantity_allocated"])
 
 
 def _outcome(lines: list[OrderLine]) -> str:
