@@ -189,6 +189,7 @@ CELERY_TASK_ROUTES = {
     "integrations.*": {"queue": "ingest"},
     "inventory.*": {"queue": "allocation"},
     "orders.tasks.order_allocate*": {"queue": "allocation"},
+    "orders.tasks.orders_allocate*": {"queue": "allocation"},
     "fulfillment.tasks.*label*": {"queue": "labels"},
     "*.sync_*": {"queue": "sync"},
     "*_push_*": {"queue": "sync"},
