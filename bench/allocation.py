@@ -35,6 +35,9 @@ parser.add_argument("--orders", type=int, default=10_000)
 parser.add_argument("--warehouses", type=int, default=50)
 parser.add_argument("--skus", type=int, default=1_000)
 parser.add_argument("--threads", type=int, nargs="+", default=[1, 8], help="worker counts to run")
+parser.add_argument(
+    "--processes", type=int, nargs="*", default=[2], help="worker process counts to run (as Celery prefork)"
+)
 parser.add_argument("--query-sample", type=int, default=200, help="orders measured per warehouse count")
 parser.add_argument("--seed", type=int, default=7)
 args = parser.parse_args()
@@ -173,6 +176,36 @@ def run_throughput(tenant: Tenant, orders: list, threads: int) -> tuple[float, d
     return time.perf_counter() - started, strategies
 
 
+def _allocate_chunk(payload: tuple[int, list]) -> dict[str, int]:
+    """In a worker process: allocate a share of the orders, on a connection of its own."""
+    tenant_id, chunk = payload
+    connection.close()  # never share the parent's socket
+    tenant = Tenant.objects.get(pk=tenant_id)
+    policy = AllocationPolicy.for_tenant(tenant)
+    strategies: dict[str, int] = {}
+    for lines, ship_to in chunk:
+        plan = allocation_apply(tenant=tenant, lines=lines, ship_to=ship_to, policy=policy)
+        strategies[plan.strategy] = strategies.get(plan.strategy, 0) + 1
+    connection.close()
+    return strategies
+
+
+def run_processes(tenant: Tenant, orders: list, processes: int) -> tuple[float, dict[str, int]]:
+    import multiprocessing
+
+    connection.close()
+    chunks = [(tenant.pk, orders[i::processes]) for i in range(processes)]
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        results = pool.map(_allocate_chunk, chunks)
+    elapsed = time.perf_counter() - started
+    strategies: dict[str, int] = {}
+    for result in results:
+        for key, value in result.items():
+            strategies[key] = strategies.get(key, 0) + value
+    return elapsed, strategies
+
+
 def queries_per_allocation(tenant: Tenant, orders: list) -> list[int]:
     policy = AllocationPolicy.for_tenant(tenant)
     counts = []
@@ -202,6 +235,17 @@ def main() -> None:
             f"threads {threads:>2}: {args.orders / elapsed:,.0f} allocations/s "
             f"({elapsed:.1f} s; seeded in {seeded:.1f} s); strategies {dict(sorted(strategies.items()))}; "
             f"oversold rows {oversold}"
+        )
+
+    for processes in args.processes:
+        tenant = Tenant.objects.create(slug=f"bench-p{processes}", name=f"Bench {processes} processes")
+        sku_ids = seed(tenant, args.warehouses, args.skus, rng)
+        orders = make_orders(args.orders, sku_ids, rng)
+        elapsed, strategies = run_processes(tenant, orders, processes)
+        oversold = StockLevel.objects.for_tenant(tenant).filter(allocated__gt=models_f("on_hand")).count()
+        print(
+            f"processes {processes:>2}: {args.orders / elapsed:,.0f} allocations/s ({elapsed:.1f} s); "
+            f"strategies {dict(sorted(strategies.items()))}; oversold rows {oversold}"
         )
 
     print(f"\n== SQL queries per allocation ({args.query_sample} orders each, 100 SKUs)")
