@@ -12,12 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django_fsm import can_proceed
 
 from inventory.allocation import AllocationPolicy, DemandLine, ShipTo, allocation_apply, allocation_release
 from inventory.models import SKU, StockLevel
+from inventory.selectors import promise_date_for
 from oms.core.audit import actor_of, audit_record
 from oms.core.tasks import enqueue_on_commit
 from orders import locks
@@ -383,17 +384,27 @@ def _allocate_while_held(order: Order, lines: list[OrderLine], *, actor: Any, re
     )
 
 
+def _units_ahead(order: Order, sku_id: int) -> int:
+    """Units of this SKU that older waiting orders are owed: incoming stock goes to them first."""
+    ahead = (
+        OrderLine.objects.for_tenant(order.tenant_id)
+        .filter(
+            sku_id=sku_id,
+            order__state__in=[OrderState.BACKORDERED, OrderState.PARTIALLY_ALLOCATED],
+            order__placed_at__lt=order.placed_at,
+        )
+        .aggregate(units=Sum(F("quantity") - F("quantity_allocated") - F("quantity_shipped")))["units"]
+    )
+    return max(int(ahead or 0), 0)
+
+
 def _promise_date(order: Order, lines: list[OrderLine]) -> Any:
-    try:
-        from inventory.selectors import promise_date_for
-    except ImportError:
-        return None
+    """When the last backordered unit should be in: incoming stock, after older orders' shares."""
     dates = []
     for line in lines:
         if line.quantity_backordered:
-            promised = promise_date_for(
-                tenant=order.tenant, sku_id=line.sku_id, quantity=line.quantity_backordered
-            )
+            needed = _units_ahead(order, line.sku_id) + line.quantity_backordered
+            promised = promise_date_for(tenant=order.tenant, sku_id=line.sku_id, quantity=needed)
             if promised is None:
                 return None
             dates.append(promised)

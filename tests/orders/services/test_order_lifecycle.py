@@ -197,3 +197,33 @@ def test_a_small_receipt_stops_after_the_stock_is_gone(
     states = [Order.objects.for_tenant(tenant_a).get(pk=o.pk).state for o in waiting]
     assert states == ["allocated", "partially_allocated", "backordered", "backordered"]
     assert touched == 2  # the third and fourth orders were not visited: nothing was left
+
+
+def test_backorders_get_promise_dates_in_line_behind_older_orders(tenant_a, warehouses, sku_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inventory.services import inbound_create
+
+    today = timezone.localdate()
+    inbound_create(
+        tenant=tenant_a,
+        warehouse_id=warehouses[0].pk,
+        lines=[(sku_a.pk, 2)],
+        expected_at=today + timedelta(days=3),
+        reference="PO-EARLY",
+    )
+    inbound_create(
+        tenant=tenant_a,
+        warehouse_id=warehouses[0].pk,
+        lines=[(sku_a.pk, 2)],
+        expected_at=today + timedelta(days=10),
+        reference="PO-LATE",
+    )
+    first, _ = order_create(tenant=tenant_a, data=order_input("FIRST"))
+    second, _ = order_create(tenant=tenant_a, data=order_input("SECOND"))
+    third, _ = order_create(tenant=tenant_a, data=order_input("THIRD"))
+    assert first.promise_date == today + timedelta(days=3)
+    assert second.promise_date == today + timedelta(days=10)  # the early PO is the first order's
+    assert third.promise_date is None  # nothing incoming covers it
