@@ -9,6 +9,7 @@ from django.apps import apps
 from django.db.models import Prefetch, QuerySet
 
 from orders.models import Allocation, Order, OrderEvent, OrderLine
+from orders.states import OrderEventType
 
 
 def order_detail_queryset(tenant: Any) -> QuerySet[Order]:
@@ -72,10 +73,22 @@ def order_events(*, tenant: Any, order_id: Any) -> QuerySet[OrderEvent]:
 
 
 def order_shipments(order: Order) -> list[dict[str, Any]]:
-    """Shipments of the order with their tracking, once fulfillment records them."""
+    """Shipments recorded against the order, with carrier and tracking, oldest first."""
     try:
         shipment_model = apps.get_model("fulfillment", "Shipment")
     except LookupError:
-        return []
-    shipments = shipment_model.objects.for_tenant(order.tenant_id).filter(order=order)
-    return [shipment.as_api_dict() for shipment in shipments]
+        shipment_model = None
+    if shipment_model is not None:
+        shipments = shipment_model.objects.for_tenant(order.tenant_id).filter(order=order)
+        return [shipment.as_api_dict() for shipment in shipments]
+    events = OrderEvent.objects.for_tenant(order.tenant_id).filter(order=order, type=OrderEventType.SHIPMENT)
+    return [
+        {
+            "reference": event.data.get("reference", ""),
+            "carrier": event.data.get("carrier", ""),
+            "tracking_number": event.data.get("tracking_number", ""),
+            "shipped_at": event.created_at,
+            "lines": [{"sku": x["sku"], "quantity": x["quantity"]} for x in event.data.get("lines", [])],
+        }
+        for event in events.order_by("created_at", "pk")
+    ]

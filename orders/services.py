@@ -19,6 +19,7 @@ from django_fsm import can_proceed
 from inventory.allocation import AllocationPolicy, DemandLine, ShipTo, allocation_apply, allocation_release
 from inventory.models import SKU, StockLevel
 from inventory.selectors import promise_date_for
+from inventory.services import stock_ship
 from oms.core.audit import actor_of, audit_record
 from oms.core.tasks import enqueue_on_commit
 from orders import locks
@@ -336,6 +337,27 @@ def _allocate_locked(
     """Allocate what is still open on a locked order and move it to the matching state."""
     before = order.state
     demand = _demand(lines)
+    if order.state == OrderState.PARTIALLY_SHIPPED:
+        # Part of it is on its way: the rest is allocated as it arrives; the state stays.
+        if demand:
+            plan = allocation_apply(
+                tenant=order.tenant,
+                lines=demand,
+                ship_to=_ship_to_of(order),
+                policy=AllocationPolicy.for_tenant(order.tenant),
+            )
+            _record_plan(order, lines, plan)
+            if plan.picks:
+                order.allocation_plan = plan.as_dict()
+                order.save(update_fields=["allocation_plan", "updated_at"])
+                order_event_record(
+                    order=order,
+                    actor=actor,
+                    type=OrderEventType.ALLOCATED,
+                    message=plan.explanation,
+                    data=plan.as_dict(),
+                )
+        return order
     plan = None
     if demand or reservation_id:
         tenant = order.tenant
@@ -390,7 +412,11 @@ def _units_ahead(order: Order, sku_id: int) -> int:
         OrderLine.objects.for_tenant(order.tenant_id)
         .filter(
             sku_id=sku_id,
-            order__state__in=[OrderState.BACKORDERED, OrderState.PARTIALLY_ALLOCATED],
+            order__state__in=[
+                OrderState.BACKORDERED,
+                OrderState.PARTIALLY_ALLOCATED,
+                OrderState.PARTIALLY_SHIPPED,
+            ],
             order__placed_at__lt=order.placed_at,
         )
         .aggregate(units=Sum(F("quantity") - F("quantity_allocated") - F("quantity_shipped")))["units"]
@@ -415,7 +441,7 @@ def _promise_date(order: Order, lines: list[OrderLine]) -> Any:
 def order_allocate(*, tenant: Any, order_id: int, actor: Any = None) -> Order:
     """(Re-)allocate whatever is still open. A no-op for orders that are not waiting on stock."""
     order = locks.order_for_update(tenant=tenant, order_id=order_id)
-    if order.state not in ALLOCATABLE:
+    if order.state not in [*ALLOCATABLE, OrderState.PARTIALLY_SHIPPED]:
         return order
     lines = locks.order_lines_for_update(order=order)
     return _allocate_locked(order, lines, actor=actor)
@@ -438,7 +464,9 @@ def orders_allocate_backorders(*, tenant: Any, sku_ids: list[int], actor: Any = 
     """
     waiting = (
         Order.objects.for_tenant(tenant)
-        .filter(state__in=[OrderState.BACKORDERED, OrderState.PARTIALLY_ALLOCATED])
+        .filter(
+            state__in=[OrderState.BACKORDERED, OrderState.PARTIALLY_ALLOCATED, OrderState.PARTIALLY_SHIPPED]
+        )
         .filter(
             lines__sku_id__in=sku_ids,
             lines__quantity__gt=F("lines__quantity_allocated") + F("lines__quantity_shipped"),
@@ -682,6 +710,155 @@ def order_edit(
         from orders.payment_tasks import payment_adjust_authorization_task
 
         enqueue_on_commit(payment_adjust_authorization_task, tenant_id=tenant.pk, order_id=order.pk)
+    return order
+
+
+# --- shipping ---------------------------------------------------------------------------------
+SHIPPABLE = [
+    OrderState.ALLOCATED,
+    OrderState.PARTIALLY_ALLOCATED,
+    OrderState.IN_FULFILLMENT,
+    OrderState.PARTIALLY_SHIPPED,
+]
+
+
+def _shipment_amount(
+    order: Order, lines: list[OrderLine], shipped: dict[int, int], *, complete: bool
+) -> Decimal:
+    """What this shipment is worth: its goods with their share of tax and discount, the shipping
+    price on the first shipment; the last shipment takes whatever is left, so shares add up."""
+    earlier = sum(
+        (
+            Decimal(e.data.get("amount", "0"))
+            for e in OrderEvent.objects.for_tenant(order.tenant_id).filter(
+                order=order, type=OrderEventType.SHIPMENT
+            )
+        ),
+        Decimal("0"),
+    )
+    if complete:
+        return max(order.total - earlier, Decimal("0")).quantize(CENT)
+    goods = sum((line.unit_price * shipped.get(line.pk, 0) for line in lines), Decimal("0"))
+    share = goods / order.subtotal if order.subtotal else Decimal("0")
+    amount = goods + (order.tax - order.discount) * share
+    if not earlier:
+        amount += order.shipping_price
+    return max(amount, Decimal("0")).quantize(CENT)
+
+
+@transaction.atomic
+def order_record_shipment(
+    *,
+    tenant: Any,
+    order_id: int,
+    reference: str,
+    quantities: dict[int, int] | None = None,
+    carrier: str = "",
+    tracking_number: str = "",
+    actor: Any = None,
+) -> Order:
+    """Allocated units left the warehouse: stock and allocations go down (ledger `shipment`), the
+    lines count them shipped, the order moves to partially shipped or shipped, and the payment
+    is captured for the shipment on commit, by the tenant's capture policy.
+
+    `quantities` maps order line ids to units; by default every allocated unit ships. The
+    reference is the shipment's id: recording the same reference twice changes nothing.
+    """
+    order = locks.order_for_update(tenant=tenant, order_id=order_id)
+    if (
+        OrderEvent.objects.for_tenant(tenant)
+        .filter(order=order, type=OrderEventType.SHIPMENT, data__reference=reference)
+        .exists()
+    ):
+        return order
+    if order.state not in SHIPPABLE:
+        raise OrderConflict(
+            OrderErrorCode.ILLEGAL_TRANSITION,
+            f"Order #{order.number} is {order.state}; nothing of it can ship.",
+            state=order.state,
+        )
+    lines = locks.order_lines_for_update(order=order)
+    by_id = {line.pk: line for line in lines}
+    if quantities is None:
+        wanted = {line.pk: line.quantity_allocated for line in lines}
+    else:
+        wanted = {int(line_id): int(qty) for line_id, qty in quantities.items()}
+    wanted = {line_id: qty for line_id, qty in wanted.items() if qty}
+    for line_id, qty in wanted.items():
+        line = by_id.get(line_id)
+        if line is None or qty < 0 or qty > line.quantity_allocated:
+            raise OrderError(
+                "exceeds_allocated",
+                "Only allocated units of the order's lines can ship.",
+                line_id=line_id,
+                quantity=qty,
+                allocated=line.quantity_allocated if line else 0,
+            )
+    if not wanted:
+        raise OrderError("nothing_to_ship", f"Order #{order.number} has no allocated units to ship.")
+
+    picks: list[tuple[int, int]] = []
+    shipped: dict[int, int] = {}
+    for allocation in Allocation.objects.for_tenant(tenant).filter(order_line__in=lines).order_by("pk"):
+        taken = min(allocation.quantity, wanted.get(allocation.order_line_id, 0))
+        if taken <= 0:
+            continue
+        picks.append((allocation.stock_level_id, taken))
+        wanted[allocation.order_line_id] -= taken
+        shipped[allocation.order_line_id] = shipped.get(allocation.order_line_id, 0) + taken
+        allocation.quantity -= taken
+        if allocation.quantity:
+            allocation.save(update_fields=["quantity"])
+        else:
+            allocation.delete()
+    for line_id, qty in shipped.items():
+        by_id[line_id].quantity_allocated -= qty
+        by_id[line_id].quantity_shipped += qty
+    OrderLine.objects.for_tenant(tenant).bulk_update(
+        [by_id[i] for i in shipped], ["quantity_allocated", "quantity_shipped"]
+    )
+    stock_ship(tenant=tenant, picks=picks, reference=reference, actor=actor)
+
+    complete = all(line.quantity_shipped >= line.quantity for line in lines)
+    amount = _shipment_amount(order, lines, shipped, complete=complete)
+    before = order.state
+    order.record_shipment(complete=complete)
+    order.save(update_fields=["state", "updated_at"])
+    units = sum(shipped.values())
+    order_event_record(
+        order=order,
+        actor=actor,
+        type=OrderEventType.SHIPMENT,
+        message=f"Shipped {units} unit(s)"
+        + (f" with {carrier} {tracking_number}".rstrip() if carrier else ""),
+        data={
+            "reference": reference,
+            "carrier": carrier,
+            "tracking_number": tracking_number,
+            "amount": str(amount),
+            "lines": [
+                {"line": i, "sku": by_id[i].sku.code, "quantity": q} for i, q in sorted(shipped.items())
+            ],
+        },
+    )
+    _transition_event(order, before, actor)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="order.shipped",
+        obj=order,
+        after={"reference": reference, "amount": str(amount), "complete": complete},
+    )
+    if order.payments.exists():
+        from orders.payment_tasks import payment_capture_for_shipment_task
+
+        enqueue_on_commit(
+            payment_capture_for_shipment_task,
+            tenant_id=tenant.pk,
+            order_id=order.pk,
+            shipment_amount=str(amount),
+            shipment_ref=reference,
+        )
     return order
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory.models import SKU
@@ -166,6 +167,19 @@ class PaymentOutputSerializer(serializers.Serializer):
     refunded = serializers.DecimalField(source="amount_refunded", max_digits=12, decimal_places=2)
 
 
+class ShipmentLineOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+
+
+class ShipmentOutputSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    carrier = serializers.CharField()
+    tracking_number = serializers.CharField()
+    shipped_at = serializers.DateTimeField()
+    lines = ShipmentLineOutputSerializer(many=True)
+
+
 class HoldOutputSerializer(serializers.Serializer):
     kind = serializers.CharField()
     reason = serializers.CharField()
@@ -212,10 +226,11 @@ class OrderOutputSerializer(serializers.Serializer):
         plan = order.allocation_plan or {}
         return {"strategy": plan.get("strategy", ""), "explanation": plan.get("explanation", "")}
 
-    def get_shipments(self, order: Order) -> list[dict[str, Any]]:
+    @extend_schema_field(ShipmentOutputSerializer(many=True))
+    def get_shipments(self, order: Order) -> Any:
         from orders.selectors import order_shipments
 
-        return order_shipments(order)
+        return ShipmentOutputSerializer(order_shipments(order), many=True).data
 
 
 class OrderListOutputSerializer(serializers.Serializer):

@@ -88,3 +88,13 @@ def test_orders_cannot_be_added_or_deleted_in_the_admin(client, owner_a, orders_
     assert (
         client.post(reverse("admin:orders_order_delete", args=[mine.pk]), {"post": "yes"}).status_code == 403
     )
+
+
+def test_bulk_ship_records_a_shipment_for_own_orders_only(client, owner_a, orders_of_both):
+    mine, theirs = orders_of_both
+    client.force_login(owner_a)
+    client.post(CHANGELIST, {"action": "ship_orders", "_selected_action": [mine.pk, theirs.pk]})
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.state == "shipped"
+    assert theirs.state == "allocated"

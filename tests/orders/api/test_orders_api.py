@@ -162,3 +162,28 @@ def test_warehouse_role_key_cannot_create_orders(tenant_a, stocked):
     response = _create(api_client_for(raw))
     assert response.status_code == 403
     assert not Order.objects.unscoped().exists()
+
+
+def test_order_shows_its_shipments_with_tracking(api_a, tenant_a, stocked):
+    from orders.services import order_record_shipment
+
+    order_id = _create(api_a).json()["id"]
+    order_record_shipment(
+        tenant=tenant_a,
+        order_id=int(order_id),
+        reference="SHP-9",
+        carrier="USPS",
+        tracking_number="9400100000000000000000",
+    )
+    body = api_a.get(f"{URL}{order_id}/").json()
+    assert body["state"] == "shipped"
+    assert body["lines"][0]["shipped"] == 2 and body["lines"][0]["allocated"] == 0
+    [shipment] = body["shipments"]
+    assert (shipment["reference"], shipment["carrier"], shipment["tracking_number"]) == (
+        "SHP-9",
+        "USPS",
+        "9400100000000000000000",
+    )
+    assert shipment["lines"] == [{"sku": "SKU-123", "quantity": 2}]
+    cancel = api_a.post(f"{URL}{order_id}/cancel/", {"reason": "late"}, format="json")
+    assert cancel.status_code == 409 and cancel.json()["code"] == "illegal_transition"
