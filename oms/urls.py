@@ -17,6 +17,7 @@ api_v1 = [
 
 urlpatterns = [
     path("health", views.health, name="health"),
+    path("account/tenant/", views.switch_tenant, name="switch-tenant"),
     path("api/v1/", include(api_v1)),
     path("integrations/", include("integrations.urls")),
     path("warehouse/", include("fulfillment.urls")),

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import time
 
+from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
 
 
 def _check_database() -> str:
@@ -41,3 +45,28 @@ def health(request: HttpRequest) -> JsonResponse:
         "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@require_POST
+@login_required
+def switch_tenant(request: HttpRequest) -> HttpResponse:
+    """A user who belongs to several tenants chooses which one they act for."""
+    from oms.core.tenancy import SESSION_TENANT_KEY
+    from oms.models import Membership
+
+    try:
+        tenant_id = int(request.POST.get("tenant", ""))
+    except ValueError:
+        return JsonResponse({"code": "invalid_tenant", "message": "Choose a tenant."}, status=400)
+    membership = (
+        Membership.objects.unscoped()
+        .filter(user_id=request.user.pk, tenant_id=tenant_id, tenant__is_active=True)
+        .first()
+    )
+    if membership is None:
+        return JsonResponse({"code": "not_found", "message": "Not found."}, status=404)
+    request.session[SESSION_TENANT_KEY] = tenant_id
+    target = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("admin:index")
+    return redirect(target or reverse("admin:index"))

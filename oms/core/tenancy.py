@@ -52,3 +52,19 @@ class TenantMiddleware:
         if user is not None and user.is_authenticated:
             attach_membership(request, user)
         return self.get_response(request)
+
+
+def memberships_context(request: Any) -> dict[str, Any]:
+    """Template context: the signed-in user's memberships, for the admin's tenant switcher."""
+    from oms.models import Membership
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not getattr(request, "membership", None):
+        return {"oms_memberships": []}
+    memberships = (
+        Membership.objects.unscoped()
+        .select_related("tenant")
+        .filter(user_id=user.pk, tenant__is_active=True)
+        .order_by("tenant__name")
+    )
+    return {"oms_memberships": list(memberships)}

@@ -187,3 +187,13 @@ def test_order_shows_its_shipments_with_tracking(api_a, tenant_a, stocked):
     assert shipment["lines"] == [{"sku": "SKU-123", "quantity": 2}]
     cancel = api_a.post(f"{URL}{order_id}/cancel/", {"reason": "late"}, format="json")
     assert cancel.status_code == 409 and cancel.json()["code"] == "illegal_transition"
+
+
+def test_malformed_json_is_a_400_with_a_code_and_creates_nothing(api_a, stocked):
+    response = api_a.post(URL, data='{"external_id": "W-1", "lines": [', content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+    assert not Order.objects.unscoped().exists()
+    wrong_type = api_a.post(URL, data="external_id=W-1", content_type="application/x-www-form-urlencoded")
+    assert wrong_type.status_code == 415
+    assert wrong_type.json()["code"] == "unsupported_media_type"
