@@ -8,19 +8,23 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export import fields, resources
 from import_export.admin import ExportActionMixin
 
+from oms.core.addresses import normalize_country, postal_code_error
 from oms.core.admin import TenantAdmin, TenantTabularInline
 from oms.core.errors import DomainError
 from orders import payment_services, services
 from orders.models import Customer, Hold, Order, OrderEvent, OrderLine, Payment
-from orders.states import HoldKind, OrderState
+from orders.states import EDITABLE, HoldKind, OrderState
 
 STATE_COLOURS = {
     OrderState.PENDING: "#6b7280",
@@ -159,7 +163,7 @@ class OrderAdmin(ExportActionMixin, TenantAdmin):
         "tax",
         "discount",
         "total",
-        "ship_to",
+        "ship_to_address",
         "bill_to",
         "service_level",
         "allocation_explanation",
@@ -177,6 +181,48 @@ class OrderAdmin(ExportActionMixin, TenantAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # cancel instead; an order's history stays
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.change_ship_to_view)
+        return [path("<path:object_id>/ship-to/", view, name="orders_order_ship_to"), *super().get_urls()]
+
+    @admin.display(description="Ship to")
+    def ship_to_address(self, order: Order) -> str:
+        address = format_html("{}", order.ship_to)
+        if order.state in EDITABLE:
+            url = reverse("admin:orders_order_ship_to", args=[order.pk])
+            return format_html('{} &nbsp; <a href="{}" class="button">Change address</a>', address, url)
+        return address
+
+    def change_ship_to_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        order = self.get_object(request, object_id)
+        if order is None:
+            raise Http404("No such order")
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+        form = ShipToForm(request.POST or None, initial=order.ship_to.as_dict())
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.order_edit(
+                    tenant=order.tenant, order_id=order.pk, ship_to=form.cleaned_data, actor=request.user
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(
+                    request,
+                    f"Order #{order.number} now ships to the new address; re-allocated.",
+                    messages.SUCCESS,
+                )
+                return redirect(reverse("admin:orders_order_change", args=[order.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Change the ship-to of order #{order.number}",
+            "order": order,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/orders/order/ship_to.html", context)
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, order: Order) -> str:
@@ -275,6 +321,29 @@ class OrderAdmin(ExportActionMixin, TenantAdmin):
             "Re-allocated",
             lambda o: services.order_reallocate(tenant=o.tenant, order_id=o.pk, actor=request.user),
         )
+
+
+class ShipToForm(forms.Form):
+    name = forms.CharField(max_length=200, required=False)
+    company = forms.CharField(max_length=200, required=False)
+    line1 = forms.CharField(max_length=200)
+    line2 = forms.CharField(max_length=200, required=False)
+    city = forms.CharField(max_length=100)
+    region = forms.CharField(max_length=100, required=False)
+    postal_code = forms.CharField(max_length=20, required=False)
+    country = forms.CharField(max_length=2, min_length=2)
+    phone = forms.CharField(max_length=40, required=False)
+    email = forms.EmailField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if "country" in data:
+            data["country"] = normalize_country(data["country"])
+            data["postal_code"] = (data.get("postal_code") or "").strip().upper()
+            problem = postal_code_error(data["country"], data["postal_code"])
+            if problem:
+                self.add_error("country" if problem[0] == "invalid_country" else "postal_code", problem[1])
+        return data
 
 
 class RefundForm(forms.Form):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from orders.models import Order
+from orders.models import Allocation, Order
 from orders.services import order_create
 from tests.inventory.factories import SKUFactory, WarehouseFactory, stock
 from tests.orders.conftest import order_input
@@ -98,3 +98,42 @@ def test_bulk_ship_records_a_shipment_for_own_orders_only(client, owner_a, order
     theirs.refresh_from_db()
     assert mine.state == "shipped"
     assert theirs.state == "allocated"
+
+
+def test_support_agent_fixes_the_ship_to_and_the_order_is_reallocated(
+    client, owner_a, orders_of_both, tenant_a
+):
+    mine, theirs = orders_of_both
+    client.force_login(owner_a)
+    page = client.get(reverse("admin:orders_order_change", args=[mine.pk])).content.decode()
+    url = reverse("admin:orders_order_ship_to", args=[mine.pk])
+    assert url in page
+    bad = client.post(
+        url, {"line1": "1 Sunset Blvd", "city": "Los Angeles", "postal_code": "ABCDE", "country": "US"}
+    )
+    assert bad.status_code == 200 and "not a valid postal code" in bad.content.decode()
+    good = client.post(
+        url, {"line1": "1 Sunset Blvd", "city": "Los Angeles", "postal_code": "90001", "country": "us"}
+    )
+    assert good.status_code == 302
+    mine.refresh_from_db()
+    assert (mine.ship_to.city, mine.ship_to.country) == ("Los Angeles", "US")
+    assert [
+        a.warehouse.code for a in Allocation.objects.for_tenant(tenant_a).filter(order_line__order=mine)
+    ] == ["W2"]
+    assert mine.events.filter(type="edited").exists()
+    assert client.get(reverse("admin:orders_order_ship_to", args=[theirs.pk])).status_code == 404
+
+
+def test_ship_to_cannot_change_once_fulfillment_began(client, owner_a, orders_of_both):
+    mine, _ = orders_of_both
+    Order.objects.for_tenant(mine.tenant_id).filter(pk=mine.pk).update(state="shipped")
+    client.force_login(owner_a)
+    response = client.post(
+        reverse("admin:orders_order_ship_to", args=[mine.pk]),
+        {"line1": "1 Sunset Blvd", "city": "Los Angeles", "postal_code": "90001", "country": "US"},
+    )
+    assert response.status_code == 200
+    assert "can no longer be edited" in response.content.decode()
+    mine.refresh_from_db()
+    assert mine.ship_to.city == "Austin"
