@@ -263,20 +263,29 @@ class OrderAdmin(ExportActionMixin, TenantAdmin):
         if failed:
             self.message_user(request, "Not changed: " + "; ".join(failed), messages.WARNING)
 
-    @admin.action(description="Put the selected orders on hold")
-    def hold_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._run(
-            request,
-            queryset,
-            "Held",
-            lambda o: services.order_hold(
-                tenant=o.tenant,
-                order_id=o.pk,
-                kind=HoldKind.MANUAL,
-                reason="Held from the admin",
-                actor=request.user,
-            ),
-        )
+    @admin.action(description="Put the selected orders on hold…")
+    def hold_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        form = HoldForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            kind, reason = form.cleaned_data["kind"], form.cleaned_data["reason"]
+            self._run(
+                request,
+                queryset,
+                "Held",
+                lambda o: services.order_hold(
+                    tenant=o.tenant, order_id=o.pk, kind=kind, reason=reason, actor=request.user
+                ),
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Put orders on hold",
+            "form": form,
+            "orders": list(queryset),
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/orders/order/hold.html", context)
 
     @admin.action(description="Release the holds on the selected orders")
     def release_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
@@ -344,6 +353,11 @@ class ShipToForm(forms.Form):
             if problem:
                 self.add_error("country" if problem[0] == "invalid_country" else "postal_code", problem[1])
         return data
+
+
+class HoldForm(forms.Form):
+    kind = forms.ChoiceField(choices=HoldKind.choices, initial=HoldKind.MANUAL)
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class RefundForm(forms.Form):

@@ -58,10 +58,23 @@ def test_order_page_shows_timeline_lines_and_allocation_plan(client, owner_a, or
 def test_bulk_hold_and_cancel_go_through_services(client, owner_a, orders_of_both, tenant_a):
     mine, theirs = orders_of_both
     client.force_login(owner_a)
-    client.post(CHANGELIST, {"action": "hold_orders", "_selected_action": [mine.pk, theirs.pk]})
+    form = client.post(CHANGELIST, {"action": "hold_orders", "_selected_action": [mine.pk, theirs.pk]})
+    assert form.status_code == 200
+    assert [o.pk for o in form.context["orders"]] == [mine.pk]  # another tenant's id is not even listed
+    client.post(
+        CHANGELIST,
+        {
+            "action": "hold_orders",
+            "_selected_action": [mine.pk, theirs.pk],
+            "apply": "1",
+            "kind": "fraud",
+            "reason": "Card country differs from ship-to",
+        },
+    )
     mine.refresh_from_db()
     theirs.refresh_from_db()
     assert mine.state == "on_hold"
+    assert mine.holds.get().reason == "Card country differs from ship-to"
     assert theirs.state == "allocated"  # another tenant's id in the POST is ignored
     client.post(CHANGELIST, {"action": "cancel_orders", "_selected_action": [mine.pk]})
     mine.refresh_from_db()
