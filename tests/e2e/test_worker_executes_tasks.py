@@ -40,3 +40,15 @@ def test_embedded_filesystem_broker_runs_task_in_real_worker(tmp_path, tenant_a)
 @pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL is not set (CI sets it; a laptop may have no Redis)")
 def test_redis_broker_runs_task_in_real_worker(tmp_path, tenant_a):
     _ping_through_worker(REDIS_URL, tmp_path, tenant_a)
+
+
+def test_a_test_producer_does_not_become_the_current_app(tmp_path):
+    from celery import current_app
+
+    from oms.celery import app as oms_app
+    from tests.e2e.worker import producer
+
+    before = current_app._get_current_object()
+    producer("filesystem://", tmp_path)
+    assert current_app._get_current_object() is before is oms_app
+    assert oms_app.conf.task_always_eager is True

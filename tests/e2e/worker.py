@@ -46,7 +46,8 @@ def filesystem_transport_options(var_dir: Path) -> dict[str, Any]:
 
 def producer(broker_url: str, var_dir: Path) -> Celery:
     """A Celery app that publishes to the same broker the worker listens on."""
-    app = Celery("oms-test-producer", broker=broker_url)
+    # Not the current app: the suite's own tasks must keep running eagerly in this process.
+    app = Celery("oms-test-producer", broker=broker_url, set_as_current=False)
     # CELERY_BROKER_URL in the environment beats `broker=`; the write URL setting does not.
     app.conf.broker_write_url = broker_url
     app.conf.broker_read_url = broker_url
@@ -54,6 +55,13 @@ def producer(broker_url: str, var_dir: Path) -> Celery:
     app.conf.accept_content = ["json"]
     if broker_url.startswith("filesystem://"):
         app.conf.broker_transport_options = filesystem_transport_options(var_dir)
+    else:
+        # A shared broker may hold messages of an earlier run: start from empty queues.
+        with app.connection_for_write() as conn:
+            channel = conn.default_channel
+            for queue in QUEUES.split(","):
+                with contextlib.suppress(Exception):  # a queue that does not exist yet is empty
+                    channel.queue_purge(queue)
     return app
 
 
