@@ -14,7 +14,7 @@ from typing import Any
 from import_export import fields, resources, widgets
 
 from inventory.models import SKU, MovementReason, StockLevel, Warehouse
-from inventory.services import _fill_coordinates, _normalise_ships_to, stock_adjust
+from inventory.services import SKU_FIELDS, _fill_coordinates, _normalise_ships_to, stock_adjust
 
 
 class TenantForeignKeyWidget(widgets.ForeignKeyWidget):
@@ -84,21 +84,7 @@ class SKUResource(TenantResource):
     class Meta:
         model = SKU
         import_id_fields = ("code",)
-        fields = (
-            "code",
-            "name",
-            "barcode",
-            "weight_grams",
-            "length_mm",
-            "width_mm",
-            "height_mm",
-            "hs_code",
-            "country_of_origin",
-            "price",
-            "returnable",
-            "active",
-            "lead_time_days",
-        )
+        fields = ("code", *SKU_FIELDS)
         export_order = fields
         use_transactions = True
         clean_model_instances = True

@@ -41,6 +41,23 @@ STATE_COLOURS = {
 }
 
 
+def run_each(
+    model_admin: Any, request: HttpRequest, rows: Any, verb: str, noun: str, call: Any, *, label: Any
+) -> None:
+    """Run a service per selected row; report what was done and, row by row, what a rule refused."""
+    done, failed = 0, []
+    for row in rows:
+        try:
+            call(row)
+            done += 1
+        except DomainError as exc:
+            failed.append(f"{label(row)}: {exc.message}")
+    if done:
+        model_admin.message_user(request, f"{verb} {done} {noun}.", messages.SUCCESS)
+    if failed:
+        model_admin.message_user(request, "Not changed: " + "; ".join(failed), messages.WARNING)
+
+
 class ReadOnlyInline(TenantTabularInline):
     extra = 0
     can_delete = False
@@ -251,17 +268,8 @@ class OrderAdmin(ExportActionMixin, TenantAdmin):
         )
 
     def _run(self, request: HttpRequest, queryset: QuerySet[Any], verb: str, call: Any) -> None:
-        done, failed = 0, []
-        for order in queryset.select_related(None).only("pk", "number", "tenant_id"):
-            try:
-                call(order)
-                done += 1
-            except DomainError as exc:
-                failed.append(f"#{order.number}: {exc.message}")
-        if done:
-            self.message_user(request, f"{verb} {done} order(s).", messages.SUCCESS)
-        if failed:
-            self.message_user(request, "Not changed: " + "; ".join(failed), messages.WARNING)
+        orders = queryset.select_related(None).only("pk", "number", "tenant_id")
+        run_each(self, request, orders, verb, "order(s)", call, label=lambda o: f"#{o.number}")
 
     @admin.action(description="Put the selected orders on hold…")
     def hold_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
@@ -394,17 +402,9 @@ class PaymentAdmin(TenantAdmin):
         return False
 
     def _each(self, request: HttpRequest, queryset: QuerySet[Any], verb: str, call: Any) -> None:
-        done, failed = 0, []
-        for payment in queryset.select_related(None).order_by("pk"):
-            try:
-                call(payment)
-                done += 1
-            except DomainError as exc:
-                failed.append(f"{payment}: {exc.message}")
-        if done:
-            self.message_user(request, f"{verb} {done} payment(s).", messages.SUCCESS)
-        if failed:
-            self.message_user(request, "Not changed: " + "; ".join(failed), messages.WARNING)
+        run_each(
+            self, request, queryset.select_related(None).order_by("pk"), verb, "payment(s)", call, label=str
+        )
 
     @admin.action(description="Capture the selected authorizations")
     def capture_payments(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
