@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -13,13 +14,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.core.api import CursorPagination, TenantApiMixin
+from oms.core.errors import DomainError
 from oms.core.idempotency import idempotent
 from oms.core.permissions import CanManageOrders
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.models import Order
+from orders.payment_services import payment_authorize
+from orders.payments import PaymentGatewayUnavailable
 from orders.services import LineInput, OrderInput
 
+logger = logging.getLogger(__name__)
 ERROR = OpenApiResponse(description="Error: {code, message, fields?}")
 
 
@@ -30,6 +35,24 @@ class ErrorSerializer(serializers.Serializer):
 
 def _lines(items: list[dict[str, Any]]) -> list[LineInput]:
     return [LineInput(**item) for item in items]
+
+
+def _authorize_at_checkout(tenant: Any, order: Any, payment: dict[str, str], actor: Any) -> None:
+    """A storefront learns at once whether the card was authorized or declined.
+
+    The order is committed first. If the provider cannot be reached now, the authorization
+    task enqueued when the order was placed takes over and the order shows a pending payment.
+    """
+    try:
+        payment_authorize(
+            tenant=tenant,
+            order=order,
+            provider=payment["provider"],
+            payment_method=payment["payment_method"],
+            actor=actor,
+        )
+    except (PaymentGatewayUnavailable, DomainError) as exc:
+        logger.warning("Checkout authorization of order %s deferred to the worker: %s", order.pk, exc)
 
 
 def render_order(tenant: Any, order_id: Any, http_status: int = 200) -> Response:
@@ -96,6 +119,8 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
         v = dict(data.validated_data)
         v["lines"] = _lines(v["lines"])
         order, created = services.order_create(tenant=self.tenant, data=OrderInput(**v), actor=request.user)
+        if created and v.get("payment"):
+            _authorize_at_checkout(self.tenant, order, v["payment"], request.user)
         return render_order(self.tenant, order.pk, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

@@ -7,12 +7,11 @@ from tests.orders.conftest import order_payload
 URL = "/api/v1/orders/"
 
 
-def test_order_with_payment_is_authorized_for_its_total(api_a, stocked, django_capture_on_commit_callbacks):
+def test_the_create_response_already_shows_the_authorization(api_a, stocked):
     body = order_payload(payment={"provider": "sandbox", "payment_method": "pm_card_visa"})
-    with django_capture_on_commit_callbacks(execute=True):
-        created = api_a.post(URL, body, format="json")
+    created = api_a.post(URL, body, format="json")
     assert created.status_code == 201
-    order = api_a.get(f"{URL}{created.json()['id']}/").json()
+    order = created.json()
     assert [(p["provider"], p["state"], p["amount"]) for p in order["payments"]] == [
         ("sandbox", "authorized", "44.98")
     ]
@@ -37,3 +36,33 @@ def test_unknown_payment_provider_is_a_field_error(api_a, stocked):
     )
     assert response.status_code == 400
     assert response.json()["fields"]["payment.provider"][0]["code"] == "invalid_choice"
+
+
+def test_the_authorization_task_on_commit_does_not_authorize_twice(
+    api_a, stocked, tenant_a, django_capture_on_commit_callbacks
+):
+    from orders.models import Payment
+    from orders.payments import sandbox_gateway
+
+    body = order_payload(payment={"provider": "sandbox", "payment_method": "pm_card_visa"})
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api_a.post(URL, body, format="json")
+    assert created.json()["payments"][0]["state"] == "authorized"
+    assert Payment.objects.for_tenant(tenant_a).count() == 1
+    assert [method for method, _ in sandbox_gateway.calls].count("authorize") == 1
+
+
+def test_an_unreachable_provider_leaves_the_payment_to_the_worker(api_a, stocked, monkeypatch):
+    from orders.payments import PaymentGatewayUnavailable, SandboxGateway
+
+    def down(self, **kwargs):
+        raise PaymentGatewayUnavailable("connection refused")
+
+    monkeypatch.setattr(SandboxGateway, "authorize", down)
+    created = api_a.post(
+        URL, order_payload(payment={"provider": "sandbox", "payment_method": "pm_card_visa"}), format="json"
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert body["state"] == "allocated"
+    assert [p["state"] for p in body["payments"]] == ["pending"]
