@@ -84,11 +84,16 @@ class OrderLineInline(ReadOnlyInline):
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).select_related("sku").prefetch_related("allocations__warehouse")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("sku", "order")
+            .prefetch_related("allocations__warehouse")
+        )
 
     @admin.display(description="Backordered")
     def backordered(self, line: OrderLine) -> int:
-        return line.quantity_backordered
+        return 0 if line.order.state == OrderState.CANCELLED else line.quantity_backordered
 
     @admin.display(description="Allocated from")
     def allocated_from(self, line: OrderLine) -> str:
@@ -192,6 +197,19 @@ class OrderAdmin(ExportActionMixin, TenantAdmin):
     ]
     fields = readonly_fields
     show_full_result_count = False
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        # Every field is read-only here: changes go through the actions and the ship-to form.
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False  # orders come from channels and the API

@@ -209,7 +209,7 @@ class OrderLine(TenantOwned):
         indexes = [models.Index(fields=["tenant", "sku"], name="orderline_sku_idx")]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.sku_id}"
+        return f"{self.quantity} × {self.sku.code}"
 
     @property
     def quantity_backordered(self) -> int:
@@ -282,7 +282,8 @@ class OrderEvent(TenantOwned):
         indexes = [models.Index(fields=["tenant", "order", "created_at"], name="orderevent_order_time_idx")]
 
     def __str__(self) -> str:
-        return f"{self.type} {self.from_state}->{self.to_state}"
+        moved = f": {self.from_state} → {self.to_state}" if self.from_state and self.to_state else ""
+        return f"{self.get_type_display()}{moved}"
 
 
 class Payment(ConcurrentTransitionMixin, TenantOwned):

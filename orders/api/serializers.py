@@ -10,7 +10,8 @@ from rest_framework import serializers
 
 from inventory.models import SKU
 from oms.core.serializers import AddressSerializer
-from orders.models import Order
+from orders.models import Order, OrderLine
+from orders.states import OrderState
 
 
 class CustomerSerializer(serializers.Serializer):
@@ -134,10 +135,14 @@ class LineOutputSerializer(serializers.Serializer):
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
     tax = serializers.DecimalField(max_digits=12, decimal_places=2)
     allocated = serializers.IntegerField(source="quantity_allocated")
-    backordered = serializers.IntegerField(source="quantity_backordered")
+    backordered = serializers.SerializerMethodField()
     shipped = serializers.IntegerField(source="quantity_shipped")
     returned = serializers.IntegerField(source="quantity_returned")
     allocations = AllocationOutputSerializer(many=True)
+
+    def get_backordered(self, line: OrderLine) -> int:
+        """A cancelled order waits for nothing."""
+        return 0 if line.order.state == OrderState.CANCELLED else line.quantity_backordered
 
 
 class AddressOutputSerializer(serializers.Serializer):

@@ -197,3 +197,11 @@ def test_malformed_json_is_a_400_with_a_code_and_creates_nothing(api_a, stocked)
     wrong_type = api_a.post(URL, data="external_id=W-1", content_type="application/x-www-form-urlencoded")
     assert wrong_type.status_code == 415
     assert wrong_type.json()["code"] == "unsupported_media_type"
+
+
+def test_a_cancelled_backorder_waits_for_nothing(api_a, stocked):
+    body = order_payload("W-BIG", lines=[{"sku": "SKU-123", "quantity": 20, "unit_price": "1.00"}])
+    order_id = _create(api_a, body).json()["id"]
+    assert api_a.get(f"{URL}{order_id}/").json()["lines"][0]["backordered"] == 5
+    cancelled = api_a.post(f"{URL}{order_id}/cancel/", {"reason": "too slow"}, format="json").json()
+    assert cancelled["lines"][0]["backordered"] == 0 and cancelled["lines"][0]["allocated"] == 0
