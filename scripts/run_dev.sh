@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Bring the whole system up on the embedded defaults: web on 127.0.0.1:8000, a Celery
-# worker on every queue, Celery beat. Ctrl-C stops all three.
+# Bring the whole system up on the embedded defaults: web on 127.0.0.1:${OMS_PORT:-8000}, a
+# Celery worker on every queue, Celery beat. Ctrl-C (or SIGTERM) stops all three cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 VAR="${OMS_VAR_DIR:-var}"
 mkdir -p "$VAR/log"
-trap 'kill 0' EXIT INT TERM
+pids=()
+stop() {
+    trap - EXIT INT TERM
+    # Only the main processes: the worker then shuts its own pool down (a warm shutdown).
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+}
+trap stop EXIT INT TERM
 $PY -m celery -A oms worker -Q default,ingest,allocation,labels,sync -c 2 \
     --without-mingle --without-gossip --loglevel INFO >"$VAR/log/worker.log" 2>&1 &
+pids+=($!)
 $PY -m celery -A oms beat --schedule "$VAR/celerybeat-schedule" --loglevel INFO >"$VAR/log/beat.log" 2>&1 &
+pids+=($!)
 cat <<TXT
 
   OMS is up.
@@ -21,4 +30,6 @@ cat <<TXT
     logs:      $VAR/log/worker.log, $VAR/log/beat.log
 
 TXT
-$PY manage.py runserver "127.0.0.1:${OMS_PORT:-8000}"
+$PY manage.py runserver "127.0.0.1:${OMS_PORT:-8000}" &
+pids+=($!)
+wait -n "${pids[@]}" || true

@@ -3,7 +3,8 @@
 Runs the README's command itself, with SQLite and the filesystem broker under a temporary
 var dir (whatever database the suite runs on), then drives it over real HTTP: health, the
 admin login with the demo account, and a backordered order that a real Celery worker
-allocates once stock is received through the API.
+allocates once stock is received through the API. Ctrl-C (SIGINT to the process group)
+must then stop every process it started; the fixture fails the run otherwise.
 """
 
 from __future__ import annotations
@@ -64,11 +65,33 @@ def running_stack(tmp_path_factory):
         _wait(lambda: requests.get(f"{base}/health", timeout=5).status_code == 200, 240, process, log)
         yield base, var, log
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        # Ctrl-C in a terminal: SIGINT to the whole foreground process group.
+        os.killpg(process.pid, signal.SIGINT)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            pass
+        deadline = time.monotonic() + 30
+        while _group_members(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        left = _group_members(process.pid)
+        if left:
             os.killpg(process.pid, signal.SIGKILL)
+        # Fails the run (as a teardown error) when Ctrl-C leaves anything of `make run` behind.
+        assert not left, f"processes of `make run` still running after Ctrl-C: {left}"
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members
 
 
 def test_make_run_prints_the_admin_url_and_demo_login(running_stack):
