@@ -860,7 +860,3 @@ def order_record_shipment(
             shipment_ref=reference,
         )
     return order
-
-
-def order_change_address(*, tenant: Any, order_id: int, ship_to: dict[str, str], actor: Any = None) -> Order:
-    return order_edit(tenant=tenant, order_id=order_id, ship_to=ship_to, actor=actor)

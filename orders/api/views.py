@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -25,7 +25,6 @@ from orders.payments import PaymentGatewayUnavailable
 from orders.services import LineInput, OrderInput
 
 logger = logging.getLogger(__name__)
-ERROR = OpenApiResponse(description="Error: {code, message, fields?}")
 
 
 class ErrorSerializer(serializers.Serializer):
