@@ -45,15 +45,17 @@ def _for_update(qs: QuerySet[Any]) -> QuerySet[Any]:
 
 
 # --- 2. creating missing stock rows ---------------------------------------------------------
-def stock_rows_create(*, tenant: Any, pairs: Iterable[Pair]) -> None:
+def stock_rows_create(*, tenant: Any, pairs: Iterable[Pair]) -> list[Pair]:
     """Make sure a stock row exists for each (sku_id, warehouse_id), at zero. Locks nothing.
+
+    Returns the pairs that had no row when it looked (created here, or by a concurrent insert).
 
     Raises SKU.DoesNotExist / Warehouse.DoesNotExist for ids that are not the tenant's. Call it
     before the stock lock: inserting a row another transaction is inserting waits for it.
     """
     wanted = sorted(set(pairs))
     if not wanted:
-        return
+        return []
     sku_ids = {sku_id for sku_id, _ in wanted}
     warehouse_ids = {wh_id for _, wh_id in wanted}
     if SKU.objects.for_tenant(tenant).filter(pk__in=sku_ids).count() != len(sku_ids):
@@ -71,6 +73,7 @@ def stock_rows_create(*, tenant: Any, pairs: Iterable[Pair]) -> None:
             [StockLevel(tenant=tenant, sku_id=sku_id, warehouse_id=wh_id) for sku_id, wh_id in missing],
             ignore_conflicts=True,
         )
+    return missing
 
 
 def _pairs_condition(pairs: Iterable[Pair]) -> Q:

@@ -129,6 +129,8 @@ WAREHOUSE_FIELDS = (
     "default_lead_time_days",
 )
 ADDRESS_FIELDS = ("line1", "line2", "city", "region", "postal_code", "country")
+# What staff plan on a stock row; its quantities change only through the services below.
+STOCK_PLANNING_FIELDS = ("reorder_point", "safety_stock", "bin_location")
 
 
 def _fill_coordinates(warehouse: Warehouse) -> None:
