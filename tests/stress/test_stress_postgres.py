@@ -28,7 +28,7 @@ def test_mixed_stock_workload_from_three_processes(capsys):
     report = run(config)
 
     with capsys.disabled():
-        print("\n" + "\n".join(report.lines()))
+        print("\n" + "\n".join(report.lines()))  # noqa: T201  (the figures belong in the CI log)
     assert report.errors == []
     assert report.deadlocks == 0
     assert report.retries == 0
