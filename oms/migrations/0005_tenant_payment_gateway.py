@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oms', '0003_idempotency_record'),
+        ('oms', '0004_money_currency_and_non_negative_amounts'),
     ]
 
     operations = [

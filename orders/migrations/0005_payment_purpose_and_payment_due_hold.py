@@ -12,7 +12,7 @@ def shipment_charges_are_for_shipments(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0003_order_list_indexes'),
+        ('orders', '0004_money_currency_and_non_negative_amounts'),
     ]
 
     operations = [
