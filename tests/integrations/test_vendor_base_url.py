@@ -117,8 +117,10 @@ def _production_settings(allow_list: str) -> subprocess.CompletedProcess[str]:
         "ALLOWED_HOSTS": "oms.example.com",
         "VENDOR_BASE_URL_HOSTS": allow_list,
     }
-    code = "import django\ndjango.setup()\n"
-    "from django.conf import settings as s; print(s.VENDOR_BASE_URL_HOSTS)"
+    code = (
+        "import django\ndjango.setup()\n"
+        "from django.conf import settings\nprint(settings.VENDOR_BASE_URL_HOSTS)"
+    )
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
