@@ -130,7 +130,7 @@ def inbound_event_reject(
     """
     text, size = _bounded_body(body)
     if size > MAX_REJECTED_BODY_BYTES:
-        error = f"{error} [body cut to its first {MAX_REJECTED_BODY_BYTES} of {size} bytes]"
+        error = f"{error[:3800]} [body cut to its first {MAX_REJECTED_BODY_BYTES} of {size} bytes]"
     return InboundEvent.objects.create(
         tenant_id=account.tenant_id,
         source=account.kind,

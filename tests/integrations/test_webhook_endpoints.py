@@ -164,3 +164,17 @@ def test_an_unknown_token_is_rate_limited_like_a_real_one(client, db, limit_of_t
     codes = [_post(client, path).status_code for _ in range(5)]
 
     assert codes == [400, 400, 400, 429, 429]
+
+
+def test_a_body_over_the_upload_limit_is_answered_like_a_bad_signature(client, tenant_a, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    account = make_stripe_account(tenant_a)
+    payload = stripe_event("customer.created", {"id": "cus_1", "pad": "z" * 5000}, event_id="evt_huge")
+
+    known = _post(client, account.webhook_path, payload, **_signed(payload))
+    unknown = _post(client, f"/webhooks/stripe/{secrets.token_urlsafe(32)}/", payload, **_signed(payload))
+
+    assert (known.status_code, known.json()) == (unknown.status_code, unknown.json()) == (400, UNVERIFIED)
+    row = _rows(tenant_a).get()
+    assert (row.state, row.body) == ("rejected", payload)
+    assert "DATA_UPLOAD_MAX_MEMORY_SIZE" in row.error
