@@ -10,7 +10,7 @@ class IntegrationsConfig(AppConfig):
         from integrations.stripe.gateway import stripe_gateway_for
         from integrations.stripe.webhooks import stripe_webhook_verify
         from integrations.webhooks import register_webhook_verifier
-        from orders.payments import register_gateway
+        from orders.payments.gateway import register_gateway
 
         register_gateway("stripe", stripe_gateway_for)
         register_inbound_handler("stripe", stripe_event_handle)

@@ -19,7 +19,7 @@ from django.urls import reverse
 from integrations.models import ChannelAccount, InboundEvent
 from integrations.stripe.gateway import stripe_client
 from oms.models import AuditEvent
-from orders.payment_services import payment_authorize
+from orders.payments.services import payment_authorize
 from orders.states import PaymentState
 from tests.integrations.conftest import stripe_event
 from tests.orders.payments.factories import make_order
