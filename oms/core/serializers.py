@@ -21,6 +21,7 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from rest_framework import serializers
 
 from oms.core.addresses import ISO_COUNTRIES, normalize_country, postal_code_error
+from oms.core.money import is_currency, normalize_currency
 
 # The ranges of Django's integer columns as PostgreSQL stores them (SQLite would take 64 bits).
 INTEGER_RANGES: dict[str, tuple[int, int]] = dict(BaseDatabaseOperations.integer_field_ranges)
@@ -144,6 +145,23 @@ class CountryField(serializers.CharField):
         value = normalize_country(super().to_internal_value(data))
         if value not in ISO_COUNTRIES:
             self.fail("invalid_country")
+        return value
+
+
+class CurrencyField(serializers.CharField):
+    """An ISO 4217 code with a minor unit ("usd" reads as "USD"); "XYZ" is refused."""
+
+    default_error_messages = {"invalid_currency": "Use an ISO 4217 currency code."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 3)
+        kwargs.setdefault("min_length", 3)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = normalize_currency(super().to_internal_value(data))
+        if not is_currency(value):
+            self.fail("invalid_currency")
         return value
 
 

@@ -60,6 +60,7 @@ RULE_CODES = frozenset(
         "delta_or_on_hand",
         "zero_delta",
         "invalid_currency",
+        "too_many_decimals",  # finer than the currency's minor unit (JPY has none)
         "invalid_cursor",  # a cursor is one this API handed out
         "null_characters_not_allowed",  # refused in every string; the schema does not repeat it
         "blank",  # only whitespace (minLength counts characters, the API trims them first)
