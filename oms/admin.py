@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from oms.core.admin import TenantAdmin, is_superuser
-from oms.models import ApiKey, AuditEvent, Membership, Role, Tenant
+from oms.models import ApiKey, AuditEvent, Membership, OutboxMessage, Role, Tenant
 from oms.services import api_key_create, api_key_revoke
 
 admin.site.site_header = "OMS"
@@ -102,6 +102,56 @@ class AuditEventAdmin(TenantAdmin):
         return [f.name for f in self.model._meta.fields]
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        return {}
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Read-only: what waits to be sent, what was sent and what failed. Superusers, and owners for
+    their tenant's rows. Acting on rows is `manage.py outbox` (docs/outbox.md)."""
+
+    list_display = ["id", "task", "state", "attempts", "created_at", "available_at", "sent_at", "done_at"]
+    list_filter = ["state", "task"]
+    search_fields = ["task", "last_error", "request_id"]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        qs = super().get_queryset(request).select_related("tenant")
+        if is_superuser(request):
+            return qs
+        tenant = getattr(request, "tenant", None)
+        return qs.filter(tenant=tenant) if tenant is not None else qs.none()
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return [*self.list_display, "tenant"] if is_superuser(request) else self.list_display
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [f.name for f in self.model._meta.fields]
+
+    def _allowed(self, request: HttpRequest, obj: Any = None) -> bool:
+        if is_superuser(request):
+            return True
+        tenant = getattr(request, "tenant", None)
+        if getattr(request, "role", None) != Role.OWNER or tenant is None:
+            return False
+        return obj is None or obj.tenant_id == tenant.pk
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._allowed(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
