@@ -17,3 +17,9 @@ def order_allocate_task(*, tenant_id: int, order_id: int) -> None:
 @shared_task(acks_late=True)
 def orders_allocate_backorders_task(*, tenant_id: int, sku_ids: list[int]) -> None:
     services.orders_allocate_backorders(tenant=Tenant.objects.get(pk=tenant_id), sku_ids=sku_ids)
+
+
+@shared_task(acks_late=True)
+def orders_backorders_sweep_task() -> int:
+    """Periodic safety net (CELERY_BEAT_SCHEDULE): backorders with free stock get it, every tenant."""
+    return services.orders_backorders_sweep()
