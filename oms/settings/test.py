@@ -5,14 +5,15 @@ import os
 os.environ.setdefault("DEBUG", "0")
 
 from .base import *  # noqa: F403
-from .base import DATABASES, VAR_DIR
+from .base import DATABASES, VAR_DIR, env_bool
 
 DEBUG = False
 SECRET_KEY = os.environ.get("SECRET_KEY") or "test-only-key-0123456789abcdefghijklmnopqrstuvwxyz"
 FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY") or "test-field-key"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CELERY_TASK_ALWAYS_EAGER = True
+# Tasks run in-process, unless a test starts a real worker (tests/e2e/worker.py sets this to 0).
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 CELERY_TASK_EAGER_PROPAGATES = True
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
