@@ -23,6 +23,7 @@ from inventory.models import SKU, StockLevel
 from inventory.selectors import promise_date_for
 from inventory.services import stock_ship
 from oms.core.audit import actor_of, audit_record
+from oms.core.money import fits_currency, is_currency
 from oms.core.tasks import enqueue_on_commit
 from oms.models import Tenant
 from orders import locks
@@ -156,6 +157,23 @@ def _skus_by_code(tenant: Any, codes: list[str]) -> dict[str, SKU]:
     return skus
 
 
+def _money_check(currency: str, lines: list[LineInput], **amounts: Decimal | None) -> None:
+    """Every door's last check: an ISO 4217 currency, and amounts that are neither negative nor
+    finer than the currency's minor unit (no 19.99 JPY)."""
+    if not is_currency(currency):
+        raise OrderError(OrderErrorCode.INVALID_CURRENCY, f"{currency!r} is not an ISO 4217 currency code.")
+    for index, line in enumerate(lines):
+        for name in ("unit_price", "tax", "discount"):
+            amounts[f"lines.{index}.{name}"] = getattr(line, name)
+    for name, value in amounts.items():
+        if value is not None and (Decimal(value) < 0 or not fits_currency(Decimal(value), currency)):
+            raise OrderError(
+                OrderErrorCode.INVALID_MONEY,
+                f"{name} {value} is not an amount of {currency.upper()}.",
+                field=name,
+            )
+
+
 def order_totals_recompute(order: Order, lines: list[OrderLine], *, tax: Decimal | None = None) -> None:
     order.subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0")).quantize(CENT)
     line_tax = sum((line.tax for line in lines), Decimal("0"))
@@ -172,6 +190,18 @@ def order_totals_recompute(order: Order, lines: list[OrderLine], *, tax: Decimal
     order.total = total.quantize(CENT)
 
 
+def _retaxed(order: Order, old_subtotal: Decimal, lines: list[OrderLine]) -> Decimal:
+    """The tax for changed lines: their own tax when they carry it, else the order's rate so far on
+    the new goods (the storefront computed the tax; we keep its rate, not its amount)."""
+    line_tax = sum((line.tax for line in lines), Decimal("0"))
+    if line_tax:
+        return line_tax
+    if not old_subtotal:
+        return Decimal("0")
+    new_subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+    return (order.tax * new_subtotal / old_subtotal).quantize(CENT)
+
+
 def _ship_to_of(order: Order) -> ShipTo:
     address = order.ship_to
     return ShipTo(country=address.country, postal_code=address.postal_code, city=address.city)
@@ -185,6 +215,9 @@ def order_create(*, tenant: Any, data: OrderInput, actor: Any = None) -> tuple[O
     )
     if existing is not None:
         return existing, False
+    _money_check(
+        data.currency, data.lines, shipping_price=data.shipping_price, discount=data.discount, tax=data.tax
+    )
     number = _next_number(tenant)
     try:
         order = _order_create(tenant=tenant, data=data, actor=actor, number=number)
@@ -270,13 +303,12 @@ def _order_create(*, tenant: Any, data: OrderInput, actor: Any, number: str) -> 
     elif data.reservation:
         _allocate_while_held(order, lines, actor=actor, reservation_id=data.reservation)
     if data.payment:
-        from orders.payment_tasks import payment_authorize_task
-
+        # The worker authorizes on commit (a storefront may also do it at once: one attempt either way).
         enqueue_on_commit(
-            payment_authorize_task,
+            "orders.tasks.payment_authorize_task",
             tenant_id=tenant.pk,
             order_id=order.pk,
-            provider=data.payment.get("provider", "sandbox"),
+            provider=data.payment.get("provider") or tenant.payment_gateway,
             payment_method=data.payment.get("payment_method", ""),
         )
     return order
@@ -699,9 +731,10 @@ def order_cancel(*, tenant: Any, order_id: int, reason: str = "", actor: Any = N
         after={"state": order.state, "reason": reason},
     )
     if order.payments.exists():
-        from orders.payment_tasks import payments_for_order_cancel_task
-
-        enqueue_on_commit(payments_for_order_cancel_task, tenant_id=tenant.pk, order_id=order.pk)
+        # Void or refund every payment, including one whose operation is still in flight.
+        enqueue_on_commit(
+            "orders.tasks.payments_for_order_cancel_task", tenant_id=tenant.pk, order_id=order.pk
+        )
     return order
 
 
@@ -739,12 +772,14 @@ def order_edit(
     current = locks.order_lines_for_update(order=order)
     before = _snapshot(order, current)
     if lines is not None:
+        _money_check(order.currency, lines)
         skus = _skus_by_code(tenant, [item.sku for item in lines])
     _release_allocations(order, current)
     if ship_to is not None:
         order.ship_to = _address_create(tenant, ship_to)
     if service_level is not None:
         order.service_level = service_level
+    old_subtotal = order.subtotal
     if lines is not None:
         by_sku = {line.sku_id: line for line in current}
         kept: list[OrderLine] = []
@@ -763,7 +798,9 @@ def order_edit(
         for removed in by_sku.values():
             removed.delete()
         current = kept
-    order_totals_recompute(order, current)
+    order_totals_recompute(
+        order, current, tax=_retaxed(order, old_subtotal, current) if lines is not None else None
+    )
     order.save()
     after = _snapshot(order, current)
     order_event_record(
@@ -777,9 +814,8 @@ def order_edit(
     if order.state in ALLOCATABLE:
         _allocate_locked(order, current, actor=actor)
     if before["total"] != after["total"] and order.payments.exists():
-        from orders.payment_tasks import payment_adjust_authorization_task
-
-        enqueue_on_commit(payment_adjust_authorization_task, tenant_id=tenant.pk, order_id=order.pk)
+        # Refund what was taken beyond the new total, or authorize / charge the difference.
+        enqueue_on_commit("orders.tasks.payments_for_order_edit_task", tenant_id=tenant.pk, order_id=order.pk)
     return order
 
 
@@ -920,10 +956,8 @@ def order_record_shipment(
         after={"reference": reference, "amount": str(amount), "complete": complete},
     )
     if order.payments.exists():
-        from orders.payment_tasks import payment_capture_for_shipment_task
-
         enqueue_on_commit(
-            payment_capture_for_shipment_task,
+            "orders.tasks.payment_capture_for_shipment_task",
             tenant_id=tenant.pk,
             order_id=order.pk,
             shipment_amount=str(amount),

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oms', '0003_idempotency_record'),
+        ('oms', '0005_tenant_payment_gateway'),
     ]
 
     operations = [
