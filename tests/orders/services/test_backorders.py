@@ -97,3 +97,39 @@ def test_the_periodic_sweep_allocates_every_tenants_backorders_whose_stock_is_fr
     assert _states(tenant_a, *waiting) == ["allocated", "allocated", "backordered"]
     assert _states(tenant_b, b_waiting) == ["allocated"]
     assert orders_backorders_sweep() == 0  # nothing free for what still waits: nothing visited
+
+
+def test_serving_older_backorders_locks_every_stock_row_first_in_one_statement(
+    tenant_a, warehouses, sku_a, sku_b, monkeypatch
+):
+    """The older order waits for SKU-123 and SKU-456; the new one wants SKU-123 only."""
+    from inventory import locks
+
+    old, _ = order_create(
+        tenant=tenant_a,
+        data=order_input(
+            "OLD",
+            lines=[
+                {"sku": "SKU-123", "quantity": 1, "unit_price": "9.99"},
+                {"sku": "SKU-456", "quantity": 1, "unit_price": "9.99"},
+            ],
+        ),
+    )
+    _receive(tenant_a, sku_a, warehouses[0], 2)
+    _receive(tenant_a, sku_b, warehouses[1], 1)
+    statements = []
+    real = locks._lock_stock
+
+    def spy(qs):
+        rows = real(qs)
+        statements.append({row["pk"] if isinstance(row, dict) else row.pk for row in rows})
+        return rows
+
+    monkeypatch.setattr(locks, "_lock_stock", spy)
+    new, _ = order_create(
+        tenant=tenant_a,
+        data=order_input("NEW", lines=[{"sku": "SKU-123", "quantity": 1, "unit_price": "9.99"}]),
+    )
+    assert _states(tenant_a, old, new) == ["allocated", "allocated"]
+    first, *later = statements
+    assert later and all(rows <= first for rows in later)  # nothing locked after the first statement is new
