@@ -11,7 +11,8 @@ from django.http import HttpRequest
 
 from integrations.inbox import inbound_events_replay
 from integrations.models import ChannelAccount, InboundEvent, InboundEventState
-from oms.core.admin import TenantAdmin
+from oms.core.admin import TenantAdmin, capability_action, read_only
+from oms.core.roles import Capability
 
 SECRET_FIELDS = ("credentials", "webhook_secret")
 
@@ -57,6 +58,13 @@ class ChannelAccountAdmin(TenantAdmin):
     list_display = ("name", "kind", "active", "base_url", "credentials_status", "webhook_secret_status")
     list_filter = ("kind", "active")
     search_fields = ("name",)
+    # Managers see the accounts (secrets masked); only owners touch credentials and base URLs.
+    capabilities = {
+        "view": Capability.INTEGRATIONS_VIEW,
+        "add": Capability.CREDENTIALS_MANAGE,
+        "change": Capability.CREDENTIALS_MANAGE,
+        "delete": Capability.CREDENTIALS_MANAGE,
+    }
 
     @admin.display(description="API key")
     def credentials_status(self, obj: ChannelAccount) -> str:
@@ -100,18 +108,11 @@ class InboundEventAdmin(TenantAdmin):
         "body",
     )
     fields = readonly_fields
+    capabilities = read_only(Capability.INTEGRATIONS_VIEW)
 
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # The change form is read-only; "change" only gates the replay action.
-        return obj is None and super().has_change_permission(request, obj)
-
-    @admin.action(description="Replay the selected failed or dead events", permissions=["change"])
+    @capability_action(
+        Capability.INTEGRATIONS_REPLAY, description="Replay the selected failed or dead events"
+    )
     def replay_events(self, request: HttpRequest, queryset: QuerySet[InboundEvent]) -> None:
         ids = list(
             queryset.filter(state__in=[InboundEventState.FAILED, InboundEventState.DEAD]).values_list(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -47,6 +49,13 @@ class Tenant(models.Model):
     )
     split_capture_policy = models.CharField(
         max_length=20, choices=SplitCapturePolicy.choices, default=SplitCapturePolicy.ALL_AT_FIRST
+    )
+    agent_refund_limit = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("100.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="The most a support agent may refund at a time (order currency); 0: agents may not.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
