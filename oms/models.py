@@ -62,6 +62,11 @@ class Tenant(models.Model):
 
     class Meta:
         ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(agent_refund_limit__gte=0), name="tenant_agent_refund_limit_gte_0"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
