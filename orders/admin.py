@@ -30,8 +30,9 @@ from oms.core.admin import (
 )
 from oms.core.errors import DomainError
 from oms.core.roles import Capability, refund_check, refund_limit
-from orders import payment_services, services
+from orders import services
 from orders.models import Customer, Hold, Order, OrderEvent, OrderLine, Payment
+from orders.payments import services as payment_services
 from orders.states import EDITABLE, HoldKind, OrderState
 
 STATE_COLOURS = {

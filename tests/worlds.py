@@ -13,7 +13,7 @@ from inventory.services import inbound_create, reservation_create
 from oms.core.audit import audit_record
 from oms.models import Membership, Role
 from oms.services import api_key_create
-from orders.payment_services import payment_authorize
+from orders.payments.services import payment_authorize
 from orders.services import order_create, order_hold
 from tests.inventory.factories import SKUFactory, WarehouseFactory, stock
 from tests.oms.factories import UserFactory

@@ -11,7 +11,7 @@ from django.urls import reverse
 from inventory.models import InboundShipment, Reservation
 from oms.models import Role
 from orders.models import Order, Payment
-from orders.payment_services import payment_capture
+from orders.payments.services import payment_capture
 from orders.services import order_create
 from tests.orders.conftest import order_input
 from tests.worlds import build_world, staff

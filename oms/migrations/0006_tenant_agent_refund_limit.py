@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oms', '0004_money_currency_and_non_negative_amounts'),
+        ('oms', '0005_tenant_payment_gateway'),
     ]
 
     operations = [
