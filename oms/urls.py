@@ -20,7 +20,7 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("account/tenant/", views.switch_tenant, name="switch-tenant"),
     path("api/v1/", include(api_v1)),
-    path("integrations/", include("integrations.urls")),
+    path("webhooks/", include("integrations.urls")),
     path("warehouse/", include("fulfillment.urls")),
     # Password reset for staff, in the admin's look; invited staff set their first password here.
     path("admin/password_reset/", auth_views.PasswordResetView.as_view(), name="admin_password_reset"),

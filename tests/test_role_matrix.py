@@ -442,7 +442,8 @@ def test_pages_follow_the_role_table(client, tenant_a, principals, role):
     ]
     assert pages, "the tenant switcher at least"
     for route, callback in pages:
-        capability = getattr(callback, "capability", None) or getattr(callback.view_class, "capability", None)
+        page_class = getattr(callback, "view_class", None)
+        capability = getattr(callback, "capability", None) or getattr(page_class, "capability", None)
         response = client.post(fill(route, 999999))
         if role_has(role, capability):
             assert response.status_code != 403, route

@@ -211,7 +211,7 @@ PUBLIC_ROUTES: dict[str, str] = {
     "health": "load balancers and monitors; reports no tenant data",
     "schema": "the published storefront API contract",
     "api-docs": "the published storefront API contract",
-    "integrations:stripe-webhook": "vendors call it; every delivery is checked against the account's secret",
+    "integrations:webhook": "vendors call it at an unguessable per-account token; every delivery is verified",
     "admin_password_reset": "staff who forgot their password, and invited staff, set one by email",
     "password_reset_done": "staff who forgot their password, and invited staff, set one by email",
     "password_reset_confirm": "staff who forgot their password, and invited staff, set one by email",
