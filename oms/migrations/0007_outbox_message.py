@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oms', '0005_tenant_payment_gateway'),
+        ('oms', '0006_tenant_agent_refund_limit'),
     ]
 
     operations = [
