@@ -14,7 +14,6 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import serializers, status
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -43,7 +42,8 @@ from inventory.services import (
 )
 from oms.core.api import CursorPagination, TenantApiMixin
 from oms.core.idempotency import idempotent
-from oms.core.permissions import CanManage, IsTenantMember
+from oms.core.permissions import requires
+from oms.core.roles import Capability as C
 from oms.core.serializers import (
     AddressSerializer,
     BodySerializer,
@@ -62,14 +62,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 class InventoryApi(TenantApiMixin, APIView):
-    """Reads need a tenant member; writes need an owner or manager."""
-
-    write_permission_classes: list[type[BasePermission]] = [CanManage]
-
-    def get_permissions(self) -> list[BasePermission]:
-        if self.request.method in SAFE_METHODS:
-            return [IsTenantMember()]
-        return [permission() for permission in self.write_permission_classes]
+    """Each view declares the capabilities its methods need (oms.core.roles)."""
 
     def paginated(self, queryset: QuerySet[Any], serializer_class: type[serializers.Serializer]) -> Response:
         paginator = CursorPagination()
@@ -181,6 +174,7 @@ class WarehouseCreateSerializer(_WarehouseFieldsSerializer):
 
 @list_create_schema("warehouses", WarehouseCreateSerializer, WarehouseOutputSerializer)
 class WarehouseListApi(CodedListCreateApi):
+    permission_classes = [requires(read=C.CATALOG_VIEW, write=C.WAREHOUSES_MANAGE)]
     route = "POST /api/v1/warehouses/"
     InputSerializer = WarehouseCreateSerializer
     OutputSerializer = WarehouseOutputSerializer
@@ -193,6 +187,8 @@ class WarehouseListApi(CodedListCreateApi):
 
 
 class WarehouseDetailApi(InventoryApi):
+    permission_classes = [requires(read=C.CATALOG_VIEW, write=C.WAREHOUSES_MANAGE)]
+
     @extend_schema_serializer(component_name="WarehouseUpdate")
     class InputSerializer(_WarehouseFieldsSerializer):
         pass
@@ -255,6 +251,7 @@ class SkuCreateSerializer(_SkuFieldsSerializer):
 
 @list_create_schema("skus", SkuCreateSerializer, SkuOutputSerializer)
 class SkuListApi(CodedListCreateApi):
+    permission_classes = [requires(read=C.CATALOG_VIEW, write=C.SKUS_MANAGE)]
     route = "POST /api/v1/skus/"
     InputSerializer = SkuCreateSerializer
     OutputSerializer = SkuOutputSerializer
@@ -267,6 +264,8 @@ class SkuListApi(CodedListCreateApi):
 
 
 class SkuDetailApi(InventoryApi):
+    permission_classes = [requires(read=C.CATALOG_VIEW, write=C.SKUS_MANAGE)]
+
     @extend_schema_serializer(component_name="SkuUpdate")
     class InputSerializer(_SkuFieldsSerializer):
         pass
@@ -287,6 +286,8 @@ class SkuDetailApi(InventoryApi):
 
 
 class SkuAvailabilityApi(InventoryApi):
+    permission_classes = [requires(C.STOCK_VIEW)]
+
     @extend_schema_serializer(component_name="WarehouseAvailability")
     class WarehouseRowSerializer(serializers.Serializer):
         warehouse = serializers.CharField()
@@ -318,6 +319,7 @@ class CodeFilterSerializer(serializers.Serializer):
 
 
 class StockListApi(InventoryApi):
+    permission_classes = [requires(C.STOCK_VIEW)]
     pagination_class = CursorPagination
     OutputSerializer = StockRowSerializer
 
@@ -341,6 +343,8 @@ class StockListApi(InventoryApi):
 
 
 class StockAdjustmentApi(InventoryApi):
+    permission_classes = [requires(C.STOCK_COUNT)]
+
     @extend_schema_serializer(component_name="StockAdjustment")
     class InputSerializer(BodySerializer):
         sku = TenantSkuCodeField()
@@ -404,6 +408,8 @@ class ReservationOutputSerializer(serializers.Serializer):
 
 
 class ReservationCreateApi(InventoryApi):
+    permission_classes = [requires(C.RESERVATIONS_MANAGE)]
+
     @extend_schema_serializer(component_name="ReservationLineInput")
     class LineSerializer(BodySerializer):
         sku = TenantSkuCodeField()
@@ -460,6 +466,7 @@ def _reservation_body(tenant: Any, reservation: Any) -> dict[str, Any]:
 
 
 class ReservationDetailApi(InventoryApi):
+    permission_classes = [requires(read=C.STOCK_VIEW, write=C.RESERVATIONS_MANAGE)]
     OutputSerializer = ReservationOutputSerializer
 
     @extend_schema(operation_id="reservations_retrieve", responses=OutputSerializer)
@@ -477,6 +484,7 @@ class ReservationDetailApi(InventoryApi):
 # --- replenishment ------------------------------------------------------------------------
 class ReplenishmentApi(InventoryApi):
     extra_error_statuses = ("404",)  # ?sku= or ?warehouse= naming none of the tenant's
+    permission_classes = [requires(C.REPLENISHMENT_VIEW)]
 
     @extend_schema_serializer(component_name="ReorderSuggestion")
     class ReorderSerializer(serializers.Serializer):

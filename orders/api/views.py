@@ -17,7 +17,8 @@ from rest_framework.views import APIView
 from oms.core.api import CursorPagination, TenantApiMixin
 from oms.core.errors import DomainError
 from oms.core.idempotency import idempotent
-from oms.core.permissions import CanManageOrders
+from oms.core.permissions import requires
+from oms.core.roles import Capability as C
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.models import Order
@@ -79,11 +80,7 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
     pagination_class = OrderPagination
     serializer_class = s.OrderListOutputSerializer
     queryset = Order.objects.none()  # for the schema generator only; reads go through selectors
-
-    def get_permissions(self) -> list[Any]:
-        if self.request.method == "POST":
-            return [CanManageOrders()]
-        return super().get_permissions()
+    permission_classes = [requires(read=C.ORDERS_VIEW, write=C.ORDERS_CREATE)]
 
     class FilterSerializer(serializers.Serializer):
         """Query filters: strings from the query (a plain dict, so that an empty date is refused as
@@ -142,10 +139,7 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
 
 
 class OrderDetailApi(TenantApiMixin, APIView):
-    def get_permissions(self) -> list[Any]:
-        if self.request.method == "PATCH":
-            return [CanManageOrders()]
-        return super().get_permissions()
+    permission_classes = [requires(read=C.ORDERS_VIEW, write=C.ORDERS_EDIT)]
 
     @extend_schema(responses=s.OrderOutputSerializer)
     def get(self, request: Request, order_id: int) -> Response:
@@ -163,9 +157,10 @@ class OrderDetailApi(TenantApiMixin, APIView):
 
 
 class OrderActionApi(TenantApiMixin, APIView):
-    """`POST /orders/{id}/<action>/`: parse the body, call the action's one service, render the order."""
+    """`POST /orders/{id}/<action>/`: parse the body, call the action's one service, render the order.
 
-    permission_classes = [CanManageOrders]
+    A subclass names its capability (`permission_classes`), its `InputSerializer` and its `service`."""
+
     InputSerializer: type[serializers.Serializer]
     service: Callable[..., Any]
 
@@ -182,23 +177,28 @@ def order_action_schema(input_serializer: type[serializers.Serializer]) -> Any:
 
 @order_action_schema(s.ReasonInputSerializer)
 class OrderCancelApi(OrderActionApi):
+    permission_classes = [requires(C.ORDERS_CANCEL)]
     InputSerializer = s.ReasonInputSerializer
     service = staticmethod(services.order_cancel)
 
 
 @order_action_schema(s.HoldInputSerializer)
 class OrderHoldApi(OrderActionApi):
+    permission_classes = [requires(C.ORDERS_HOLD)]
     InputSerializer = s.HoldInputSerializer
     service = staticmethod(services.order_hold)
 
 
 @order_action_schema(s.ReleaseInputSerializer)
 class OrderReleaseApi(OrderActionApi):
+    permission_classes = [requires(C.ORDERS_HOLD)]
     InputSerializer = s.ReleaseInputSerializer
     service = staticmethod(services.order_release)
 
 
 class OrderEventsApi(TenantApiMixin, APIView):
+    permission_classes = [requires(C.ORDERS_VIEW)]
+
     @extend_schema(responses=s.OrderEventOutputSerializer(many=True))
     def get(self, request: Request, order_id: int) -> Response:
         events = selectors.order_events(tenant=self.tenant, order_id=order_id)
