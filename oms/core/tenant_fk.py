@@ -12,7 +12,8 @@ PROTECT and SET_NULL stay Django's. SQLite skips the database part; saves still 
 Nobody writes these by hand. `declare_tenant_constraints()`, run from `OmsConfig.ready()`,
 adds them to each tenant-owned model's `Meta.constraints` from the app registry, so
 `makemigrations` writes them into the migration of whichever room adds a tenant-owned model or
-foreign key, and `makemigrations --check` (make test, CI) fails while one is missing.
+foreign key (as `AddTenantConstraint`, which spares SQLite a table rebuild per constraint), and
+`makemigrations --check` (make test, CI) fails while one is missing.
 `manage.py check --database default` (and tests/oms/test_tenant_wall_db.py) compares the live
 database with the registry.
 
@@ -30,6 +31,8 @@ from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.ddl_references import Columns, Statement, Table
 from django.db.backends.utils import names_digest
+from django.db.migrations import AddConstraint
+from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.models import BaseConstraint
 
 from oms.core.models import CrossTenantReference, is_tenant_table, tenant_references_check, tenant_relations
@@ -184,6 +187,32 @@ def declare_tenant_constraints(app_registry: Any = global_apps) -> None:
         opts.constraints = [*opts.constraints, *(c for c in wanted if c.name not in names)]
         # ModelState.from_model (makemigrations) reads the option only when Meta declared it.
         opts.original_attrs["constraints"] = opts.constraints
+
+
+# --- in migrations -------------------------------------------------------------------------------
+class AddTenantConstraint(AddConstraint):
+    """AddConstraint that leaves SQLite alone.
+
+    SQLite rebuilds a whole table for each constraint it is asked to add, to add nothing here;
+    on every other database this is AddConstraint.
+    """
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if _enabled(schema_editor):
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if _enabled(schema_editor):
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class TenantAutodetector(MigrationAutodetector):
+    """`makemigrations` (oms/management/commands/makemigrations.py) writes AddTenantConstraint."""
+
+    def add_operation(self, app_label: str, operation: Any, *args: Any, **kwargs: Any) -> None:
+        if type(operation) is AddConstraint and isinstance(operation.constraint, _TenantConstraint):
+            operation = AddTenantConstraint(model_name=operation.model_name, constraint=operation.constraint)
+        super().add_operation(app_label, operation, *args, **kwargs)
 
 
 # --- what the live database holds --------------------------------------------------------------
