@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from oms.core.models import TenantOwned, TenantQuerySet
+from oms.core.money import validate_currency
 
 
 class Role(models.TextChoices):
@@ -38,7 +39,7 @@ class Tenant(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     is_active = models.BooleanField(default=True)
-    default_currency = models.CharField(max_length=3, default="USD")
+    default_currency = models.CharField(max_length=3, default="USD", validators=[validate_currency])
     allow_split_shipments = models.BooleanField(default=True)
     allow_backorder = models.BooleanField(default=True)
     max_shipments_per_order = models.PositiveSmallIntegerField(default=3)

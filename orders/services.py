@@ -21,6 +21,7 @@ from inventory.models import SKU, StockLevel
 from inventory.selectors import promise_date_for
 from inventory.services import stock_ship
 from oms.core.audit import actor_of, audit_record
+from oms.core.money import fits_currency, is_currency
 from oms.core.tasks import enqueue_on_commit
 from orders import locks
 from orders.errors import OrderConflict, OrderError, OrderErrorCode
@@ -153,6 +154,23 @@ def _skus_by_code(tenant: Any, codes: list[str]) -> dict[str, SKU]:
     return skus
 
 
+def _money_check(currency: str, lines: list[LineInput], **amounts: Decimal | None) -> None:
+    """Every door's last check: an ISO 4217 currency, and amounts that are neither negative nor
+    finer than the currency's minor unit (no 19.99 JPY)."""
+    if not is_currency(currency):
+        raise OrderError(OrderErrorCode.INVALID_CURRENCY, f"{currency!r} is not an ISO 4217 currency code.")
+    for index, line in enumerate(lines):
+        for name in ("unit_price", "tax", "discount"):
+            amounts[f"lines.{index}.{name}"] = getattr(line, name)
+    for name, value in amounts.items():
+        if value is not None and (Decimal(value) < 0 or not fits_currency(Decimal(value), currency)):
+            raise OrderError(
+                OrderErrorCode.INVALID_MONEY,
+                f"{name} {value} is not an amount of {currency.upper()}.",
+                field=name,
+            )
+
+
 def order_totals_recompute(order: Order, lines: list[OrderLine], *, tax: Decimal | None = None) -> None:
     order.subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0")).quantize(CENT)
     line_tax = sum((line.tax for line in lines), Decimal("0"))
@@ -182,6 +200,9 @@ def order_create(*, tenant: Any, data: OrderInput, actor: Any = None) -> tuple[O
     )
     if existing is not None:
         return existing, False
+    _money_check(
+        data.currency, data.lines, shipping_price=data.shipping_price, discount=data.discount, tax=data.tax
+    )
     number = _next_number(tenant)
     try:
         order = _order_create(tenant=tenant, data=data, actor=actor, number=number)
@@ -669,6 +690,7 @@ def order_edit(
     current = locks.order_lines_for_update(order=order)
     before = _snapshot(order, current)
     if lines is not None:
+        _money_check(order.currency, lines)
         skus = _skus_by_code(tenant, [item.sku for item in lines])
     _release_allocations(order, current)
     if ship_to is not None:
