@@ -33,6 +33,11 @@ class SplitCapturePolicy(models.TextChoices):
     PER_SHIPMENT = "per_shipment", "Capture the shipped part, charge the rest later"
 
 
+class PaymentGatewayChoice(models.TextChoices):
+    STRIPE = "stripe", "Stripe"
+    SANDBOX = "sandbox", "Sandbox (approves any card; for demos and testing only)"
+
+
 class Tenant(models.Model):
     """A merchant. Holds the order policies the other rooms read."""
 
@@ -48,6 +53,11 @@ class Tenant(models.Model):
     )
     split_capture_policy = models.CharField(
         max_length=20, choices=SplitCapturePolicy.choices, default=SplitCapturePolicy.ALL_AT_FIRST
+    )
+    # The provider an order's payment goes to when the request names none. "sandbox" approves any
+    # card: outside development and tests it is the only way a tenant reaches the sandbox.
+    payment_gateway = models.CharField(
+        max_length=32, choices=PaymentGatewayChoice.choices, default=PaymentGatewayChoice.STRIPE
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

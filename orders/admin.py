@@ -22,8 +22,9 @@ from import_export.admin import ExportActionMixin
 from oms.core.addresses import normalize_country, postal_code_error
 from oms.core.admin import TenantAdmin, TenantTabularInline
 from oms.core.errors import DomainError
-from orders import payment_services, services
+from orders import services
 from orders.models import Customer, Hold, Order, OrderEvent, OrderLine, Payment
+from orders.payments import services as payment_services
 from orders.states import EDITABLE, HoldKind, OrderState
 
 STATE_COLOURS = {

@@ -24,6 +24,7 @@ from orders.states import (
     OrderEventType,
     OrderState,
     PaymentOperationKind,
+    PaymentPurpose,
     PaymentState,
 )
 
@@ -302,6 +303,7 @@ class Payment(ConcurrentTransitionMixin, TenantOwned):
     authorization_expires_at = models.DateTimeField(null=True, blank=True)
     failure_code = models.CharField(max_length=64, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
+    purpose = models.CharField(max_length=12, choices=PaymentPurpose.choices, default=PaymentPurpose.ORDER)
     # Set on the off-session charge made for a later shipment (split capture "per_shipment").
     shipment_ref = models.CharField(max_length=128, blank=True)
     # The authorization this one replaced before it expired (payment_reauthorize).

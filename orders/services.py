@@ -185,6 +185,18 @@ def order_totals_recompute(order: Order, lines: list[OrderLine], *, tax: Decimal
     order.total = total.quantize(CENT)
 
 
+def _retaxed(order: Order, old_subtotal: Decimal, lines: list[OrderLine]) -> Decimal:
+    """The tax for changed lines: their own tax when they carry it, else the order's rate so far on
+    the new goods (the storefront computed the tax; we keep its rate, not its amount)."""
+    line_tax = sum((line.tax for line in lines), Decimal("0"))
+    if line_tax:
+        return line_tax
+    if not old_subtotal:
+        return Decimal("0")
+    new_subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+    return (order.tax * new_subtotal / old_subtotal).quantize(CENT)
+
+
 def _ship_to_of(order: Order) -> ShipTo:
     address = order.ship_to
     return ShipTo(country=address.country, postal_code=address.postal_code, city=address.city)
@@ -285,13 +297,12 @@ def _order_create(*, tenant: Any, data: OrderInput, actor: Any, number: str) -> 
     elif data.reservation:
         _allocate_while_held(order, lines, actor=actor, reservation_id=data.reservation)
     if data.payment:
-        from orders.payment_tasks import payment_authorize_task
-
+        # The worker authorizes on commit (a storefront may also do it at once: one attempt either way).
         enqueue_on_commit(
-            payment_authorize_task,
+            "orders.tasks.payment_authorize_task",
             tenant_id=tenant.pk,
             order_id=order.pk,
-            provider=data.payment.get("provider", "sandbox"),
+            provider=data.payment.get("provider") or tenant.payment_gateway,
             payment_method=data.payment.get("payment_method", ""),
         )
     return order
@@ -648,9 +659,10 @@ def order_cancel(*, tenant: Any, order_id: int, reason: str = "", actor: Any = N
         after={"state": order.state, "reason": reason},
     )
     if order.payments.exists():
-        from orders.payment_tasks import payments_for_order_cancel_task
-
-        enqueue_on_commit(payments_for_order_cancel_task, tenant_id=tenant.pk, order_id=order.pk)
+        # Void or refund every payment, including one whose operation is still in flight.
+        enqueue_on_commit(
+            "orders.tasks.payments_for_order_cancel_task", tenant_id=tenant.pk, order_id=order.pk
+        )
     return order
 
 
@@ -695,6 +707,7 @@ def order_edit(
         order.ship_to = _address_create(tenant, ship_to)
     if service_level is not None:
         order.service_level = service_level
+    old_subtotal = order.subtotal
     if lines is not None:
         by_sku = {line.sku_id: line for line in current}
         kept: list[OrderLine] = []
@@ -713,7 +726,9 @@ def order_edit(
         for removed in by_sku.values():
             removed.delete()
         current = kept
-    order_totals_recompute(order, current)
+    order_totals_recompute(
+        order, current, tax=_retaxed(order, old_subtotal, current) if lines is not None else None
+    )
     order.save()
     after = _snapshot(order, current)
     order_event_record(
@@ -727,9 +742,8 @@ def order_edit(
     if order.state in ALLOCATABLE:
         _allocate_locked(order, current, actor=actor)
     if before["total"] != after["total"] and order.payments.exists():
-        from orders.payment_tasks import payment_adjust_authorization_task
-
-        enqueue_on_commit(payment_adjust_authorization_task, tenant_id=tenant.pk, order_id=order.pk)
+        # Refund what was taken beyond the new total, or authorize / charge the difference.
+        enqueue_on_commit("orders.tasks.payments_for_order_edit_task", tenant_id=tenant.pk, order_id=order.pk)
     return order
 
 
@@ -870,10 +884,8 @@ def order_record_shipment(
         after={"reference": reference, "amount": str(amount), "complete": complete},
     )
     if order.payments.exists():
-        from orders.payment_tasks import payment_capture_for_shipment_task
-
         enqueue_on_commit(
-            payment_capture_for_shipment_task,
+            "orders.tasks.payment_capture_for_shipment_task",
             tenant_id=tenant.pk,
             order_id=order.pk,
             shipment_amount=str(amount),

@@ -12,7 +12,7 @@ from inventory.allocation import ShipTo
 from inventory.services import inbound_create, reservation_create
 from oms.core.audit import audit_record
 from oms.core.models import TenantOwned
-from orders.payment_services import payment_authorize
+from orders.payments.services import payment_authorize
 from orders.services import order_create, order_hold
 from tests.inventory.factories import SKUFactory, WarehouseFactory, stock
 from tests.orders.conftest import order_input

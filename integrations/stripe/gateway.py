@@ -15,7 +15,7 @@ import stripe
 from integrations.models import ChannelAccount, ChannelKind
 from integrations.stripe.money import from_minor, to_minor
 from oms.core.errors import DomainError
-from orders.payments import GatewayResult, PaymentDeclined, PaymentGatewayUnavailable
+from orders.payments.gateway import GatewayResult, PaymentDeclined, PaymentGatewayUnavailable
 
 HTTP_TIMEOUT_SECONDS = 30
 

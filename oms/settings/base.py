@@ -201,8 +201,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 60.0,
     },
     "payments-reauthorize-expiring": {
-        "task": "orders.payment_tasks.payments_reauthorize_expiring_task",
+        "task": "orders.tasks.payments_reauthorize_expiring_task",
         "schedule": 3600.0,
+    },
+    "payments-release-cancelled": {
+        "task": "orders.tasks.payments_release_cancelled_task",
+        "schedule": 900.0,
     },
     "idempotency-records-purge": {
         "task": "oms.tasks.idempotency_records_purge_task",
@@ -210,6 +214,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# --- payments ---------------------------------------------------------------------------
+# The sandbox gateway approves any card. Development and tests allow it for every tenant;
+# production settings never do (there only a tenant whose payment_gateway is "sandbox" uses it).
+PAYMENT_SANDBOX_ALLOWED = env_bool("PAYMENT_SANDBOX_ALLOWED", False)
 
 # --- logging ----------------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

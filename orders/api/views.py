@@ -20,8 +20,8 @@ from oms.core.permissions import CanManageOrders
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.models import Order
-from orders.payment_services import payment_authorize
-from orders.payments import PaymentGatewayUnavailable
+from orders.payments.gateway import PaymentGatewayUnavailable
+from orders.payments.services import payment_authorize
 from orders.services import LineInput, OrderInput
 
 logger = logging.getLogger(__name__)

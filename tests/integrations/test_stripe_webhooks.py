@@ -243,7 +243,7 @@ def test_a_failing_handler_retries_then_dead_letters_then_replays(tenant_a, acco
 
 def test_a_real_localstripe_event_flows_through(tenant_a, localstripe_url, post_webhook):
     from integrations.stripe.gateway import stripe_client
-    from orders.payment_services import payment_authorize
+    from orders.payments.services import payment_authorize
     from tests.orders.payments.factories import make_stripe_account
 
     account = make_stripe_account(tenant_a, localstripe_url, name="live")

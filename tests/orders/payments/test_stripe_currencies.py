@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from integrations.stripe.gateway import stripe_client
-from orders.payment_services import payment_authorize
+from orders.payments.services import payment_authorize
 from tests.orders.payments.factories import make_order
 
 

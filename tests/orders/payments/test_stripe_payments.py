@@ -11,14 +11,14 @@ from django.db import IntegrityError, connection, transaction
 from integrations.stripe.gateway import StripeGateway, stripe_client
 from oms.core.errors import ConflictError, DomainError
 from orders.models import OrderEvent, Payment, PaymentOperation
-from orders.payment_services import (
+from orders.payments import PaymentDeclined
+from orders.payments.services import (
     payment_authorize,
     payment_capture,
     payment_reauthorize,
     payment_refund,
     payment_void,
 )
-from orders.payments import PaymentDeclined
 from orders.states import OperationState, PaymentState
 from tests.oms.factories import TenantFactory
 from tests.orders.payments.factories import make_order, make_stripe_account
@@ -169,7 +169,7 @@ def test_a_retried_capture_does_not_call_stripe_again(tenant_a, stripe_a, order_
     again = payment_capture(tenant=tenant_a, payment_id=payment.pk)
 
     assert len(calls) == 1
-    assert calls[0] == f"{tenant_a.pk}:payment:{payment.pk}:capture:1"
+    assert calls[0] == f"{tenant_a.pk}:payment:{payment.pk}:capture:order"
     assert first.amount_captured == again.amount_captured == Decimal("100.00")
 
 
@@ -281,7 +281,7 @@ def test_ten_concurrent_refunds_of_one_request_refund_once(localstripe_url):
 
 def test_per_shipment_charges_a_later_shipment_off_session(tenant_a, stripe_a):
     from orders.models import Customer
-    from orders.payment_services import payment_capture_for_shipment
+    from orders.payments.policies import payment_capture_for_shipment
 
     tenant_a.split_capture_policy = "per_shipment"
     tenant_a.save(update_fields=["split_capture_policy"])
