@@ -19,7 +19,7 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("account/tenant/", views.switch_tenant, name="switch-tenant"),
     path("api/v1/", include(api_v1)),
-    path("integrations/", include("integrations.urls")),
+    path("webhooks/", include("integrations.urls")),
     path("warehouse/", include("fulfillment.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -28,6 +28,10 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
+# Hosts a channel account's base_url may point a vendor SDK at instead of the vendor's real
+# address (integrations/endpoints.py). Empty: none, every account talks to the real vendor.
+# Development and tests allow any ("*"); production only an explicit list of hosts.
+VENDOR_BASE_URL_HOSTS = env_list("VENDOR_BASE_URL_HOSTS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -225,7 +229,12 @@ LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "oms.core.request_id.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "oms.core.request_id.RequestIdLogFilter"},
+        # Secrets stay out of the logs at every level (oms/core/logsafe.py).
+        "vendor_payloads": {"()": "oms.core.logsafe.VendorPayloadFilter"},
+        "webhook_tokens": {"()": "oms.core.logsafe.WebhookTokenFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s] %(message)s"},
     },
@@ -233,5 +242,9 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "plain"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django.request": {"filters": ["webhook_tokens"]},
+        "stripe": {"filters": ["vendor_payloads"]},
+    },
 }
