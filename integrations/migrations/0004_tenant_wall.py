@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0001_channel_account_and_inbound_event'),
+        ('integrations', '0003_channelaccount_webhook_token_unique'),
         ('oms', '0006_tenant_wall'),
     ]
 
