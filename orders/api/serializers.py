@@ -11,7 +11,9 @@ from rest_framework import serializers
 from inventory.models import SKU
 from oms.core.money import currency_exponent, fits_currency
 from oms.core.serializers import AddressSerializer, CurrencyField
+from oms.models import PaymentGatewayChoice
 from orders.models import Order, OrderLine
+from orders.payments.gateway import gateway_for
 from orders.states import OrderState
 
 
@@ -34,7 +36,11 @@ class LineInputSerializer(serializers.Serializer):
 
 
 class PaymentInputSerializer(serializers.Serializer):
-    provider = serializers.ChoiceField(choices=["stripe", "sandbox"])
+    provider = serializers.ChoiceField(
+        choices=PaymentGatewayChoice.choices,
+        required=False,
+        help_text="Default: the merchant's configured payment gateway.",
+    )
     payment_method = serializers.CharField(max_length=128)
 
 
@@ -104,6 +110,15 @@ class OrderCreateInputSerializer(serializers.Serializer):
 
     def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return _checked_lines(lines, self.context["tenant"])
+
+    def validate_payment(self, payment: dict[str, str] | None) -> dict[str, str] | None:
+        """The merchant's gateway by default; one it may not use is refused before the order is placed."""
+        if payment is None:
+            return None
+        tenant = self.context["tenant"]
+        payment = {**payment, "provider": payment.get("provider") or tenant.payment_gateway}
+        gateway_for(tenant=tenant, provider=payment["provider"])  # a DomainError: 422, nothing placed
+        return payment
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return _amounts_fit_currency(attrs, attrs["currency"])

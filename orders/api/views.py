@@ -39,14 +39,16 @@ def _lines(items: list[dict[str, Any]]) -> list[LineInput]:
 def _authorize_at_checkout(tenant: Any, order: Any, payment: dict[str, str], actor: Any) -> None:
     """A storefront learns at once whether the card was authorized or declined.
 
-    The order is committed first. If the provider cannot be reached now, the authorization
-    task enqueued when the order was placed takes over and the order shows a pending payment.
+    The order is committed first. This call and the task enqueued when the order was placed
+    make one attempt (its key is the order, provider and card): whichever comes first calls
+    the provider, the other gets its answer. If the provider cannot be reached now, the task
+    takes over and the order shows a pending payment.
     """
     try:
         payment_authorize(
             tenant=tenant,
             order=order,
-            provider=payment["provider"],
+            provider=payment.get("provider", ""),
             payment_method=payment["payment_method"],
             actor=actor,
         )

@@ -223,7 +223,7 @@ def payments_release_cancelled(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     stranded = (
         Payment.objects.unscoped()
-        .filter(order__state=OrderState.CANCELLED, updated_at__lt=now - timedelta(minutes=5))
+        .filter(order__state=OrderState.CANCELLED, order__updated_at__lt=now - timedelta(minutes=5))
         .filter(
             Q(state__in=[PaymentState.AUTHORIZED, PaymentState.CAPTURED, PaymentState.PARTIALLY_REFUNDED])
             | Q(state=PaymentState.PENDING)
