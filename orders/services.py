@@ -1,6 +1,9 @@
 """Order writes: create, allocate, hold/release, cancel, edit. Each owns its transaction.
 
-Lock order: the order row, then its lines, then stock (inside inventory's allocation_apply).
+Lock order: the order row, then its lines, then every stock row the change needs in one
+statement (inside inventory's allocation_apply / allocation_release / stock_ship; see
+inventory/locks.py). A re-allocation or an edit gives its allocations back inside the same
+allocation_apply that takes new ones, so old and new stock rows are locked at once.
 Vendor calls (payments) are enqueued on commit; a worker may run them twice safely.
 """
 
@@ -122,14 +125,15 @@ def _next_number(tenant: Any) -> str:
     A placement that fails after this leaves a gap in the numbers, as most shops do.
     """
     with transaction.atomic():
-        counter = OrderNumber.objects.for_tenant(tenant).select_for_update().first()
+        counter = locks.order_number_for_update(tenant=tenant)
         if counter is None:
             try:
                 with transaction.atomic():
                     OrderNumber.objects.create(tenant=tenant)
             except IntegrityError:
                 pass  # another transaction made it first; wait for its lock below
-            counter = OrderNumber.objects.for_tenant(tenant).select_for_update().get()
+            counter = locks.order_number_for_update(tenant=tenant)
+            assert counter is not None
         counter.last_value += 1
         counter.save(update_fields=["last_value"])
         return str(counter.last_value)
@@ -362,11 +366,22 @@ def _outcome(lines: list[OrderLine]) -> str:
 
 
 def _allocate_locked(
-    order: Order, lines: list[OrderLine], *, actor: Any, reservation_id: int | None = None
+    order: Order,
+    lines: list[OrderLine],
+    *,
+    actor: Any,
+    reservation_id: int | None = None,
+    release: list[tuple[int, int]] | None = None,
 ) -> Order:
-    """Allocate what is still open on a locked order and move it to the matching state."""
+    """Allocate what is still open on a locked order and move it to the matching state.
+
+    `release`: stock given back by `_take_allocations`, released in the same stock lock.
+    """
     before = order.state
     demand = _demand(lines)
+    if release and not demand and not reservation_id:
+        allocation_release(tenant=order.tenant, picks=release)
+        release = None
     if order.state == OrderState.PARTIALLY_SHIPPED:
         # Part of it is on its way: the rest is allocated as it arrives; the state stays.
         if demand:
@@ -375,6 +390,7 @@ def _allocate_locked(
                 lines=demand,
                 ship_to=_ship_to_of(order),
                 policy=AllocationPolicy.for_tenant(order.tenant),
+                release=release or (),
             )
             _record_plan(order, lines, plan)
             if plan.picks:
@@ -397,6 +413,7 @@ def _allocate_locked(
             ship_to=_ship_to_of(order),
             policy=AllocationPolicy.for_tenant(tenant),
             reservation_id=reservation_id,
+            release=release or (),
         )
         _record_plan(order, lines, plan)
         order.allocation_plan = plan.as_dict()
@@ -514,17 +531,22 @@ def orders_allocate_backorders(*, tenant: Any, sku_ids: list[int], actor: Any = 
     return touched
 
 
-def _release_allocations(order: Order, lines: list[OrderLine]) -> None:
+def _take_allocations(order: Order, lines: list[OrderLine]) -> list[tuple[int, int]]:
+    """Delete the lines' allocations and return them as (stock_level_id, quantity) picks.
+
+    Stock is not touched here: the caller releases the picks in its one stock lock
+    (`allocation_release`, or `allocation_apply(release=...)` when it allocates again).
+    """
     allocations = list(
         Allocation.objects.for_tenant(order.tenant_id).filter(order_line__in=lines).order_by("stock_level_id")
     )
     if allocations:
-        allocation_release(tenant=order.tenant, picks=[(a.stock_level_id, a.quantity) for a in allocations])
         Allocation.objects.for_tenant(order.tenant_id).filter(pk__in=[a.pk for a in allocations]).delete()
     for line in lines:
         if line.quantity_allocated:
             line.quantity_allocated = 0
             line.save(update_fields=["quantity_allocated"])
+    return [(a.stock_level_id, a.quantity) for a in allocations]
 
 
 @transaction.atomic
@@ -538,8 +560,8 @@ def order_reallocate(*, tenant: Any, order_id: int, actor: Any = None) -> Order:
             state=order.state,
         )
     lines = locks.order_lines_for_update(order=order)
-    _release_allocations(order, lines)
-    return _allocate_locked(order, lines, actor=actor)
+    released = _take_allocations(order, lines)
+    return _allocate_locked(order, lines, actor=actor, release=released)
 
 
 # --- holds --------------------------------------------------------------------------------
@@ -635,7 +657,7 @@ def order_cancel(*, tenant: Any, order_id: int, reason: str = "", actor: Any = N
             state=order.state,
         )
     lines = locks.order_lines_for_update(order=order)
-    _release_allocations(order, lines)
+    allocation_release(tenant=tenant, picks=_take_allocations(order, lines))
     before = order.state
     order.cancel(reason=reason)
     order.save(update_fields=["state", "cancel_reason", "updated_at"])
@@ -702,7 +724,7 @@ def order_edit(
     if lines is not None:
         _money_check(order.currency, lines)
         skus = _skus_by_code(tenant, [item.sku for item in lines])
-    _release_allocations(order, current)
+    released = _take_allocations(order, current)
     if ship_to is not None:
         order.ship_to = _address_create(tenant, ship_to)
     if service_level is not None:
@@ -740,7 +762,9 @@ def order_edit(
     )
     audit_record(tenant=tenant, actor=actor, action="order.edited", obj=order, before=before, after=after)
     if order.state in ALLOCATABLE:
-        _allocate_locked(order, current, actor=actor)
+        _allocate_locked(order, current, actor=actor, release=released)
+    else:
+        allocation_release(tenant=tenant, picks=released)
     if before["total"] != after["total"] and order.payments.exists():
         # Refund what was taken beyond the new total, or authorize / charge the difference.
         enqueue_on_commit("orders.tasks.payments_for_order_edit_task", tenant_id=tenant.pk, order_id=order.pk)
