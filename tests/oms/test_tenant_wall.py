@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
-from inventory import locks
 from inventory.models import StockLevel
 from oms.core.errors import DomainError
 from oms.core.models import CrossTenantReference, tenant_relations
@@ -57,19 +56,17 @@ def test_an_order_line_cannot_point_at_another_tenants_sku(world, tenant_a):
     assert not OrderLine.objects.for_tenant(tenant_a).exists()
 
 
-def test_the_stock_row_helper_refuses_another_tenants_sku(world, tenant_a, tenant_b):
-    # Before the wall this made a StockLevel of tenant A holding tenant B's SKU.
+def test_get_or_create_of_a_stock_row_refuses_another_tenants_sku(world, tenant_a, tenant_b):
+    # The pattern stock helpers used: before the wall it made a StockLevel of tenant A that
+    # holds tenant B's SKU.
+    rows = StockLevel.objects.for_tenant(tenant_a)
     with pytest.raises(CrossTenantReference):
-        locks.stock_level_for_update(tenant=tenant_a, sku=world["sku_b"], warehouse=world["wh_a"])
+        rows.get_or_create(tenant=tenant_a, sku=world["sku_b"], warehouse=world["wh_a"])
     with pytest.raises(CrossTenantReference):
-        locks.stock_level_for_update(tenant=tenant_b, sku=world["sku_b"], warehouse=world["wh_a"])
+        rows.get_or_create(tenant=tenant_a, sku=world["sku_a"], warehouse=world["wh_b"])
     assert not StockLevel.objects.unscoped().exists()
-    level = locks.stock_level_for_update(tenant=tenant_a, sku=world["sku_a"], warehouse=world["wh_a"])
-    assert (level.tenant_id, level.sku_id, level.warehouse_id) == (
-        tenant_a.pk,
-        world["sku_a"].pk,
-        world["wh_a"].pk,
-    )
+    level, created = rows.get_or_create(tenant=tenant_a, sku=world["sku_a"], warehouse=world["wh_a"])
+    assert created and (level.sku_id, level.warehouse_id) == (world["sku_a"].pk, world["wh_a"].pk)
 
 
 def test_loaded_related_rows_cost_no_query(world, tenant_a, django_assert_num_queries):

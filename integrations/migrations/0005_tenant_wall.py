@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0003_channelaccount_webhook_token_unique'),
+        ('integrations', '0004_scrub_stored_webhook_headers'),
         ('oms', '0006_tenant_wall'),
     ]
 
