@@ -14,9 +14,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from integrations.inbox import inbound_events_replay
 from integrations.models import ChannelAccount, InboundEvent, InboundEventState
 from integrations.services import channel_account_rotate_webhook_token
-from oms.core.admin import TenantAdmin, is_superuser
+from oms.core.admin import TenantAdmin, capability_action, read_only
 from oms.core.fields import secret_field_names
-from oms.models import Role
+from oms.core.roles import Capability
 
 FORM_FIELDS = ("kind", "name", "base_url", "credentials", "webhook_secret", "active")
 SECRET_FIELDS = tuple(name for name in FORM_FIELDS if name in secret_field_names(ChannelAccount))
@@ -76,6 +76,13 @@ class ChannelAccountAdmin(TenantAdmin):
     )
     list_filter = ("kind", "active")
     search_fields = ("name",)
+    # Managers see the accounts (secrets masked); only owners touch credentials and base URLs.
+    capabilities = {
+        "view": Capability.INTEGRATIONS_VIEW,
+        "add": Capability.CREDENTIALS_MANAGE,
+        "change": Capability.CREDENTIALS_MANAGE,
+        "delete": Capability.CREDENTIALS_MANAGE,
+    }
     readonly_fields = ("webhook_url",)
     actions = ["rotate_webhook_tokens"]
 
@@ -104,12 +111,9 @@ class ChannelAccountAdmin(TenantAdmin):
             return "None: this channel is polled."
         return getattr(obj, "_origin", "") + obj.webhook_path
 
-    def has_rotate_webhook_token_permission(self, request: HttpRequest) -> bool:
-        return is_superuser(request) or getattr(request, "role", None) == Role.OWNER
-
-    @admin.action(
+    @capability_action(
+        Capability.CREDENTIALS_MANAGE,
         description="Rotate the webhook URL of the selected accounts (the old URL stops working)",
-        permissions=["rotate_webhook_token"],
     )
     def rotate_webhook_tokens(self, request: HttpRequest, queryset: QuerySet[ChannelAccount]) -> None:
         done = 0
@@ -158,18 +162,11 @@ class InboundEventAdmin(TenantAdmin):
         "body",
     )
     fields = readonly_fields
+    capabilities = read_only(Capability.INTEGRATIONS_VIEW)
 
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # The change form is read-only; "change" only gates the replay action.
-        return obj is None and super().has_change_permission(request, obj)
-
-    @admin.action(description="Replay the selected failed or dead events", permissions=["change"])
+    @capability_action(
+        Capability.INTEGRATIONS_REPLAY, description="Replay the selected failed or dead events"
+    )
     def replay_events(self, request: HttpRequest, queryset: QuerySet[InboundEvent]) -> None:
         ids = list(
             queryset.filter(state__in=[InboundEventState.FAILED, InboundEventState.DEAD]).values_list(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -54,6 +56,13 @@ class Tenant(models.Model):
     split_capture_policy = models.CharField(
         max_length=20, choices=SplitCapturePolicy.choices, default=SplitCapturePolicy.ALL_AT_FIRST
     )
+    agent_refund_limit = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("100.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="The most a support agent may refund at a time (order currency); 0: agents may not.",
+    )
     # The provider an order's payment goes to when the request names none. "sandbox" approves any
     # card: outside development and tests it is the only way a tenant reaches the sandbox.
     payment_gateway = models.CharField(
@@ -63,6 +72,11 @@ class Tenant(models.Model):
 
     class Meta:
         ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(agent_refund_limit__gte=0), name="tenant_agent_refund_limit_gte_0"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 from oms.core.api import CursorPagination, TenantApiMixin
 from oms.core.errors import DomainError
 from oms.core.idempotency import idempotent
-from oms.core.permissions import CanManageOrders
+from oms.core.permissions import requires
+from oms.core.roles import Capability as C
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.models import Order
@@ -69,11 +70,7 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
     pagination_class = OrderPagination
     serializer_class = s.OrderListOutputSerializer
     queryset = Order.objects.none()  # for the schema generator only; reads go through selectors
-
-    def get_permissions(self) -> list[Any]:
-        if self.request.method == "POST":
-            return [CanManageOrders()]
-        return super().get_permissions()
+    permission_classes = [requires(read=C.ORDERS_VIEW, write=C.ORDERS_CREATE)]
 
     class FilterSerializer(serializers.Serializer):
         state = serializers.CharField(required=False)
@@ -126,10 +123,7 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
 
 
 class OrderDetailApi(TenantApiMixin, APIView):
-    def get_permissions(self) -> list[Any]:
-        if self.request.method == "PATCH":
-            return [CanManageOrders()]
-        return super().get_permissions()
+    permission_classes = [requires(read=C.ORDERS_VIEW, write=C.ORDERS_EDIT)]
 
     @extend_schema(responses={200: s.OrderOutputSerializer, 404: ErrorSerializer})
     def get(self, request: Request, order_id: int) -> Response:
@@ -150,7 +144,7 @@ class OrderDetailApi(TenantApiMixin, APIView):
 
 
 class OrderCancelApi(TenantApiMixin, APIView):
-    permission_classes = [CanManageOrders]
+    permission_classes = [requires(C.ORDERS_CANCEL)]
 
     @extend_schema(
         request=s.ReasonInputSerializer,
@@ -166,7 +160,7 @@ class OrderCancelApi(TenantApiMixin, APIView):
 
 
 class OrderHoldApi(TenantApiMixin, APIView):
-    permission_classes = [CanManageOrders]
+    permission_classes = [requires(C.ORDERS_HOLD)]
 
     @extend_schema(
         request=s.HoldInputSerializer,
@@ -180,7 +174,7 @@ class OrderHoldApi(TenantApiMixin, APIView):
 
 
 class OrderReleaseApi(TenantApiMixin, APIView):
-    permission_classes = [CanManageOrders]
+    permission_classes = [requires(C.ORDERS_HOLD)]
 
     @extend_schema(
         request=s.ReleaseInputSerializer,
@@ -196,6 +190,8 @@ class OrderReleaseApi(TenantApiMixin, APIView):
 
 
 class OrderEventsApi(TenantApiMixin, APIView):
+    permission_classes = [requires(C.ORDERS_VIEW)]
+
     @extend_schema(responses={200: s.OrderEventOutputSerializer(many=True), 404: ErrorSerializer})
     def get(self, request: Request, order_id: int) -> Response:
         events = selectors.order_events(tenant=self.tenant, order_id=order_id)
