@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('integrations', '0004_scrub_stored_webhook_headers'),
-        ('oms', '0007_tenant_wall'),
+        ('oms', '0008_tenant_wall'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('inventory', '0003_money_currency_and_non_negative_amounts'),
-        ('oms', '0007_tenant_wall'),
+        ('oms', '0008_tenant_wall'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('inventory', '0004_tenant_wall'),
-        ('oms', '0007_tenant_wall'),
+        ('oms', '0008_tenant_wall'),
         ('orders', '0005_payment_purpose_and_payment_due_hold'),
     ]
 

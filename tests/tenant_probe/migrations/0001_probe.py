@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('oms', '0007_tenant_wall'),
+        ('oms', '0008_tenant_wall'),
         ('orders', '0006_tenant_wall'),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oms', '0006_tenant_agent_refund_limit'),
+        ('oms', '0007_outbox_message'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
