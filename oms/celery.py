@@ -9,7 +9,8 @@ from celery.signals import before_task_publish, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings.dev")
 
-app = Celery("oms")
+# Every task runs on OutboxTask: a second delivery of an outbox row is recognised and skipped.
+app = Celery("oms", task_cls="oms.core.outbox:OutboxTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

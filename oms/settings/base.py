@@ -200,7 +200,26 @@ CELERY_TASK_ROUTES = {
     "*.sync_*": {"queue": "sync"},
     "*_push_*": {"queue": "sync"},
 }
+# The outbox relay (oms/core/outbox.py) runs this often as the safety net behind the on-commit
+# kick; a relay task older than two periods is dropped rather than run late (the next one comes).
+OUTBOX_RELAY_SECONDS = float(os.environ.get("OMS_OUTBOX_RELAY_SECONDS", "5"))
+OUTBOX_RETENTION_DAYS = int(os.environ.get("OMS_OUTBOX_RETENTION_DAYS", "7"))
+BACKORDERS_SWEEP_SECONDS = float(os.environ.get("OMS_BACKORDERS_SWEEP_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "outbox-relay": {
+        "task": "oms.tasks.outbox_relay_task",
+        "schedule": OUTBOX_RELAY_SECONDS,
+        "options": {"expires": OUTBOX_RELAY_SECONDS * 2},
+    },
+    "outbox-purge": {
+        "task": "oms.tasks.outbox_purge_task",
+        "schedule": 3600.0,
+    },
+    "orders-backorders-sweep": {
+        "task": "orders.tasks.orders_backorders_sweep_task",
+        "schedule": BACKORDERS_SWEEP_SECONDS,
+        "options": {"expires": BACKORDERS_SWEEP_SECONDS},
+    },
     "inventory-reservations-expire": {
         "task": "inventory.tasks.reservations_expire_task",
         "schedule": 60.0,

@@ -67,7 +67,12 @@ def producer(broker_url: str, var_dir: Path) -> Celery:
 
 @contextlib.contextmanager
 def running_worker(
-    broker_url: str, var_dir: Path, *, concurrency: int = 1
+    broker_url: str,
+    var_dir: Path,
+    *,
+    concurrency: int = 1,
+    extra_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[str]]:
     env = {
         **os.environ,
@@ -77,6 +82,7 @@ def running_worker(
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "OMS_VAR_DIR": str(var_dir),
         "OMS_WORKER": "1",
+        **(extra_env or {}),
     }
     log = (var_dir / "worker.log").open("w")
     process = subprocess.Popen(
@@ -97,6 +103,7 @@ def running_worker(
             "INFO",
             "-n",
             f"e2e-{os.getpid()}@%h",
+            *extra_args,
         ],
         cwd=ROOT,
         env=env,
