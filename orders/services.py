@@ -33,6 +33,7 @@ from orders import locks
 from orders.errors import OrderConflict, OrderError, OrderErrorCode
 from orders.models import (
     ADDRESS_FIELDS,
+    MONEY,
     Address,
     Allocation,
     Customer,
@@ -46,6 +47,8 @@ from orders.states import ALLOCATABLE, EDITABLE, HoldKind, OrderEventType, Order
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
+# The largest amount an order's money columns hold (12 digits, 2 of them decimals).
+LARGEST_AMOUNT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - CENT
 
 
 @dataclass
@@ -190,6 +193,13 @@ def order_totals_recompute(order: Order, lines: list[OrderLine], *, tax: Decimal
     if total < 0:
         raise OrderError(OrderErrorCode.INVALID_MONEY, "The discount is larger than the order.")
     order.total = total.quantize(CENT)
+    for name in ("subtotal", "tax", "total"):
+        if getattr(order, name) > LARGEST_AMOUNT:  # the column would overflow (a 500 on PostgreSQL)
+            raise OrderError(
+                OrderErrorCode.INVALID_MONEY,
+                f"The order's {name} would be larger than {LARGEST_AMOUNT}.",
+                field=name,
+            )
 
 
 def _retaxed(order: Order, old_subtotal: Decimal, lines: list[OrderLine]) -> Decimal:

@@ -132,12 +132,13 @@ class JSONParser(parsers.JSONParser):
     """DRF's parser, refusing bodies nested deeper than MAX_JSON_DEPTH instead of overflowing the stack."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        too_deep = exceptions.ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            data = None
-        if data is None or _json_depth(data) > MAX_JSON_DEPTH:
-            raise exceptions.ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
+            raise too_deep from None
+        if _json_depth(data) > MAX_JSON_DEPTH:
+            raise too_deep
         return data
 
 

@@ -58,3 +58,9 @@ def test_a_nul_byte_in_the_query_is_400_on_every_route(api_a):
         response = api_a.get(url)
         assert response.status_code == 400, url
         assert response.json()["code"] == "validation_error"
+
+
+def test_a_null_body_is_a_validation_error_not_a_depth_error(api_a):
+    response = api_a.post("/api/v1/skus/", "null", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"

@@ -273,3 +273,22 @@ def test_cancel_hold_and_release_share_one_view(api_a, stocked):
         assert response.json()["state"] == state
     bad_kind = api_a.post(f"{URL}{order_id}/hold/", {"kind": "whim"}, format="json")
     assert _field_codes(bad_kind) == {"kind": ["invalid_choice"]}
+
+
+@pytest.mark.parametrize(
+    ("line", "shipping"),
+    [
+        ({"sku": "SKU-123", "quantity": 5385, "unit_price": "6779031.00"}, "0.00"),
+        ({"sku": "SKU-123", "quantity": 1, "unit_price": "9999999999.99"}, "5.00"),
+    ],
+)
+def test_an_order_total_past_its_column_is_422_not_a_500(api_a, stocked, line, shipping):
+    """Each amount fits 12 digits, their product or sum did not: PostgreSQL's numeric overflow, a 500."""
+    response = _create(api_a, order_payload(lines=[line], shipping_price=shipping))
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_money"
+    assert not Order.objects.unscoped().exists()
+    order_id = _create(api_a).json()["id"]
+    edited = api_a.patch(f"{URL}{order_id}/", {"lines": [line]}, format="json")
+    assert edited.status_code == 422
+    assert api_a.get(f"{URL}{order_id}/").json()["total"] == "44.98"
