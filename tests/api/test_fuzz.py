@@ -13,7 +13,7 @@ cannot say which SKU codes exist, which postal codes a country uses or how much 
 there is; `valid_input_refused_only_by_rules` then holds those 400s to the error codes of
 such rules, so a refusal of the form (type, length, unknown field) still fails the run.
 
-FUZZ_EXAMPLES (per operation and phase, default 10) and FUZZ_SEED tune a run; the figures
+FUZZ_EXAMPLES (per operation and phase, default 50) and FUZZ_SEED tune a run; the figures
 (operations, cases, failures by kind) are printed and written to var/fuzz-report.txt.
 """
 
@@ -42,7 +42,7 @@ from inventory.services import reservation_create
 from orders.services import LineInput, OrderInput, order_cancel, order_create
 from tests.inventory.factories import SKUFactory, WarehouseFactory, stock
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261126"))
 
 # Error codes of rules a schema cannot state: a schema-valid body may still be refused for these.
