@@ -175,6 +175,34 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+# The longest a task may run: at the soft limit it gets SoftTimeLimitExceeded (its transaction
+# rolls back), at the hard limit the pool kills it. This makes "the longest task" a real bound.
+CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "270"))
+CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "300"))
+# How long a message taken by a worker that died (SIGKILL, OOM, lost host) waits in Redis's
+# "unacked" set before another worker puts it back on its queue. A live worker holds a message
+# (acks_late) for at most the hard time limit, or until a retry's countdown is due (a retry is a
+# new message the worker holds until its ETA; our longest backoff is 64 s): the timeout must be
+# above both, or a second worker runs a task the first is still running. kombu's default is an hour.
+CELERY_BROKER_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_BROKER_VISIBILITY_TIMEOUT", "600"))
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # kombu's Redis transport with the fix that keeps a worker alive when Redis drops (see there).
+    CELERY_BROKER_TRANSPORT = "oms.core.broker:Transport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+        # Every worker looks for such messages every 10 s (kombu's default: every 100 s), so one
+        # is back on its queue at most visibility_timeout + 10 s after its worker died.
+        "unacked_restore_interval": max(1, min(10, CELERY_BROKER_VISIBILITY_TIMEOUT // 10)),
+        "unacked_restore_throttle": 1,
+        # The lock around that scan outlives a worker killed while holding it by this much.
+        "unacked_mutex_expire": max(1, min(60, CELERY_BROKER_VISIBILITY_TIMEOUT // 2)),
+        # Notice a broker that went away instead of waiting on a dead socket.
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+    }
+# A worker that lost the broker keeps trying to reconnect (Celery's default gives up after
+# 100 attempts and exits); /health reports the broker and the workers meanwhile.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"

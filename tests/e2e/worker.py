@@ -67,8 +67,15 @@ def producer(broker_url: str, var_dir: Path) -> Celery:
 
 @contextlib.contextmanager
 def running_worker(
-    broker_url: str, var_dir: Path, *, concurrency: int = 1
+    broker_url: str,
+    var_dir: Path,
+    *,
+    concurrency: int = 1,
+    include: str = "",
+    env_extra: dict[str, str] | None = None,
+    log_name: str = "worker.log",
 ) -> Iterator[subprocess.Popen[str]]:
+    """A `celery worker` on every queue; `include` loads extra task modules (test-only tasks)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "oms.settings.test",
@@ -77,8 +84,10 @@ def running_worker(
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "OMS_VAR_DIR": str(var_dir),
         "OMS_WORKER": "1",
+        **(env_extra or {}),
     }
-    log = (var_dir / "worker.log").open("w")
+    log = (var_dir / log_name).open("w")
+    extra = ["--include", include] if include else []
     process = subprocess.Popen(
         [
             sys.executable,
@@ -97,6 +106,7 @@ def running_worker(
             "INFO",
             "-n",
             f"e2e-{os.getpid()}@%h",
+            *extra,
         ],
         cwd=ROOT,
         env=env,
@@ -107,7 +117,8 @@ def running_worker(
     try:
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
