@@ -182,8 +182,9 @@ CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "300"))
 # How long a message taken by a worker that died (SIGKILL, OOM, lost host) waits in Redis's
 # "unacked" set before another worker puts it back on its queue. A live worker holds a message
 # (acks_late) for at most the hard time limit, or until a retry's countdown is due (a retry is a
-# new message the worker holds until its ETA; our longest backoff is 64 s): the timeout must be
-# above both, or a second worker runs a task the first is still running. kombu's default is an hour.
+# new message the worker holds until its ETA; our longest backoff is 32 s): the timeout must be
+# above their sum, or a second worker runs a task the first is still running (the config test
+# checks it for every task). Lower means a killed worker's tasks come back sooner. kombu: an hour.
 CELERY_BROKER_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_BROKER_VISIBILITY_TIMEOUT", "600"))
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # kombu's Redis transport with the fix that keeps a worker alive when Redis drops (see there).
@@ -214,14 +215,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_QUEUES_ALL = ["default", "ingest", "allocation", "labels", "sync"]
+# Every pattern names tasks that exist (tests/oms/test_celery_config.py): labels and sync get
+# their routes with their first tasks.
 CELERY_TASK_ROUTES = {
     "integrations.*": {"queue": "ingest"},
     "inventory.*": {"queue": "allocation"},
     "orders.tasks.order_allocate*": {"queue": "allocation"},
     "orders.tasks.orders_allocate*": {"queue": "allocation"},
-    "fulfillment.tasks.*label*": {"queue": "labels"},
-    "*.sync_*": {"queue": "sync"},
-    "*_push_*": {"queue": "sync"},
 }
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inventory-reservations-expire": {
