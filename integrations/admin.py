@@ -6,18 +6,29 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import CharField, QuerySet, Value
 from django.http import HttpRequest
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from integrations.inbox import inbound_events_replay
 from integrations.models import ChannelAccount, InboundEvent, InboundEventState
-from oms.core.admin import TenantAdmin
+from integrations.services import channel_account_rotate_webhook_token
+from oms.core.admin import TenantAdmin, capability_action, read_only
+from oms.core.fields import secret_field_names
+from oms.core.roles import Capability
 
-SECRET_FIELDS = ("credentials", "webhook_secret")
+FORM_FIELDS = ("kind", "name", "base_url", "credentials", "webhook_secret", "active")
+SECRET_FIELDS = tuple(name for name in FORM_FIELDS if name in secret_field_names(ChannelAccount))
+# What only owners may edit (the vendor's address and the secrets), for the role checks.
+CREDENTIAL_FIELDS = ("base_url", *SECRET_FIELDS)
 
 
 class ChannelAccountForm(forms.ModelForm):
-    """Secrets are never rendered back; leaving one blank on edit keeps the stored value."""
+    """Secrets are never rendered back; leaving one blank on edit keeps the stored value.
+
+    The base_url is checked against VENDOR_BASE_URL_HOSTS by the model's clean().
+    """
 
     credentials = forms.CharField(
         required=False,
@@ -32,7 +43,7 @@ class ChannelAccountForm(forms.ModelForm):
 
     class Meta:
         model = ChannelAccount
-        fields = ("kind", "name", "base_url", "credentials", "webhook_secret", "active")
+        fields = FORM_FIELDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -54,9 +65,35 @@ def _masked(value: str) -> str:
 @admin.register(ChannelAccount)
 class ChannelAccountAdmin(TenantAdmin):
     form = ChannelAccountForm
-    list_display = ("name", "kind", "active", "base_url", "credentials_status", "webhook_secret_status")
+    list_display = (
+        "name",
+        "kind",
+        "active",
+        "base_url",
+        "credentials_status",
+        "webhook_secret_status",
+        "webhook_url",
+    )
     list_filter = ("kind", "active")
     search_fields = ("name",)
+    # Managers see the accounts (secrets masked); only owners touch credentials and base URLs.
+    capabilities = {
+        "view": Capability.INTEGRATIONS_VIEW,
+        "add": Capability.CREDENTIALS_MANAGE,
+        "change": Capability.CREDENTIALS_MANAGE,
+        "delete": Capability.CREDENTIALS_MANAGE,
+    }
+    readonly_fields = ("webhook_url",)
+    actions = ["rotate_webhook_tokens"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ChannelAccount]:
+        # The site's own address as this request reached it, for the full webhook URLs.
+        origin = request.build_absolute_uri("/").rstrip("/")
+        return super().get_queryset(request).annotate(_origin=Value(origin, output_field=CharField()))
+
+    @method_decorator(sensitive_post_parameters(*SECRET_FIELDS))
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return super().changeform_view(request, *args, **kwargs)
 
     @admin.display(description="API key")
     def credentials_status(self, obj: ChannelAccount) -> str:
@@ -65,6 +102,31 @@ class ChannelAccountAdmin(TenantAdmin):
     @admin.display(description="Webhook secret")
     def webhook_secret_status(self, obj: ChannelAccount) -> str:
         return _masked(obj.webhook_secret)
+
+    @admin.display(description="Webhook URL")
+    def webhook_url(self, obj: ChannelAccount) -> str:
+        if obj.pk is None:
+            return "Shown once the account is saved."
+        if not obj.receives_webhooks:
+            return "None: this channel is polled."
+        return getattr(obj, "_origin", "") + obj.webhook_path
+
+    @capability_action(
+        Capability.CREDENTIALS_MANAGE,
+        description="Rotate the webhook URL of the selected accounts (the old URL stops working)",
+    )
+    def rotate_webhook_tokens(self, request: HttpRequest, queryset: QuerySet[ChannelAccount]) -> None:
+        done = 0
+        for account in queryset.order_by("pk"):
+            channel_account_rotate_webhook_token(
+                tenant=account.tenant_id, account_id=account.pk, actor=request.user
+            )
+            done += 1
+        self.message_user(
+            request,
+            f"{done} webhook URL(s) rotated. Give each vendor the new URL shown on the account.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(InboundEvent)
@@ -100,18 +162,11 @@ class InboundEventAdmin(TenantAdmin):
         "body",
     )
     fields = readonly_fields
+    capabilities = read_only(Capability.INTEGRATIONS_VIEW)
 
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # The change form is read-only; "change" only gates the replay action.
-        return obj is None and super().has_change_permission(request, obj)
-
-    @admin.action(description="Replay the selected failed or dead events", permissions=["change"])
+    @capability_action(
+        Capability.INTEGRATIONS_REPLAY, description="Replay the selected failed or dead events"
+    )
     def replay_events(self, request: HttpRequest, queryset: QuerySet[InboundEvent]) -> None:
         ids = list(
             queryset.filter(state__in=[InboundEventState.FAILED, InboundEventState.DEAD]).values_list(

@@ -8,7 +8,10 @@ class IntegrationsConfig(AppConfig):
         from integrations.inbox import register_inbound_handler
         from integrations.stripe.events import stripe_event_handle
         from integrations.stripe.gateway import stripe_gateway_for
-        from orders.payments import register_gateway
+        from integrations.stripe.webhooks import stripe_webhook_verify
+        from integrations.webhooks import register_webhook_verifier
+        from orders.payments.gateway import register_gateway
 
         register_gateway("stripe", stripe_gateway_for)
         register_inbound_handler("stripe", stripe_event_handle)
+        register_webhook_verifier("stripe", stripe_webhook_verify)

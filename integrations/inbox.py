@@ -4,13 +4,19 @@ A webhook view stores the raw delivery (`inbound_event_store` / `inbound_event_r
 returns; `inbound_event_process` runs the source's handler under a row lock. Handlers are
 registered per source and must be idempotent: the same event may be processed again after
 a failure or a replay.
+
+What is kept of a delivery never holds a credential: headers whose name says signature,
+secret, token, auth, HMAC, cookie, API key or password are kept as "[scrubbed]", and there
+are at most MAX_HEADERS of them, each value cut at MAX_HEADER_CHARS. A rejected delivery
+keeps only the first MAX_REJECTED_BODY_BYTES of its body: anyone can send one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -25,6 +31,12 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 PROCESSED, IGNORED = "processed", "ignored"
+
+MAX_REJECTED_BODY_BYTES = 64 * 1024
+MAX_HEADERS = 50
+MAX_HEADER_CHARS = 1000
+SCRUBBED = "[scrubbed]"
+_SENSITIVE_HEADER = re.compile(r"signature|secret|token|auth|hmac|cookie|api[-_]?key|password", re.I)
 
 # handler(event, payload) -> (PROCESSED | IGNORED, a short outcome text)
 InboundHandler = Callable[[InboundEvent, dict[str, Any]], tuple[str, str]]
@@ -45,8 +57,29 @@ def _enqueue(event: InboundEvent) -> None:
     enqueue_on_commit(inbound_event_process_task, tenant_id=event.tenant_id, event_id=event.pk)
 
 
+def _storable(text: str) -> str:
+    return text.replace("\x00", "\ufffd")  # PostgreSQL text and jsonb refuse NUL
+
+
+def delivery_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """A bounded copy of a delivery's headers, with credentials and signatures scrubbed."""
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        if len(kept) >= MAX_HEADERS:
+            break
+        name = _storable(str(name))[:100]
+        kept[name] = SCRUBBED if _SENSITIVE_HEADER.search(name) else _storable(str(value))[:MAX_HEADER_CHARS]
+    return kept
+
+
+def _bounded_body(body: bytes | str) -> tuple[str, int]:
+    """The first MAX_REJECTED_BODY_BYTES of a body as text, and the body's full size in bytes."""
+    raw = body.encode("utf-8", errors="replace") if isinstance(body, str) else bytes(body)
+    return _storable(raw[:MAX_REJECTED_BODY_BYTES].decode("utf-8", errors="replace")), len(raw)
+
+
 def inbound_event_store(
-    *, account: ChannelAccount, event_id: str, event_type: str, headers: dict[str, str], body: str
+    *, account: ChannelAccount, event_id: str, event_type: str, headers: Mapping[str, str], body: str
 ) -> tuple[InboundEvent, bool]:
     """Store a verified delivery; a redelivery of a known event id is counted, not stored twice.
 
@@ -61,7 +94,7 @@ def inbound_event_store(
                 account=account,
                 event_id=event_id[:255],
                 event_type=event_type[:100],
-                headers=headers,
+                headers=delivery_headers(headers),
                 body=body,
             )
             _enqueue(event)
@@ -83,19 +116,31 @@ def inbound_event_store(
 
 
 def inbound_event_reject(
-    *, account: ChannelAccount, headers: dict[str, str], body: str, event_type: str = "", error: str
+    *,
+    account: ChannelAccount,
+    headers: Mapping[str, str],
+    body: bytes | str,
+    event_type: str = "",
+    error: str,
 ) -> InboundEvent:
-    """Keep a delivery that failed verification or parsing, for the record. It is never processed."""
+    """Keep a summary of a delivery that failed verification or parsing. It is never processed.
+
+    The summary is bounded: scrubbed headers and the first MAX_REJECTED_BODY_BYTES of the body
+    (the error says when the body was cut).
+    """
+    text, size = _bounded_body(body)
+    if size > MAX_REJECTED_BODY_BYTES:
+        error = f"{error[:3800]} [body cut to its first {MAX_REJECTED_BODY_BYTES} of {size} bytes]"
     return InboundEvent.objects.create(
         tenant_id=account.tenant_id,
         source=account.kind,
         account=account,
         event_id="",
-        event_type=event_type[:100],
-        headers=headers,
-        body=body,
+        event_type=_storable(event_type)[:100],
+        headers=delivery_headers(headers),
+        body=text,
         state=InboundEventState.REJECTED,
-        error=error[:4000],
+        error=_storable(error)[:4000],
     )
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
+from typing import Any
+
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from integrations.endpoints import validate_base_url
 from oms.core.fields import EncryptedTextField
 from oms.core.models import TenantOwned
 
@@ -20,16 +25,41 @@ class ChannelKind(models.TextChoices):
     EBAY = "ebay", "eBay"
 
 
+# Kinds that push webhooks to us (POST /webhooks/<kind>/<token>/); Amazon and eBay are polled.
+WEBHOOK_KINDS = (ChannelKind.SHOPIFY, ChannelKind.WOOCOMMERCE, ChannelKind.STRIPE, ChannelKind.SHIPPO)
+
+
+def new_webhook_token() -> str:
+    """An unguessable webhook URL token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
 class ChannelAccount(TenantOwned):
-    """One tenant's account at an outside system. The secrets are encrypted at rest and never shown."""
+    """One tenant's account at an outside system. The secrets are encrypted at rest and never shown.
+
+    Secret fields (oms.core.fields): the encrypted `credentials` and `webhook_secret`, and the
+    webhook URL token, which must stay searchable and so is named in SECRET_FIELDS.
+    """
+
+    SECRET_FIELDS = ("webhook_token",)
 
     kind = models.CharField(max_length=20, choices=ChannelKind.choices)
     name = models.CharField(max_length=100)
     base_url = models.CharField(
-        max_length=300, blank=True, help_text="Blank: the vendor's default. Tests point this at a local fake."
+        max_length=300,
+        blank=True,
+        help_text="Blank: the vendor's real address. Another address (a sandbox, a local fake) is "
+        "accepted only where VENDOR_BASE_URL_HOSTS allows its host.",
     )
     credentials = EncryptedTextField(blank=True, help_text="The secret API key. Write-only.")
     webhook_secret = EncryptedTextField(blank=True, help_text="The webhook signing secret. Write-only.")
+    webhook_token = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_webhook_token,
+        editable=False,
+        help_text="The unguessable part of this account's webhook URL. Rotate it if the URL leaks.",
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -45,6 +75,26 @@ class ChannelAccount(TenantOwned):
 
     def __repr__(self) -> str:  # never the secrets
         return f"<ChannelAccount {self.pk} {self.kind}:{self.name}>"
+
+    def clean(self) -> None:
+        super().clean()
+        validate_base_url(self.base_url)
+
+    def validate_unique(self, exclude: Any = None) -> None:
+        # The token is 256 random bits that no form sets, and the database keeps it unique;
+        # Django's own check would query across tenants.
+        super().validate_unique(exclude={*(exclude or ()), "webhook_token"})
+
+    @property
+    def receives_webhooks(self) -> bool:
+        return self.kind in WEBHOOK_KINDS
+
+    @property
+    def webhook_path(self) -> str:
+        """The path vendors POST this account's webhooks to ("" for polled kinds)."""
+        if not self.receives_webhooks or not self.webhook_token:
+            return ""
+        return reverse("integrations:webhook", kwargs={"kind": self.kind, "token": self.webhook_token})
 
 
 class InboundEventState(models.TextChoices):

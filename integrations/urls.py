@@ -1,9 +1,11 @@
+"""Mounted at /webhooks/: every connector's deliveries arrive at /webhooks/<kind>/<token>/."""
+
 from django.urls import path
 
-from integrations.stripe.webhooks import stripe_webhook
+from integrations.webhooks import webhook_receive
 
 app_name = "integrations"
 
 urlpatterns = [
-    path("stripe/<int:account_id>/webhook/", stripe_webhook, name="stripe-webhook"),
+    path("<slug:kind>/<str:token>/", webhook_receive, name="webhook"),
 ]

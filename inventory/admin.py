@@ -32,13 +32,27 @@ from inventory.models import (
 )
 from inventory.replenishment import replenishment_report
 from inventory.resources import SKUResource, StockLevelResource, WarehouseResource
-from oms.core.admin import TenantAdmin, TenantTabularInline
+from oms.core.admin import (
+    TenantAdmin,
+    TenantTabularInline,
+    capability_action,
+    read_only,
+    requires_capability,
+)
+from oms.core.roles import Capability, request_has
 
-READ_ONLY = {role: frozenset({"view"}) for role in ("owner", "manager", "agent", "warehouse")}
+C = Capability
+
+
+def catalog_capabilities(manage: Capability, view: Capability = C.CATALOG_VIEW) -> dict[str, Any]:
+    return {"view": view, "add": manage, "change": manage, "delete": manage, "import": manage, "export": view}
 
 
 class TenantImportExportMixin(ImportExportMixin):
-    """Import/export for the request's tenant; the resource gets the tenant and the actor."""
+    """Import/export for the request's tenant; the resource gets the tenant and the actor.
+
+    The admin declares `capabilities["import"]` and `capabilities["export"]`.
+    """
 
     import_formats = [CSV, XLSX]
     export_formats = [CSV, XLSX]
@@ -47,14 +61,10 @@ class TenantImportExportMixin(ImportExportMixin):
         return {"tenant": getattr(request, "tenant", None), "actor": request.user}
 
     def has_import_permission(self, request: HttpRequest) -> bool:
-        return (
-            getattr(request, "tenant", None) is not None
-            and self.has_add_permission(request)
-            and self.has_change_permission(request)
-        )
+        return getattr(request, "tenant", None) is not None and self.may(request, "import")  # type: ignore[attr-defined]
 
     def has_export_permission(self, request: HttpRequest) -> bool:
-        return self.has_view_permission(request)
+        return self.may(request, "export")  # type: ignore[attr-defined]
 
 
 class LowStockFilter(admin.SimpleListFilter):
@@ -88,9 +98,7 @@ class StockLevelInline(TenantTabularInline):
     readonly_fields = ["warehouse", "on_hand", "allocated", "reserved"]
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    capabilities = {"view": C.STOCK_VIEW, "add": None, "change": C.STOCK_MANAGE, "delete": None}
 
 
 @admin.register(SKU)
@@ -100,6 +108,7 @@ class SKUAdmin(TenantImportExportMixin, TenantAdmin):
     list_filter = ["active", "returnable"]
     search_fields = ["code", "name", "barcode"]
     inlines = [StockLevelInline]
+    capabilities = catalog_capabilities(C.SKUS_MANAGE)
 
 
 @admin.register(Warehouse)
@@ -108,6 +117,7 @@ class WarehouseAdmin(TenantImportExportMixin, TenantAdmin):
     list_display = ["code", "name", "city", "region", "postal_code", "country", "priority", "active"]
     list_filter = ["active", "country"]
     search_fields = ["code", "name", "city", "postal_code"]
+    capabilities = catalog_capabilities(C.WAREHOUSES_MANAGE)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         address_changed = change and any(
@@ -140,6 +150,15 @@ class StockLevelAdmin(TenantImportExportMixin, TenantAdmin):
     readonly_fields = ["on_hand", "allocated", "reserved"]
     autocomplete_fields = ["sku", "warehouse"]
     change_list_template = "admin/inventory/stocklevel/change_list.html"
+    # Stock rows are never deleted here: quantities change only through the ledger's services.
+    capabilities = {**catalog_capabilities(C.STOCK_MANAGE, view=C.STOCK_VIEW), "delete": None}
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        extra_context = {
+            **(extra_context or {}),
+            "has_replenishment_permission": request_has(request, C.REPLENISHMENT_VIEW),
+        }
+        return super().changelist_view(request, extra_context)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is not None:
@@ -155,9 +174,10 @@ class StockLevelAdmin(TenantImportExportMixin, TenantAdmin):
         view = self.admin_site.admin_view(self.replenishment_view)
         return [path("replenishment/", view, name="inventory_replenishment"), *urls]
 
+    @requires_capability(C.REPLENISHMENT_VIEW)
     def replenishment_view(self, request: HttpRequest) -> HttpResponse:
         tenant = getattr(request, "tenant", None)
-        if tenant is None or not self.has_view_permission(request):
+        if tenant is None:  # a superuser acting for no tenant
             return TemplateResponse(
                 request,
                 "admin/inventory/replenishment.html",
@@ -178,7 +198,7 @@ class StockLevelAdmin(TenantImportExportMixin, TenantAdmin):
 class StockMovementAdmin(TenantAdmin):
     """The ledger: read-only, for everyone."""
 
-    role_permissions = READ_ONLY
+    capabilities = read_only(C.STOCK_VIEW)
     list_display = [
         "created_at",
         "sku",
@@ -194,15 +214,6 @@ class StockMovementAdmin(TenantAdmin):
     list_select_related = ["sku", "warehouse"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 class ReservationLineInline(TenantTabularInline):
     model = ReservationLine
@@ -210,12 +221,7 @@ class ReservationLineInline(TenantTabularInline):
     fields = ["sku", "warehouse", "quantity"]
     readonly_fields = fields
     can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    capabilities = read_only(C.STOCK_VIEW)
 
 
 @admin.register(Reservation)
@@ -226,14 +232,9 @@ class ReservationAdmin(TenantAdmin):
     readonly_fields = ["state", "expires_at", "reference", "created_at"]
     inlines = [ReservationLineInline]
     actions = ["release_reservations"]
+    capabilities = read_only(C.STOCK_VIEW)
 
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.action(description="Release the selected reservations")
+    @capability_action(C.RESERVATIONS_MANAGE, description="Release the selected reservations")
     def release_reservations(self, request: HttpRequest, queryset: QuerySet[Reservation]) -> None:
         released = 0
         for reservation in queryset.order_by("pk"):
@@ -253,6 +254,12 @@ class InboundLineInline(TenantTabularInline):
     fields = ["sku", "quantity_expected", "quantity_received"]
     readonly_fields = ["quantity_received"]
     autocomplete_fields = ["sku"]
+    capabilities = {
+        "view": C.INBOUND_VIEW,
+        "add": C.INBOUND_MANAGE,
+        "change": C.INBOUND_MANAGE,
+        "delete": C.INBOUND_MANAGE,
+    }
 
 
 @admin.register(InboundShipment)
@@ -263,8 +270,14 @@ class InboundShipmentAdmin(TenantAdmin):
     readonly_fields = ["state", "received_at", "source_warehouse"]
     inlines = [InboundLineInline]
     actions = ["receive_outstanding"]
+    capabilities = {
+        "view": C.INBOUND_VIEW,
+        "add": C.INBOUND_MANAGE,
+        "change": C.INBOUND_MANAGE,
+        "delete": C.INBOUND_MANAGE,
+    }
 
-    @admin.action(description="Receive everything outstanding")
+    @capability_action(C.INBOUND_RECEIVE, description="Receive everything outstanding")
     def receive_outstanding(self, request: HttpRequest, queryset: QuerySet[InboundShipment]) -> None:
         for shipment in queryset.order_by("pk"):
             try:

@@ -385,10 +385,23 @@ def _rows_to_levels(rows: list[dict[str, Any]]) -> dict[int, _LevelRow]:
 
 
 class _StockSession:
-    """Stock rows read (and, when applying, locked) for one allocation, with pending changes."""
+    """Stock rows read (and, when applying, locked) for one allocation, with pending changes.
+
+    Every row it may read or write is locked in one statement: the rows of the demanded SKUs,
+    the rows held by the reservation being consumed and by expired reservations of those SKUs,
+    and the rows whose allocations are being given back (`release`, for a re-allocation).
+    Then the reservations involved, in one statement.
+    """
 
     def __init__(
-        self, *, tenant: Any, sku_ids: set[int], reservation_id: int | None, lock: bool, now: datetime
+        self,
+        *,
+        tenant: Any,
+        sku_ids: set[int],
+        reservation_id: int | None,
+        lock: bool,
+        now: datetime,
+        release: Mapping[int, int] | None = None,
     ) -> None:
         self.tenant = tenant
         self.now = now
@@ -410,15 +423,26 @@ class _StockSession:
         ):
             self.reservation_lines[row["reservation_id"]].append(row)
         extra_levels = {row["stock_level_id"] for rows in self.reservation_lines.values() for row in rows}
+        release = {pk: qty for pk, qty in (release or {}).items() if qty}
         self.levels = _rows_to_levels(
-            locks.stock_rows(tenant=tenant, pks=extra_levels, sku_ids=sku_ids, lock=lock)
+            locks.stock_rows(tenant=tenant, pks=extra_levels | set(release), sku_ids=sku_ids, lock=lock)
         )
+        ids = sorted(
+            self.reservation_lines.keys() | ({reservation_id} if reservation_id is not None else set())
+        )
+        if lock:
+            found = locks.reservations_for_update(tenant=tenant, pks=ids)
+        else:
+            found = list(Reservation.objects.for_tenant(tenant).filter(pk__in=ids).order_by("pk"))
+        self.reservations = {reservation.pk: reservation for reservation in found}
         self.allocated_delta: Counter[int] = Counter()
         self.reserved_delta: Counter[int] = Counter()
         self.new_states: dict[int, str] = {}
         self.freed_sku_ids: set[int] = set()
         self.consumed_picks: list[Pick] = []
         self.notes: list[str] = []
+        if release:
+            self.release(release)
 
     # in-memory changes; the level objects carry the numbers the policy plans on
     def change(self, level_pk: int, *, allocated: int = 0, reserved: int = 0) -> None:
@@ -428,14 +452,28 @@ class _StockSession:
         self.allocated_delta[level_pk] += allocated
         self.reserved_delta[level_pk] += reserved
 
+    def release(self, picks: Mapping[int, int]) -> None:
+        """Give back allocated units (stock_level_id -> quantity) before planning again."""
+        for level_pk, quantity in sorted(picks.items()):
+            level = self.levels.get(level_pk)
+            if level is None:
+                raise StockLevel.DoesNotExist(f"Stock level {level_pk} not found")
+            if level.allocated < quantity:
+                raise InventoryError(
+                    InventoryErrorCode.NOT_ALLOCATED,
+                    "Cannot release more than is allocated.",
+                    status=409,
+                    stock_level_id=level_pk,
+                    allocated=level.allocated,
+                    quantity=quantity,
+                )
+            self.change(level_pk, allocated=-quantity)
+            self.freed_sku_ids.add(level.sku_id)
+
     def release_expired(self, *, skip: int | None = None) -> None:
-        ids = [rid for rid in self.reservation_lines if rid != skip]
-        if not ids:
-            return
-        if self.lock:
-            reservations = list(locks.reservations_for_update(tenant=self.tenant, pks=ids))
-        else:
-            reservations = list(Reservation.objects.for_tenant(self.tenant).filter(pk__in=ids))
+        reservations = [
+            r for rid, r in self.reservations.items() if rid != skip and rid in self.reservation_lines
+        ]
         for reservation in reservations:
             if reservation.state != ReservationState.ACTIVE or reservation.expires_at > self.now:
                 continue
@@ -447,10 +485,9 @@ class _StockSession:
 
     def consume(self, reservation_id: int, lines: list[DemandLine]) -> dict[str, int]:
         """Turn the reservation's held units into picks for matching lines. Returns what is left."""
-        qs = Reservation.objects.for_tenant(self.tenant).filter(pk=reservation_id)
-        reservation = (
-            locks.reservations_for_update(tenant=self.tenant, pks=[reservation_id]) if self.lock else qs
-        ).get()
+        reservation = self.reservations.get(reservation_id)
+        if reservation is None:
+            raise Reservation.DoesNotExist(f"Reservation {reservation_id} not found")
         remaining = {line.key: line.quantity for line in lines}
         if reservation.state == ReservationState.CONSUMED:
             raise InventoryError(
@@ -580,11 +617,14 @@ def allocation_apply(
     ship_to: ShipTo,
     policy: AllocationPolicy | None = None,
     reservation_id: int | None = None,
+    release: Iterable[tuple[int, int]] = (),
 ) -> AllocationPlan:
     """Allocate: lock the SKUs' stock rows (pk order), plan on the locked numbers, raise `allocated`.
 
     When backorders are off and the plan is incomplete, raises `insufficient_stock` (422) and
     changes nothing. With `reservation_id`, that active reservation's units are used first.
+    With `release` ((stock_level_id, quantity) allocations being given back, as a re-allocation
+    does), those rows are locked in the same statement and their units are free to plan with.
     """
     policy = policy or AllocationPolicy.for_tenant(tenant)
     demand = _validated_lines(lines)
@@ -594,6 +634,7 @@ def allocation_apply(
         reservation_id=reservation_id,
         lock=True,
         now=timezone.now(),
+        release=_merged(release),
     )
     plan = _plan_with_session(session, demand, ship_to, policy, reservation_id)
     if not plan.is_complete and not policy.allow_backorder:
@@ -608,34 +649,27 @@ def allocation_apply(
     return plan
 
 
-@transaction.atomic
-def allocation_release(*, tenant: Any, picks: list[tuple[int, int]]) -> None:
-    """Give back allocated units, e.g. when an order is cancelled or edited: (stock_level_id, quantity)."""
+def _merged(picks: Iterable[tuple[int, int]]) -> Counter[int]:
     wanted: Counter[int] = Counter()
     for level_pk, quantity in picks:
         if quantity < 0:
             raise InventoryError(InventoryErrorCode.INVALID_QUANTITY, "Quantities must not be negative.")
         wanted[level_pk] += quantity
-    levels = {level.pk: level for level in locks.stock_levels_for_update(tenant=tenant, pks=wanted)}
-    for level_pk, quantity in wanted.items():
-        level = levels.get(level_pk)
-        if level is None:
-            raise StockLevel.DoesNotExist(f"Stock level {level_pk} not found")
-        if level.allocated < quantity:
-            raise InventoryError(
-                InventoryErrorCode.NOT_ALLOCATED,
-                "Cannot release more than is allocated.",
-                status=409,
-                stock_level_id=level_pk,
-                allocated=level.allocated,
-                quantity=quantity,
-            )
-    now = timezone.now()
-    for level_pk, quantity in wanted.items():
-        if quantity:
-            StockLevel.objects.for_tenant(tenant).filter(pk=level_pk).update(
-                allocated=F("allocated") - quantity, updated_at=now
-            )
-    send_stock_became_available_on_commit(
-        tenant_id=tenant.pk, sku_ids=[levels[pk].sku_id for pk, qty in wanted.items() if qty]
+    return wanted
+
+
+@transaction.atomic
+def allocation_release(*, tenant: Any, picks: Iterable[tuple[int, int]]) -> None:
+    """Give back allocated units, e.g. when an order is cancelled: (stock_level_id, quantity).
+
+    Locks exactly those rows, in one statement. A re-allocation passes its picks to
+    `allocation_apply(release=...)` instead, so the rows it gives back and the rows it takes
+    are locked together.
+    """
+    wanted = _merged(picks)
+    if not any(wanted.values()):
+        return
+    session = _StockSession(
+        tenant=tenant, sku_ids=set(), reservation_id=None, lock=True, now=timezone.now(), release=wanted
     )
+    session.write()

@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from oms.core.models import TenantOwned
+from oms.core.money import non_negative_checks, validate_non_negative
 
 
 class SKU(TenantOwned):
@@ -23,7 +24,9 @@ class SKU(TenantOwned):
     height_mm = models.PositiveIntegerField(default=0)
     hs_code = models.CharField(max_length=16, blank=True)
     country_of_origin = models.CharField(max_length=2, blank=True)
-    price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    price = models.DecimalField(
+        max_digits=12, decimal_places=2, default=0, validators=[validate_non_negative]
+    )
     returnable = models.BooleanField(default=True)
     active = models.BooleanField(default=True)
     lead_time_days = models.PositiveSmallIntegerField(
@@ -35,7 +38,10 @@ class SKU(TenantOwned):
     class Meta:
         verbose_name = "SKU"
         ordering = ["code"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="sku_unique_code")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="sku_unique_code"),
+            *non_negative_checks("sku", "price"),
+        ]
         indexes = [models.Index(fields=["tenant", "barcode"], name="sku_barcode_idx")]
 
     def __str__(self) -> str:

@@ -4,7 +4,9 @@ Every resource acts for one tenant, given by the admin from request.tenant: look
 keys and new rows are scoped to it, never to a tenant named in the file. A whole file
 imports in one transaction, so one bad row changes nothing. Stock quantities are not
 written directly: a changed on_hand becomes a cycle count through the stock service, so
-the ledger stays whole.
+the ledger stays whole. A stock import keeps the lock order (inventory/locks.py): before its
+first row it creates the stock rows the file names that do not exist yet, and locks them all
+in one statement. Column lists come from the services' field lists.
 """
 
 from __future__ import annotations
@@ -13,8 +15,16 @@ from typing import Any
 
 from import_export import fields, resources, widgets
 
+from inventory import locks
 from inventory.models import SKU, MovementReason, StockLevel, Warehouse
-from inventory.services import SKU_FIELDS, _fill_coordinates, _normalise_ships_to, stock_adjust
+from inventory.services import (
+    SKU_FIELDS,
+    STOCK_PLANNING_FIELDS,
+    WAREHOUSE_FIELDS,
+    _fill_coordinates,
+    _normalise_ships_to,
+    stock_adjust,
+)
 
 
 class TenantForeignKeyWidget(widgets.ForeignKeyWidget):
@@ -98,22 +108,7 @@ class WarehouseResource(TenantResource):
     class Meta:
         model = Warehouse
         import_id_fields = ("code",)
-        fields = (
-            "code",
-            "name",
-            "line1",
-            "line2",
-            "city",
-            "region",
-            "postal_code",
-            "country",
-            "latitude",
-            "longitude",
-            "priority",
-            "active",
-            "ships_to",
-            "default_lead_time_days",
-        )
+        fields = ("code", *WAREHOUSE_FIELDS)
         export_order = fields
         use_transactions = True
         clean_model_instances = True
@@ -137,41 +132,57 @@ class StockLevelResource(TenantResource):
     class Meta:
         model = StockLevel
         import_id_fields = ("sku", "warehouse")
-        fields = (
-            "sku",
-            "warehouse",
-            "on_hand",
-            "allocated",
-            "reserved",
-            "available",
-            "reorder_point",
-            "safety_stock",
-            "bin_location",
-        )
+        fields = ("sku", "warehouse", "on_hand", "allocated", "reserved", "available", *STOCK_PLANNING_FIELDS)
         export_order = fields
         use_transactions = True
         clean_model_instances = True
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.created_pairs: set[tuple[int, int]] = set()
+
     def get_queryset(self) -> Any:
         return super().get_queryset().select_related("sku", "warehouse")
+
+    def before_import(self, dataset: Any, **kwargs: Any) -> None:
+        """Create the file's missing stock rows, then lock every row it names in one statement."""
+        super().before_import(dataset, **kwargs)
+        if self.tenant is None or "sku" not in dataset.headers or "warehouse" not in dataset.headers:
+            return
+        named = {(str(row["sku"]).strip(), str(row["warehouse"]).strip()) for row in dataset.dict}
+        skus = dict(
+            SKU.objects.for_tenant(self.tenant)
+            .filter(code__in={sku for sku, _ in named})
+            .values_list("code", "pk")
+        )
+        warehouses = dict(
+            Warehouse.objects.for_tenant(self.tenant)
+            .filter(code__in={wh for _, wh in named})
+            .values_list("code", "pk")
+        )
+        pairs = [(skus[sku], warehouses[wh]) for sku, wh in named if sku in skus and wh in warehouses]
+        self.created_pairs = set(locks.stock_rows_create(tenant=self.tenant, pairs=pairs))
+        locks.stock_lock(tenant=self.tenant, pairs=pairs)
+
+    def get_or_init_instance(self, instance_loader: Any, row: Any) -> tuple[Any, bool]:
+        """A row created by before_import still reads as new in the import's report."""
+        instance, new = super().get_or_init_instance(instance_loader, row)
+        return instance, new or (instance.sku_id, instance.warehouse_id) in self.created_pairs
 
     def do_instance_save(self, instance: StockLevel, is_create: bool) -> None:
         """Save the planning fields; a changed on_hand goes through the stock service as a count."""
         target = instance.on_hand
         if target is None or int(target) < 0:
             raise ValueError("on_hand must be a whole number, 0 or more.")
-        if is_create:
-            instance.on_hand = 0
-            instance.save(force_insert=True)
-            current = 0
-        else:
-            current = (
-                StockLevel.objects.for_tenant(self.tenant)
-                .values_list("on_hand", flat=True)
-                .get(pk=instance.pk)
-            )
-            instance.on_hand = current
-            instance.save(update_fields=["reorder_point", "safety_stock", "bin_location", "updated_at"])
+        if instance.pk is None:  # not named in the file as before_import read it
+            pair = (instance.sku_id, instance.warehouse_id)
+            locks.stock_rows_create(tenant=self.tenant, pairs=[pair])
+            instance.pk = locks.stock_lock(tenant=self.tenant, pairs=[pair]).at(*pair).pk
+        current = (
+            StockLevel.objects.for_tenant(self.tenant).values_list("on_hand", flat=True).get(pk=instance.pk)
+        )
+        instance.on_hand = current
+        instance.save(update_fields=[*STOCK_PLANNING_FIELDS, "updated_at"])
         if int(target) != current:
             stock_adjust(
                 tenant=self.tenant,

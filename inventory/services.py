@@ -105,9 +105,10 @@ def _positive(quantity: int, what: str = "quantity") -> None:
 
 
 def _level(*, tenant: Any, sku_id: int, warehouse_id: int) -> StockLevel:
-    sku = SKU.objects.for_tenant(tenant).get(pk=sku_id)
-    warehouse = Warehouse.objects.for_tenant(tenant).get(pk=warehouse_id)
-    return locks.stock_level_for_update(tenant=tenant, sku=sku, warehouse=warehouse)
+    """The stock row of one SKU in one warehouse, created at zero if missing, locked."""
+    return locks.stock_lock(tenant=tenant, pairs=[(sku_id, warehouse_id)], create=True).at(
+        sku_id, warehouse_id
+    )
 
 
 # --- warehouses and SKUs -----------------------------------------------------------------
@@ -128,6 +129,8 @@ WAREHOUSE_FIELDS = (
     "default_lead_time_days",
 )
 ADDRESS_FIELDS = ("line1", "line2", "city", "region", "postal_code", "country")
+# What staff plan on a stock row; its quantities change only through the services below.
+STOCK_PLANNING_FIELDS = ("reorder_point", "safety_stock", "bin_location")
 
 
 def _fill_coordinates(warehouse: Warehouse) -> None:
@@ -182,7 +185,7 @@ def warehouse_update(*, tenant: Any, warehouse_id: int, actor: Any = None, **cha
     unknown = set(changes) - set(WAREHOUSE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown warehouse fields: {sorted(unknown)}")
-    warehouse = Warehouse.objects.for_tenant(tenant).select_for_update().get(pk=warehouse_id)
+    warehouse = locks.warehouse_for_update(tenant=tenant, pk=warehouse_id)
     before = _snapshot(warehouse, WAREHOUSE_FIELDS)
     for name, value in changes.items():
         setattr(warehouse, name, value)
@@ -246,7 +249,7 @@ def sku_update(*, tenant: Any, sku_id: int, actor: Any = None, **changes: Any) -
     unknown = set(changes) - set(SKU_FIELDS)
     if unknown:
         raise TypeError(f"Unknown SKU fields: {sorted(unknown)}")
-    sku = SKU.objects.for_tenant(tenant).select_for_update().get(pk=sku_id)
+    sku = locks.sku_for_update(tenant=tenant, pk=sku_id)
     before = _snapshot(sku, SKU_FIELDS)
     for name, value in changes.items():
         setattr(sku, name, value)
@@ -383,17 +386,11 @@ def stock_transfer(
     _positive(quantity)
     if from_warehouse_id == to_warehouse_id:
         raise InventoryError(InventoryErrorCode.SAME_WAREHOUSE, "Source and destination are the same.")
-    sku = SKU.objects.for_tenant(tenant).get(pk=sku_id)
-    source_wh = Warehouse.objects.for_tenant(tenant).get(pk=from_warehouse_id)
-    dest_wh = Warehouse.objects.for_tenant(tenant).get(pk=to_warehouse_id)
-    source_pk = (
-        StockLevel.objects.for_tenant(tenant).get_or_create(tenant=tenant, sku=sku, warehouse=source_wh)[0].pk
+    levels = locks.stock_lock(
+        tenant=tenant, pairs=[(sku_id, from_warehouse_id), (sku_id, to_warehouse_id)], create=True
     )
-    dest_pk = (
-        StockLevel.objects.for_tenant(tenant).get_or_create(tenant=tenant, sku=sku, warehouse=dest_wh)[0].pk
-    )
-    levels = {lv.pk: lv for lv in locks.stock_levels_for_update(tenant=tenant, pks=[source_pk, dest_pk])}
-    source, dest = levels[source_pk], levels[dest_pk]
+    source, dest = levels.at(sku_id, from_warehouse_id), levels.at(sku_id, to_warehouse_id)
+    sku, source_wh, dest_wh = source.sku, source.warehouse, dest.warehouse
     if source.available < quantity:
         raise InventoryError(
             InventoryErrorCode.INSUFFICIENT_STOCK,
@@ -446,7 +443,7 @@ def stock_ship(
     for level_pk, quantity in picks:
         _positive(quantity)
         wanted[level_pk] = wanted.get(level_pk, 0) + quantity
-    levels = {lv.pk: lv for lv in locks.stock_levels_for_update(tenant=tenant, pks=wanted)}
+    levels = locks.stock_lock(tenant=tenant, pks=wanted)
     missing = set(wanted) - set(levels)
     if missing:
         raise StockLevel.DoesNotExist(f"Stock levels {sorted(missing)} not found")
@@ -565,30 +562,27 @@ def inbound_receive(
             "These SKUs are not on the shipment.",
             sku_ids=sorted(unknown),
         )
-    reason = MovementReason.TRANSFER_IN if shipment.kind == InboundKind.TRANSFER else MovementReason.RECEIPT
-    reference = shipment.reference or f"inbound {shipment.pk}"
-    for sku_id, quantity in sorted(quantities.items()):
-        if quantity == 0:
-            continue
+    receiving = {sku_id: quantity for sku_id, quantity in sorted(quantities.items()) if quantity != 0}
+    for sku_id, quantity in receiving.items():
         _positive(quantity)
-        line = lines[sku_id]
-        if quantity > line.quantity_outstanding:
+        if quantity > lines[sku_id].quantity_outstanding:
             raise InventoryError(
                 InventoryErrorCode.OVER_RECEIPT,
-                f"Only {line.quantity_outstanding} of this SKU are outstanding.",
+                f"Only {lines[sku_id].quantity_outstanding} of this SKU are outstanding.",
                 sku_id=sku_id,
             )
-        stock_receive(
-            tenant=tenant,
-            sku_id=sku_id,
-            warehouse_id=shipment.warehouse_id,
-            quantity=quantity,
-            reference=reference,
-            actor=actor,
-            reason=reason,
-        )
+    reason = MovementReason.TRANSFER_IN if shipment.kind == InboundKind.TRANSFER else MovementReason.RECEIPT
+    reference = shipment.reference or f"inbound {shipment.pk}"
+    levels = locks.stock_lock(
+        tenant=tenant, pairs=[(sku_id, shipment.warehouse_id) for sku_id in receiving], create=True
+    )
+    for sku_id, quantity in receiving.items():
+        level = levels.at(sku_id, shipment.warehouse_id)
+        _move(level=level, delta=quantity, reason=reason, reference=reference, actor=actor)
+        line = lines[sku_id]
         line.quantity_received += quantity
         line.save(update_fields=["quantity_received"])
+    send_stock_became_available_on_commit(tenant_id=tenant.pk, sku_ids=receiving)
     done = all(line.quantity_outstanding == 0 for line in lines.values())
     shipment.state = InboundState.RECEIVED if done else InboundState.PARTIALLY_RECEIVED
     if done:
@@ -613,17 +607,21 @@ def inbound_cancel(*, tenant: Any, shipment_id: int, actor: Any = None) -> Inbou
             InventoryErrorCode.INBOUND_CLOSED, f"This shipment is {shipment.state}.", status=409
         )
     if shipment.kind == InboundKind.TRANSFER and shipment.source_warehouse_id:
-        for line in shipment.lines.all():
-            if line.quantity_outstanding:
-                stock_receive(
-                    tenant=tenant,
-                    sku_id=line.sku_id,
-                    warehouse_id=shipment.source_warehouse_id,
-                    quantity=line.quantity_outstanding,
-                    reference=f"cancelled {shipment.reference or shipment.pk}",
-                    actor=actor,
-                    reason=MovementReason.TRANSFER_IN,
-                )
+        source_id = shipment.source_warehouse_id
+        returning = {line.sku_id: line.quantity_outstanding for line in shipment.lines.order_by("sku_id")}
+        returning = {sku_id: quantity for sku_id, quantity in returning.items() if quantity}
+        levels = locks.stock_lock(
+            tenant=tenant, pairs=[(sku_id, source_id) for sku_id in returning], create=True
+        )
+        for sku_id, quantity in returning.items():
+            _move(
+                level=levels.at(sku_id, source_id),
+                delta=quantity,
+                reason=MovementReason.TRANSFER_IN,
+                reference=f"cancelled {shipment.reference or shipment.pk}",
+                actor=actor,
+            )
+        send_stock_became_available_on_commit(tenant_id=tenant.pk, sku_ids=returning)
     shipment.state = InboundState.CANCELLED
     shipment.save(update_fields=["state"])
     audit_record(tenant=tenant, actor=actor, action="inbound.cancelled", obj=shipment)
@@ -701,8 +699,11 @@ def _reservation_release(*, tenant: Any, reservation_id: int, to_state: str, onl
         .filter(reservation_id=reservation_id)
         .values_list("stock_level_id", "sku_id", "quantity")
     )
-    levels = {lv.pk: lv for lv in locks.stock_levels_for_update(tenant=tenant, pks=[row[0] for row in lines])}
-    reservation = locks.reservations_for_update(tenant=tenant, pks=[reservation_id]).get()
+    levels = locks.stock_lock(tenant=tenant, pks=[row[0] for row in lines])
+    found = locks.reservations_for_update(tenant=tenant, pks=[reservation_id])
+    if not found:
+        raise Reservation.DoesNotExist(f"Reservation {reservation_id} not found")
+    reservation = found[0]
     if reservation.state != ReservationState.ACTIVE:
         if reservation.state == ReservationState.CONSUMED and not only_if_expired:
             raise InventoryError(

@@ -2,25 +2,69 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
-from oms.core.admin import TenantAdmin, is_superuser
-from oms.models import ApiKey, AuditEvent, Membership, Role, Tenant
-from oms.services import api_key_create, api_key_revoke
+from oms.core.admin import (
+    CapabilityAdminMixin,
+    TenantAdmin,
+    capability_action,
+    is_superuser,
+    read_only,
+    requires_capability,
+)
+from oms.core.roles import Capability
+from oms.models import ApiKey, AuditEvent, Membership, Tenant
+from oms.services import api_key_create, api_key_revoke, membership_invite
 
 admin.site.site_header = "OMS"
 admin.site.site_title = "OMS admin"
 admin.site.index_title = "Order operations"
 
-OWNER_ONLY = {Role.OWNER: frozenset({"view", "add", "change", "delete"})}
+PLATFORM_ONLY = dict.fromkeys(("view", "add", "change", "delete"), Capability.PLATFORM)
+
+# Django's own user and group pages: the platform's superusers only. Staff join a tenant by
+# email from the Membership page, never by picking from every user.
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class PlatformUserAdmin(CapabilityAdminMixin, UserAdmin):
+    capabilities = PLATFORM_ONLY
+
+    @requires_capability(Capability.PLATFORM)
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        return super().user_change_password(request, id, form_url)
+
+
+@admin.register(Group)
+class PlatformGroupAdmin(CapabilityAdminMixin, GroupAdmin):
+    capabilities = PLATFORM_ONLY
 
 
 @admin.register(Tenant)
-class TenantModelAdmin(admin.ModelAdmin):
+class TenantModelAdmin(CapabilityAdminMixin, admin.ModelAdmin):
     list_display = ["slug", "name", "is_active", "allow_split_shipments", "allow_backorder", "capture_policy"]
     search_fields = ["slug", "name"]
+    capabilities = {
+        "view": Capability.TENANT_VIEW,
+        "add": Capability.PLATFORM,
+        "change": Capability.TENANT_SETTINGS,
+        "delete": None,
+    }
 
     def get_queryset(self, request: HttpRequest) -> Any:
         qs = super().get_queryset(request)
@@ -32,25 +76,42 @@ class TenantModelAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return () if is_superuser(request) else ("slug", "is_active")
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_superuser(request) or getattr(request, "role", None) is not None
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if is_superuser(request):
-            return True
-        tenant = getattr(request, "tenant", None)
-        return tenant is not None and (obj is None or obj.pk == tenant.pk)
+class MembershipAddForm(forms.ModelForm):
+    """Staff are added by email: an existing user with it joins, else one is made and invited."""
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_superuser(request) or (
-            getattr(request, "role", None) == Role.OWNER and self.has_view_permission(request, obj)
-        )
+    email = forms.EmailField(help_text="They get an email; a new user sets a password from it.")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return is_superuser(request)
+    class Meta:
+        model = Membership
+        fields = ["role"]
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        tenant_id = self.instance.tenant_id or getattr(data.get("tenant"), "pk", None)
+        email = data.get("email")
+        if email and tenant_id:
+            email = email.strip()
+            same_person = Q(user__email__iexact=email) | Q(user__username__iexact=email)
+            if Membership.objects.for_tenant(tenant_id).filter(same_person).exists():
+                self.add_error("email", "Already on this tenant's staff.")
+        return data
+
+
+def send_staff_invitation(request: HttpRequest, membership: Membership, new_user: bool) -> None:
+    user = membership.user
+    link = ""
+    if new_user:
+        token = default_token_generator.make_token(user)
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        link = request.build_absolute_uri(reverse("password_reset_confirm", args=[uid, token]))
+    context = {"membership": membership, "tenant": membership.tenant, "link": link, "inviter": request.user}
+    send_mail(
+        subject=f"You are now on {membership.tenant.name}'s staff",
+        message=render_to_string("admin/oms/membership/invitation_email.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
 
 
 @admin.register(Membership)
@@ -58,7 +119,33 @@ class MembershipAdmin(TenantAdmin):
     list_display = ["user", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "user__username"]
-    role_permissions = OWNER_ONLY
+    capabilities = dict.fromkeys(("view", "add", "change", "delete"), Capability.STAFF_MANAGE)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None:
+            return ["user", "role"]
+        return ["tenant", "email", "role"] if is_superuser(request) else ["email", "role"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["user"] if obj is not None else []
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = MembershipAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        tenant = obj.tenant if obj.tenant_id else request.tenant  # type: ignore[attr-defined]
+        membership, new_user = membership_invite(
+            tenant=tenant, email=form.cleaned_data["email"], role=obj.role, actor=request.user
+        )
+        obj.pk, obj.user, obj.tenant = membership.pk, membership.user, tenant
+        obj.created_at = membership.created_at
+        obj._state.adding = False
+        transaction.on_commit(lambda: send_staff_invitation(request, membership, new_user))
 
 
 @admin.register(ApiKey)
@@ -69,7 +156,7 @@ class ApiKeyAdmin(TenantAdmin):
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at", "created_by"]
     fields = ["name", "role", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
-    role_permissions = OWNER_ONLY
+    capabilities = dict.fromkeys(("view", "add", "change", "delete"), Capability.API_KEYS_MANAGE)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if change:
@@ -82,7 +169,7 @@ class ApiKeyAdmin(TenantAdmin):
         obj._state.adding = False
         messages.warning(request, f"The new API key is {raw} - copy it now, it will not be shown again.")
 
-    @admin.action(description="Revoke the selected keys")
+    @capability_action(Capability.API_KEYS_MANAGE, description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
         count = 0
         for key in queryset.filter(revoked_at__isnull=True):
@@ -98,17 +185,7 @@ class AuditEventAdmin(TenantAdmin):
     search_fields = ["object_id", "actor", "request_id", "action"]
     date_hierarchy = "created_at"
 
+    capabilities = read_only(Capability.AUDIT_VIEW)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_actions(self, request: HttpRequest) -> Any:
-        return {}

@@ -9,10 +9,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.core.api import TenantApiMixin
+from oms.core.permissions import requires
+from oms.core.roles import Capability
 
 
 class MeApi(TenantApiMixin, APIView):
     """Who this key or session acts as: lets a storefront check its key."""
+
+    permission_classes = [requires(Capability.OWN_ACCOUNT)]
 
     class OutputSerializer(serializers.Serializer):
         tenant = serializers.CharField()

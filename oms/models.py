@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from oms.core.models import TenantOwned, TenantQuerySet
+from oms.core.money import validate_currency
 
 
 class Role(models.TextChoices):
@@ -32,13 +35,18 @@ class SplitCapturePolicy(models.TextChoices):
     PER_SHIPMENT = "per_shipment", "Capture the shipped part, charge the rest later"
 
 
+class PaymentGatewayChoice(models.TextChoices):
+    STRIPE = "stripe", "Stripe"
+    SANDBOX = "sandbox", "Sandbox (approves any card; for demos and testing only)"
+
+
 class Tenant(models.Model):
     """A merchant. Holds the order policies the other rooms read."""
 
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     is_active = models.BooleanField(default=True)
-    default_currency = models.CharField(max_length=3, default="USD")
+    default_currency = models.CharField(max_length=3, default="USD", validators=[validate_currency])
     allow_split_shipments = models.BooleanField(default=True)
     allow_backorder = models.BooleanField(default=True)
     max_shipments_per_order = models.PositiveSmallIntegerField(default=3)
@@ -48,10 +56,27 @@ class Tenant(models.Model):
     split_capture_policy = models.CharField(
         max_length=20, choices=SplitCapturePolicy.choices, default=SplitCapturePolicy.ALL_AT_FIRST
     )
+    agent_refund_limit = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("100.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="The most a support agent may refund at a time (order currency); 0: agents may not.",
+    )
+    # The provider an order's payment goes to when the request names none. "sandbox" approves any
+    # card: outside development and tests it is the only way a tenant reaches the sandbox.
+    payment_gateway = models.CharField(
+        max_length=32, choices=PaymentGatewayChoice.choices, default=PaymentGatewayChoice.STRIPE
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(agent_refund_limit__gte=0), name="tenant_agent_refund_limit_gte_0"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -63,3 +63,35 @@ def tenant_bootstrap(
     )
     _, raw = api_key_create(tenant=tenant, name="default", role=Role.MANAGER, actor=None)
     return tenant, user, raw
+
+
+@transaction.atomic
+def membership_invite(*, tenant: Tenant, email: str, role: str, actor: Any = None) -> tuple[Membership, bool]:
+    """Add the person with this email to the tenant's staff; make their user if there is none.
+
+    Returns the membership and whether a user was made (they then set a password from the
+    invitation). Staff are never picked from the platform's list of users.
+    """
+    email = email.strip()
+    user_model = get_user_model()
+    user = (
+        user_model.objects.filter(username__iexact=email).order_by("pk").first()
+        or user_model.objects.filter(email__iexact=email).order_by("pk").first()
+    )
+    if user is not None and Membership.objects.for_tenant(tenant).filter(user=user).exists():
+        raise DomainError("already_a_member", f"{email} is already on this tenant's staff.", status=409)
+    created = user is None
+    if created:
+        user = user_model.objects.create_user(username=email, email=email)
+        user.set_unusable_password()
+    user.is_staff = True
+    user.save()
+    membership = Membership.objects.create(tenant=tenant, user=user, role=role)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="membership.invited" if created else "membership.created",
+        obj=membership,
+        after={"email": email, "role": role},
+    )
+    return membership, created

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
@@ -19,7 +20,22 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("account/tenant/", views.switch_tenant, name="switch-tenant"),
     path("api/v1/", include(api_v1)),
-    path("integrations/", include("integrations.urls")),
+    path("webhooks/", include("integrations.urls")),
     path("warehouse/", include("fulfillment.urls")),
+    # Password reset for staff, in the admin's look; invited staff set their first password here.
+    path("admin/password_reset/", auth_views.PasswordResetView.as_view(), name="admin_password_reset"),
+    path(
+        "admin/password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"
+    ),
+    path(
+        "account/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "account/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("admin/", admin.site.urls),
 ]

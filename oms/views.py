@@ -12,6 +12,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from oms.core.roles import Capability, role_has
+from oms.core.tenancy import SESSION_TENANT_KEY
+from oms.models import Membership
+
+SWITCH_TENANT_CAPABILITY = Capability.OWN_ACCOUNT
+
 
 def _check_database() -> str:
     try:
@@ -51,9 +57,6 @@ def health(request: HttpRequest) -> JsonResponse:
 @login_required
 def switch_tenant(request: HttpRequest) -> HttpResponse:
     """A user who belongs to several tenants chooses which one they act for."""
-    from oms.core.tenancy import SESSION_TENANT_KEY
-    from oms.models import Membership
-
     try:
         tenant_id = int(request.POST.get("tenant", ""))
     except ValueError:
@@ -65,8 +68,15 @@ def switch_tenant(request: HttpRequest) -> HttpResponse:
     )
     if membership is None:
         return JsonResponse({"code": "not_found", "message": "Not found."}, status=404)
+    if not role_has(membership.role, SWITCH_TENANT_CAPABILITY):  # the role in the tenant chosen
+        return JsonResponse(
+            {"code": "permission_denied", "message": "Your role may not do this."}, status=403
+        )
     request.session[SESSION_TENANT_KEY] = tenant_id
     target = request.POST.get("next") or ""
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("admin:index")
     return redirect(target or reverse("admin:index"))
+
+
+switch_tenant.capability = SWITCH_TENANT_CAPABILITY  # type: ignore[attr-defined]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -17,13 +17,22 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export import fields, resources
-from import_export.admin import ExportActionMixin
 
 from oms.core.addresses import normalize_country, postal_code_error
-from oms.core.admin import TenantAdmin, TenantTabularInline
+from oms.core.admin import (
+    TenantAdmin,
+    TenantExportActionMixin,
+    TenantTabularInline,
+    capability_action,
+    is_superuser,
+    read_only,
+    requires_capability,
+)
 from oms.core.errors import DomainError
-from orders import payment_services, services
+from oms.core.roles import Capability, refund_check, refund_limit
+from orders import services
 from orders.models import Customer, Hold, Order, OrderEvent, OrderLine, Payment
+from orders.payments import services as payment_services
 from orders.states import EDITABLE, HoldKind, OrderState
 
 STATE_COLOURS = {
@@ -58,15 +67,13 @@ def run_each(
         model_admin.message_user(request, "Not changed: " + "; ".join(failed), messages.WARNING)
 
 
+C = Capability
+
+
 class ReadOnlyInline(TenantTabularInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    capabilities = read_only(C.ORDERS_VIEW)
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -108,6 +115,7 @@ class HoldInline(ReadOnlyInline):
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
+    capabilities = read_only(C.PAYMENTS_VIEW)
     fields = [
         "provider",
         "provider_id",
@@ -155,7 +163,7 @@ class OrderResource(resources.ModelResource):
 
 
 @admin.register(Order)
-class OrderAdmin(ExportActionMixin, TenantAdmin):
+class OrderAdmin(TenantExportActionMixin, TenantAdmin):
     resource_classes = [OrderResource]
     list_display = [
         "number",
@@ -197,13 +205,26 @@ class OrderAdmin(ExportActionMixin, TenantAdmin):
     ]
     fields = readonly_fields
     show_full_result_count = False
+    change_form_template = "admin/orders/order/change_form.html"
+    # Orders come from channels and the API, and are cancelled, never deleted: their history stays.
+    capabilities = {
+        "view": C.ORDERS_VIEW,
+        "add": None,
+        "change": C.ORDERS_EDIT,
+        "delete": None,
+        "export": C.ORDERS_EXPORT,
+    }
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> Any:
         # Every field is read-only here: changes go through the actions and the ship-to form.
+        order = self.get_object(request, object_id)
         extra_context = {
             **(extra_context or {}),
+            "ship_to_editable": order is not None
+            and order.state in EDITABLE
+            and self.has_change_permission(request, order),
             "show_save": False,
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
@@ -211,30 +232,19 @@ class OrderAdmin(ExportActionMixin, TenantAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False  # orders come from channels and the API
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # cancel instead; an order's history stays
-
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(self.change_ship_to_view)
         return [path("<path:object_id>/ship-to/", view, name="orders_order_ship_to"), *super().get_urls()]
 
     @admin.display(description="Ship to")
     def ship_to_address(self, order: Order) -> str:
-        address = format_html("{}", order.ship_to)
-        if order.state in EDITABLE:
-            url = reverse("admin:orders_order_ship_to", args=[order.pk])
-            return format_html('{} &nbsp; <a href="{}" class="button">Change address</a>', address, url)
-        return address
+        return format_html("{}", order.ship_to)
 
+    @requires_capability(C.ORDERS_EDIT)
     def change_ship_to_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         order = self.get_object(request, object_id)
         if order is None:
             raise Http404("No such order")
-        if not self.has_change_permission(request, order):
-            raise PermissionDenied
         form = ShipToForm(request.POST or None, initial=order.ship_to.as_dict())
         if request.method == "POST" and form.is_valid():
             try:
@@ -285,23 +295,29 @@ class OrderAdmin(ExportActionMixin, TenantAdmin):
             format_html_join("", "<li>{}</li>", ((line,) for line in lines)),
         )
 
-    def _run(self, request: HttpRequest, queryset: QuerySet[Any], verb: str, call: Any) -> None:
+    def _apply(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Any],
+        verb: str,
+        service: Callable[..., Any],
+        per_order: Callable[[Order], dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Every bulk action: `service(tenant=, order_id=, actor=, **kwargs)` for each selected order."""
         orders = queryset.select_related(None).only("pk", "number", "tenant_id")
+
+        def call(order: Order) -> Any:
+            extra = per_order(order) if per_order else {}
+            return service(tenant=order.tenant, order_id=order.pk, actor=request.user, **kwargs, **extra)
+
         run_each(self, request, orders, verb, "order(s)", call, label=lambda o: f"#{o.number}")
 
-    @admin.action(description="Put the selected orders on hold…")
+    @capability_action(C.ORDERS_HOLD, description="Put the selected orders on hold…")
     def hold_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
         form = HoldForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            kind, reason = form.cleaned_data["kind"], form.cleaned_data["reason"]
-            self._run(
-                request,
-                queryset,
-                "Held",
-                lambda o: services.order_hold(
-                    tenant=o.tenant, order_id=o.pk, kind=kind, reason=reason, actor=request.user
-                ),
-            )
+            self._apply(request, queryset, "Held", services.order_hold, **form.cleaned_data)
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -313,49 +329,29 @@ class OrderAdmin(ExportActionMixin, TenantAdmin):
         }
         return TemplateResponse(request, "admin/orders/order/hold.html", context)
 
-    @admin.action(description="Release the holds on the selected orders")
+    @capability_action(C.ORDERS_HOLD, description="Release the holds on the selected orders")
     def release_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._run(
-            request,
-            queryset,
-            "Released",
-            lambda o: services.order_release(
-                tenant=o.tenant, order_id=o.pk, reason="Released from the admin", actor=request.user
-            ),
-        )
+        self._apply(request, queryset, "Released", services.order_release, reason="Released from the admin")
 
-    @admin.action(description="Cancel the selected orders")
+    @capability_action(C.ORDERS_CANCEL, description="Cancel the selected orders")
     def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._run(
-            request,
-            queryset,
-            "Cancelled",
-            lambda o: services.order_cancel(
-                tenant=o.tenant, order_id=o.pk, reason="Cancelled from the admin", actor=request.user
-            ),
-        )
+        self._apply(request, queryset, "Cancelled", services.order_cancel, reason="Cancelled from the admin")
 
-    @admin.action(description="Mark the allocated units of the selected orders shipped")
+    @capability_action(C.ORDERS_SHIP, description="Mark the allocated units of the selected orders shipped")
     def ship_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         """For merchants who ship outside the OMS: every allocated unit leaves, one shipment per order."""
         stamp = timezone.now().strftime("%Y%m%d%H%M%S")
-        self._run(
+        self._apply(
             request,
             queryset,
             "Shipped",
-            lambda o: services.order_record_shipment(
-                tenant=o.tenant, order_id=o.pk, reference=f"admin-{o.pk}-{stamp}", actor=request.user
-            ),
+            services.order_record_shipment,
+            per_order=lambda o: {"reference": f"admin-{o.pk}-{stamp}"},
         )
 
-    @admin.action(description="Re-allocate the selected orders")
+    @capability_action(C.ORDERS_REALLOCATE, description="Re-allocate the selected orders")
     def reallocate_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._run(
-            request,
-            queryset,
-            "Re-allocated",
-            lambda o: services.order_reallocate(tenant=o.tenant, order_id=o.pk, actor=request.user),
-        )
+        self._apply(request, queryset, "Re-allocated", services.order_reallocate)
 
 
 class ShipToForm(forms.Form):
@@ -390,6 +386,23 @@ class RefundForm(forms.Form):
     amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
     reason = forms.CharField(max_length=200, required=False)
 
+    def __init__(self, *args: Any, request: HttpRequest, payment: Payment, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request, self.payment = request, payment
+
+    def clean_amount(self) -> Decimal:
+        amount = self.cleaned_data["amount"]
+        try:  # a support agent refunds up to the tenant's limit
+            refund_check(
+                tenant=self.payment.tenant,
+                role=getattr(self.request, "role", None),
+                amount=amount,
+                superuser=is_superuser(self.request),
+            )
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code)
+        return amount
+
 
 @admin.register(Payment)
 class PaymentAdmin(TenantAdmin):
@@ -409,22 +422,17 @@ class PaymentAdmin(TenantAdmin):
     search_fields = ["provider_id", "order__number", "order__external_id"]
     list_select_related = ["order"]
     actions = ["capture_payments", "void_payments", "refund_payments"]
+    capabilities = read_only(C.PAYMENTS_VIEW)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def _each(self, request: HttpRequest, queryset: QuerySet[Any], verb: str, call: Any) -> None:
         run_each(
             self, request, queryset.select_related(None).order_by("pk"), verb, "payment(s)", call, label=str
         )
 
-    @admin.action(description="Capture the selected authorizations")
+    @capability_action(C.PAYMENTS_CAPTURE, description="Capture the selected authorizations")
     def capture_payments(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._each(
             request,
@@ -433,7 +441,7 @@ class PaymentAdmin(TenantAdmin):
             lambda p: payment_services.payment_capture(tenant=p.tenant, payment_id=p.pk, actor=request.user),
         )
 
-    @admin.action(description="Void the selected authorizations")
+    @capability_action(C.PAYMENTS_VOID, description="Void the selected authorizations")
     def void_payments(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._each(
             request,
@@ -442,7 +450,7 @@ class PaymentAdmin(TenantAdmin):
             lambda p: payment_services.payment_void(tenant=p.tenant, payment_id=p.pk, actor=request.user),
         )
 
-    @admin.action(description="Refund an amount of the selected payment…")
+    @capability_action(C.PAYMENTS_REFUND, description="Refund an amount of the selected payment…")
     def refund_payments(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
         payments = list(queryset)
         if len(payments) != 1:
@@ -450,7 +458,10 @@ class PaymentAdmin(TenantAdmin):
             return None
         payment = payments[0]
         form = RefundForm(
-            request.POST if "apply" in request.POST else None, initial={"amount": payment.refundable}
+            request.POST if "apply" in request.POST else None,
+            initial={"amount": payment.refundable},
+            request=request,
+            payment=payment,
         )
         if form.is_bound and form.is_valid():
             # One refund per submitted form: a double submit reuses the form's token.
@@ -476,6 +487,9 @@ class PaymentAdmin(TenantAdmin):
             "form": form,
             "opts": self.model._meta,
             "refund_token": uuid.uuid4().hex,
+            "refund_limit": refund_limit(tenant=payment.tenant, role=getattr(request, "role", None))
+            if not is_superuser(request)
+            else None,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/orders/payment/refund.html", context)
@@ -485,3 +499,10 @@ class PaymentAdmin(TenantAdmin):
 class CustomerAdmin(TenantAdmin):
     list_display = ["email", "name", "phone", "created_at"]
     search_fields = ["email", "name"]
+    # Customers come with their orders, which keep them: never deleted here.
+    capabilities = {
+        "view": C.CUSTOMERS_VIEW,
+        "add": C.CUSTOMERS_EDIT,
+        "change": C.CUSTOMERS_EDIT,
+        "delete": None,
+    }

@@ -11,6 +11,7 @@ class OrderErrorCode(StrEnum):
     UNKNOWN_SKU = "unknown_sku"
     INACTIVE_SKU = "inactive_sku"
     INVALID_MONEY = "invalid_money"
+    INVALID_CURRENCY = "invalid_currency"
     NO_ACTIVE_HOLD = "no_active_hold"
 
 

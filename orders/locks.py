@@ -1,17 +1,48 @@
-"""The one place orders spell select_for_update. Lock parents before children, rows in pk order."""
+"""The one place orders spell select_for_update. Parents before children, rows in pk order.
+
+Lock order: the order row, then its lines (pk order), then the stock rows (inventory/locks.py,
+one statement); for money: the order row, then its payments (pk order), then a payment's
+operation. The tenant's order-number counter is taken alone, in a short transaction of its
+own, before an order is placed.
+
+Rows are locked FOR NO KEY UPDATE: writers of a row queue on it as with FOR UPDATE, but rows
+inserted beside it (events, allocations, payments) do not wait for their foreign-key checks.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from orders.models import Order, OrderLine
+from django.db.models import QuerySet
+
+from orders.models import Order, OrderLine, OrderNumber, Payment, PaymentOperation
+
+
+def _for_update(qs: QuerySet[Any]) -> QuerySet[Any]:
+    """The one spelling of a row lock in orders."""
+    return qs.select_for_update(of=("self",), no_key=True)
 
 
 def order_for_update(*, tenant: Any, order_id: Any) -> Order:
-    return Order.objects.for_tenant(tenant).select_for_update(of=("self",)).get(pk=order_id)
+    return _for_update(Order.objects.for_tenant(tenant)).get(pk=order_id)
 
 
 def order_lines_for_update(*, order: Order) -> list[OrderLine]:
-    return list(
-        OrderLine.objects.for_tenant(order.tenant_id).filter(order=order).select_for_update().order_by("pk")
-    )
+    return list(_for_update(OrderLine.objects.for_tenant(order.tenant_id).filter(order=order).order_by("pk")))
+
+
+def order_number_for_update(*, tenant: Any) -> OrderNumber | None:
+    """The tenant's order-number counter, locked; None before its first order."""
+    return _for_update(OrderNumber.objects.for_tenant(tenant)).first()
+
+
+def payment_for_update(*, tenant: Any, payment_id: Any) -> Payment:
+    return _for_update(Payment.objects.for_tenant(tenant)).get(pk=payment_id)
+
+
+def payments_for_update(*, order: Order) -> list[Payment]:
+    return list(_for_update(Payment.objects.for_tenant(order.tenant_id).filter(order=order).order_by("pk")))
+
+
+def payment_operation_for_update(*, tenant: Any, operation_id: Any) -> PaymentOperation:
+    return _for_update(PaymentOperation.objects.for_tenant(tenant)).get(pk=operation_id)

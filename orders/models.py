@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from oms.core.models import TenantOwned
+from oms.core.money import non_negative_checks, validate_currency, validate_non_negative
 from orders.states import (
     ALLOCATABLE,
     CANCELLABLE,
@@ -23,10 +24,16 @@ from orders.states import (
     OrderEventType,
     OrderState,
     PaymentOperationKind,
+    PaymentPurpose,
     PaymentState,
 )
 
-MONEY = {"max_digits": 12, "decimal_places": 2, "default": Decimal("0.00")}
+MONEY = {
+    "max_digits": 12,
+    "decimal_places": 2,
+    "default": Decimal("0.00"),
+    "validators": [validate_non_negative],
+}
 
 
 class Customer(TenantOwned):
@@ -92,7 +99,7 @@ class Order(ConcurrentTransitionMixin, TenantOwned):
     external_id = models.CharField(max_length=128)
     number = models.CharField(max_length=32)
     state = FSMField(default=OrderState.PENDING, choices=OrderState.choices, protected=True)
-    currency = models.CharField(max_length=3)
+    currency = models.CharField(max_length=3, validators=[validate_currency])
     subtotal = models.DecimalField(**MONEY)
     shipping_price = models.DecimalField(**MONEY)
     tax = models.DecimalField(**MONEY)
@@ -117,6 +124,7 @@ class Order(ConcurrentTransitionMixin, TenantOwned):
             ),
             models.UniqueConstraint(fields=["tenant", "number"], name="order_unique_number"),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_gte_0"),
+            *non_negative_checks("order", "subtotal", "shipping_price", "tax", "discount"),
         ]
         indexes = [
             models.Index(fields=["tenant", "state", "placed_at"], name="order_state_time_idx"),
@@ -197,6 +205,7 @@ class OrderLine(TenantOwned):
         ordering = ["position", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_gt_0"),
+            *non_negative_checks("orderline", "unit_price", "tax", "discount"),
             models.CheckConstraint(
                 condition=Q(quantity__gte=F("quantity_allocated") + F("quantity_shipped")),
                 name="orderline_never_over_allocated",
@@ -294,7 +303,7 @@ class Payment(ConcurrentTransitionMixin, TenantOwned):
     provider_id = models.CharField(max_length=128, blank=True)
     payment_method = models.CharField(max_length=128, blank=True)
     state = FSMField(default=PaymentState.PENDING, choices=PaymentState.choices, protected=True)
-    currency = models.CharField(max_length=3)
+    currency = models.CharField(max_length=3, validators=[validate_currency])
     amount_authorized = models.DecimalField(**MONEY)
     amount_captured = models.DecimalField(**MONEY)
     amount_refunded = models.DecimalField(**MONEY)
@@ -302,6 +311,7 @@ class Payment(ConcurrentTransitionMixin, TenantOwned):
     authorization_expires_at = models.DateTimeField(null=True, blank=True)
     failure_code = models.CharField(max_length=64, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
+    purpose = models.CharField(max_length=12, choices=PaymentPurpose.choices, default=PaymentPurpose.ORDER)
     # Set on the off-session charge made for a later shipment (split capture "per_shipment").
     shipment_ref = models.CharField(max_length=128, blank=True)
     # The authorization this one replaced before it expired (payment_reauthorize).
@@ -323,6 +333,7 @@ class Payment(ConcurrentTransitionMixin, TenantOwned):
             ),
             models.CheckConstraint(condition=Q(amount_refunded__gte=0), name="payment_refunded_gte_0"),
             models.CheckConstraint(condition=Q(amount_captured__gte=0), name="payment_captured_gte_0"),
+            *non_negative_checks("payment", "amount_authorized"),
         ]
         indexes = [models.Index(fields=["tenant", "provider", "provider_id"], name="payment_provider_idx")]
 

@@ -1,6 +1,9 @@
 """Order writes: create, allocate, hold/release, cancel, edit. Each owns its transaction.
 
-Lock order: the order row, then its lines, then stock (inside inventory's allocation_apply).
+Lock order: the order row, then its lines, then every stock row the change needs in one
+statement (inside inventory's allocation_apply / allocation_release / stock_ship; see
+inventory/locks.py). A re-allocation or an edit gives its allocations back inside the same
+allocation_apply that takes new ones, so old and new stock rows are locked at once.
 Vendor calls (payments) are enqueued on commit; a worker may run them twice safely.
 """
 
@@ -21,6 +24,7 @@ from inventory.models import SKU, StockLevel
 from inventory.selectors import promise_date_for
 from inventory.services import stock_ship
 from oms.core.audit import actor_of, audit_record
+from oms.core.money import fits_currency, is_currency
 from oms.core.tasks import enqueue_on_commit
 from orders import locks
 from orders.errors import OrderConflict, OrderError, OrderErrorCode
@@ -123,14 +127,15 @@ def _next_number(tenant: Any) -> str:
     A placement that fails after this leaves a gap in the numbers, as most shops do.
     """
     with transaction.atomic():
-        counter = OrderNumber.objects.for_tenant(tenant).select_for_update().first()
+        counter = locks.order_number_for_update(tenant=tenant)
         if counter is None:
             try:
                 with transaction.atomic():
                     OrderNumber.objects.create(tenant=tenant)
             except IntegrityError:
                 pass  # another transaction made it first; wait for its lock below
-            counter = OrderNumber.objects.for_tenant(tenant).select_for_update().get()
+            counter = locks.order_number_for_update(tenant=tenant)
+            assert counter is not None
         counter.last_value += 1
         counter.save(update_fields=["last_value"])
         return str(counter.last_value)
@@ -153,6 +158,23 @@ def _skus_by_code(tenant: Any, codes: list[str]) -> dict[str, SKU]:
     return skus
 
 
+def _money_check(currency: str, lines: list[LineInput], **amounts: Decimal | None) -> None:
+    """Every door's last check: an ISO 4217 currency, and amounts that are neither negative nor
+    finer than the currency's minor unit (no 19.99 JPY)."""
+    if not is_currency(currency):
+        raise OrderError(OrderErrorCode.INVALID_CURRENCY, f"{currency!r} is not an ISO 4217 currency code.")
+    for index, line in enumerate(lines):
+        for name in ("unit_price", "tax", "discount"):
+            amounts[f"lines.{index}.{name}"] = getattr(line, name)
+    for name, value in amounts.items():
+        if value is not None and (Decimal(value) < 0 or not fits_currency(Decimal(value), currency)):
+            raise OrderError(
+                OrderErrorCode.INVALID_MONEY,
+                f"{name} {value} is not an amount of {currency.upper()}.",
+                field=name,
+            )
+
+
 def order_totals_recompute(order: Order, lines: list[OrderLine], *, tax: Decimal | None = None) -> None:
     order.subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0")).quantize(CENT)
     line_tax = sum((line.tax for line in lines), Decimal("0"))
@@ -169,6 +191,18 @@ def order_totals_recompute(order: Order, lines: list[OrderLine], *, tax: Decimal
     order.total = total.quantize(CENT)
 
 
+def _retaxed(order: Order, old_subtotal: Decimal, lines: list[OrderLine]) -> Decimal:
+    """The tax for changed lines: their own tax when they carry it, else the order's rate so far on
+    the new goods (the storefront computed the tax; we keep its rate, not its amount)."""
+    line_tax = sum((line.tax for line in lines), Decimal("0"))
+    if line_tax:
+        return line_tax
+    if not old_subtotal:
+        return Decimal("0")
+    new_subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+    return (order.tax * new_subtotal / old_subtotal).quantize(CENT)
+
+
 def _ship_to_of(order: Order) -> ShipTo:
     address = order.ship_to
     return ShipTo(country=address.country, postal_code=address.postal_code, city=address.city)
@@ -182,6 +216,9 @@ def order_create(*, tenant: Any, data: OrderInput, actor: Any = None) -> tuple[O
     )
     if existing is not None:
         return existing, False
+    _money_check(
+        data.currency, data.lines, shipping_price=data.shipping_price, discount=data.discount, tax=data.tax
+    )
     number = _next_number(tenant)
     try:
         order = _order_create(tenant=tenant, data=data, actor=actor, number=number)
@@ -266,13 +303,12 @@ def _order_create(*, tenant: Any, data: OrderInput, actor: Any, number: str) -> 
     elif data.reservation:
         _allocate_while_held(order, lines, actor=actor, reservation_id=data.reservation)
     if data.payment:
-        from orders.payment_tasks import payment_authorize_task
-
+        # The worker authorizes on commit (a storefront may also do it at once: one attempt either way).
         enqueue_on_commit(
-            payment_authorize_task,
+            "orders.tasks.payment_authorize_task",
             tenant_id=tenant.pk,
             order_id=order.pk,
-            provider=data.payment.get("provider", "sandbox"),
+            provider=data.payment.get("provider") or tenant.payment_gateway,
             payment_method=data.payment.get("payment_method", ""),
         )
     return order
@@ -332,11 +368,22 @@ def _outcome(lines: list[OrderLine]) -> str:
 
 
 def _allocate_locked(
-    order: Order, lines: list[OrderLine], *, actor: Any, reservation_id: int | None = None
+    order: Order,
+    lines: list[OrderLine],
+    *,
+    actor: Any,
+    reservation_id: int | None = None,
+    release: list[tuple[int, int]] | None = None,
 ) -> Order:
-    """Allocate what is still open on a locked order and move it to the matching state."""
+    """Allocate what is still open on a locked order and move it to the matching state.
+
+    `release`: stock given back by `_take_allocations`, released in the same stock lock.
+    """
     before = order.state
     demand = _demand(lines)
+    if release and not demand and not reservation_id:
+        allocation_release(tenant=order.tenant, picks=release)
+        release = None
     if order.state == OrderState.PARTIALLY_SHIPPED:
         # Part of it is on its way: the rest is allocated as it arrives; the state stays.
         if demand:
@@ -345,6 +392,7 @@ def _allocate_locked(
                 lines=demand,
                 ship_to=_ship_to_of(order),
                 policy=AllocationPolicy.for_tenant(order.tenant),
+                release=release or (),
             )
             _record_plan(order, lines, plan)
             if plan.picks:
@@ -367,6 +415,7 @@ def _allocate_locked(
             ship_to=_ship_to_of(order),
             policy=AllocationPolicy.for_tenant(tenant),
             reservation_id=reservation_id,
+            release=release or (),
         )
         _record_plan(order, lines, plan)
         order.allocation_plan = plan.as_dict()
@@ -484,17 +533,22 @@ def orders_allocate_backorders(*, tenant: Any, sku_ids: list[int], actor: Any = 
     return touched
 
 
-def _release_allocations(order: Order, lines: list[OrderLine]) -> None:
+def _take_allocations(order: Order, lines: list[OrderLine]) -> list[tuple[int, int]]:
+    """Delete the lines' allocations and return them as (stock_level_id, quantity) picks.
+
+    Stock is not touched here: the caller releases the picks in its one stock lock
+    (`allocation_release`, or `allocation_apply(release=...)` when it allocates again).
+    """
     allocations = list(
         Allocation.objects.for_tenant(order.tenant_id).filter(order_line__in=lines).order_by("stock_level_id")
     )
     if allocations:
-        allocation_release(tenant=order.tenant, picks=[(a.stock_level_id, a.quantity) for a in allocations])
         Allocation.objects.for_tenant(order.tenant_id).filter(pk__in=[a.pk for a in allocations]).delete()
     for line in lines:
         if line.quantity_allocated:
             line.quantity_allocated = 0
             line.save(update_fields=["quantity_allocated"])
+    return [(a.stock_level_id, a.quantity) for a in allocations]
 
 
 @transaction.atomic
@@ -508,8 +562,8 @@ def order_reallocate(*, tenant: Any, order_id: int, actor: Any = None) -> Order:
             state=order.state,
         )
     lines = locks.order_lines_for_update(order=order)
-    _release_allocations(order, lines)
-    return _allocate_locked(order, lines, actor=actor)
+    released = _take_allocations(order, lines)
+    return _allocate_locked(order, lines, actor=actor, release=released)
 
 
 # --- holds --------------------------------------------------------------------------------
@@ -605,7 +659,7 @@ def order_cancel(*, tenant: Any, order_id: int, reason: str = "", actor: Any = N
             state=order.state,
         )
     lines = locks.order_lines_for_update(order=order)
-    _release_allocations(order, lines)
+    allocation_release(tenant=tenant, picks=_take_allocations(order, lines))
     before = order.state
     order.cancel(reason=reason)
     order.save(update_fields=["state", "cancel_reason", "updated_at"])
@@ -629,9 +683,10 @@ def order_cancel(*, tenant: Any, order_id: int, reason: str = "", actor: Any = N
         after={"state": order.state, "reason": reason},
     )
     if order.payments.exists():
-        from orders.payment_tasks import payments_for_order_cancel_task
-
-        enqueue_on_commit(payments_for_order_cancel_task, tenant_id=tenant.pk, order_id=order.pk)
+        # Void or refund every payment, including one whose operation is still in flight.
+        enqueue_on_commit(
+            "orders.tasks.payments_for_order_cancel_task", tenant_id=tenant.pk, order_id=order.pk
+        )
     return order
 
 
@@ -669,12 +724,14 @@ def order_edit(
     current = locks.order_lines_for_update(order=order)
     before = _snapshot(order, current)
     if lines is not None:
+        _money_check(order.currency, lines)
         skus = _skus_by_code(tenant, [item.sku for item in lines])
-    _release_allocations(order, current)
+    released = _take_allocations(order, current)
     if ship_to is not None:
         order.ship_to = _address_create(tenant, ship_to)
     if service_level is not None:
         order.service_level = service_level
+    old_subtotal = order.subtotal
     if lines is not None:
         by_sku = {line.sku_id: line for line in current}
         kept: list[OrderLine] = []
@@ -693,7 +750,9 @@ def order_edit(
         for removed in by_sku.values():
             removed.delete()
         current = kept
-    order_totals_recompute(order, current)
+    order_totals_recompute(
+        order, current, tax=_retaxed(order, old_subtotal, current) if lines is not None else None
+    )
     order.save()
     after = _snapshot(order, current)
     order_event_record(
@@ -705,11 +764,12 @@ def order_edit(
     )
     audit_record(tenant=tenant, actor=actor, action="order.edited", obj=order, before=before, after=after)
     if order.state in ALLOCATABLE:
-        _allocate_locked(order, current, actor=actor)
+        _allocate_locked(order, current, actor=actor, release=released)
+    else:
+        allocation_release(tenant=tenant, picks=released)
     if before["total"] != after["total"] and order.payments.exists():
-        from orders.payment_tasks import payment_adjust_authorization_task
-
-        enqueue_on_commit(payment_adjust_authorization_task, tenant_id=tenant.pk, order_id=order.pk)
+        # Refund what was taken beyond the new total, or authorize / charge the difference.
+        enqueue_on_commit("orders.tasks.payments_for_order_edit_task", tenant_id=tenant.pk, order_id=order.pk)
     return order
 
 
@@ -850,10 +910,8 @@ def order_record_shipment(
         after={"reference": reference, "amount": str(amount), "complete": complete},
     )
     if order.payments.exists():
-        from orders.payment_tasks import payment_capture_for_shipment_task
-
         enqueue_on_commit(
-            payment_capture_for_shipment_task,
+            "orders.tasks.payment_capture_for_shipment_task",
             tenant_id=tenant.pk,
             order_id=order.pk,
             shipment_amount=str(amount),

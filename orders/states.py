@@ -36,6 +36,7 @@ class HoldKind(models.TextChoices):
     FRAUD = "fraud", "Fraud review"
     MANUAL = "manual", "Manual"
     UNMAPPED_SKU = "unmapped_sku", "Unmapped SKU"
+    PAYMENT_DUE = "payment_due", "Payment due"
 
 
 class PaymentState(models.TextChoices):
@@ -46,6 +47,14 @@ class PaymentState(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
     VOIDED = "voided", "Voided"
     FAILED = "failed", "Failed"
+
+
+class PaymentPurpose(models.TextChoices):
+    """What a payment is for: the order's own authorization, or an off-session charge made later."""
+
+    ORDER = "order", "Order"
+    SHIPMENT = "shipment", "Later shipment"
+    EDIT = "edit", "Larger total after an edit"
 
 
 class PaymentOperationKind(models.TextChoices):

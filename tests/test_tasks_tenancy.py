@@ -10,15 +10,16 @@ from oms.core.errors import NotFoundError
 from oms.models import AuditEvent
 from oms.tasks import worker_ping_task
 from orders.models import Order, Payment
-from orders.payment_tasks import (
-    payment_adjust_authorization_task,
+from orders.services import order_create
+from orders.tasks import (
+    order_allocate_task,
+    orders_allocate_backorders_task,
     payment_authorize_task,
     payment_capture_for_shipment_task,
     payment_refund_task,
     payments_for_order_cancel_task,
+    payments_for_order_edit_task,
 )
-from orders.services import order_create
-from orders.tasks import order_allocate_task, orders_allocate_backorders_task
 from tests.inventory.conftest import sku_a, sku_b, warehouses  # noqa: F401
 from tests.orders.conftest import order_input, stocked  # noqa: F401
 
@@ -39,7 +40,7 @@ def test_order_tasks_with_another_tenants_id_find_nothing(tenant_a, tenant_b, or
             tenant_id=tenant_b.pk, order_id=order_a.pk, provider="sandbox", payment_method="pm_card_visa"
         ),
         lambda: payments_for_order_cancel_task(tenant_id=tenant_b.pk, order_id=order_a.pk),
-        lambda: payment_adjust_authorization_task(tenant_id=tenant_b.pk, order_id=order_a.pk),
+        lambda: payments_for_order_edit_task(tenant_id=tenant_b.pk, order_id=order_a.pk),
         lambda: payment_capture_for_shipment_task(
             tenant_id=tenant_b.pk, order_id=order_a.pk, shipment_amount="1.00", shipment_ref="s1"
         ),

@@ -12,21 +12,24 @@ from typing import Any
 
 import stripe
 
+from integrations.endpoints import effective_base_url
 from integrations.models import ChannelAccount, ChannelKind
 from integrations.stripe.money import from_minor, to_minor
 from oms.core.errors import DomainError
-from orders.payments import GatewayResult, PaymentDeclined, PaymentGatewayUnavailable
+from orders.payments.gateway import GatewayResult, PaymentDeclined, PaymentGatewayUnavailable
 
 HTTP_TIMEOUT_SECONDS = 30
 
 
 def stripe_client(account: ChannelAccount) -> stripe.StripeClient:
+    """A client for `account`; its base_url replaces Stripe's host only where settings allow it."""
     kwargs: dict[str, Any] = {
         "max_network_retries": 0,
         "http_client": stripe.RequestsClient(timeout=HTTP_TIMEOUT_SECONDS),
     }
-    if account.base_url:
-        kwargs["base_addresses"] = {"api": account.base_url.rstrip("/")}
+    base_url = effective_base_url(account)
+    if base_url:
+        kwargs["base_addresses"] = {"api": base_url.rstrip("/")}
     return stripe.StripeClient(account.credentials, **kwargs)
 
 

@@ -13,7 +13,6 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -42,7 +41,8 @@ from inventory.services import (
 )
 from oms.core.api import CursorPagination, TenantApiMixin
 from oms.core.idempotency import idempotent
-from oms.core.permissions import CanManage, IsTenantMember
+from oms.core.permissions import requires
+from oms.core.roles import Capability as C
 from oms.core.serializers import AddressSerializer, CountryField
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -55,14 +55,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 class InventoryApi(TenantApiMixin, APIView):
-    """Reads need a tenant member; writes need an owner or manager."""
-
-    write_permission_classes: list[type[BasePermission]] = [CanManage]
-
-    def get_permissions(self) -> list[BasePermission]:
-        if self.request.method in SAFE_METHODS:
-            return [IsTenantMember()]
-        return [permission() for permission in self.write_permission_classes]
+    """Each view declares the capabilities its methods need (oms.core.roles)."""
 
     def paginated(self, queryset: QuerySet[Any], serializer_class: type[serializers.Serializer]) -> Response:
         paginator = CursorPagination()
@@ -110,6 +103,7 @@ def _warehouse_fields(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class WarehouseListApi(InventoryApi):
+    permission_classes = [requires(read=C.CATALOG_VIEW, write=C.WAREHOUSES_MANAGE)]
     pagination_class = CursorPagination
 
     @extend_schema_serializer(component_name="WarehouseCreate")
@@ -152,6 +146,8 @@ class WarehouseListApi(InventoryApi):
 
 
 class WarehouseDetailApi(InventoryApi):
+    permission_classes = [requires(read=C.CATALOG_VIEW, write=C.WAREHOUSES_MANAGE)]
+
     @extend_schema_serializer(component_name="WarehouseUpdate")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False)
@@ -217,6 +213,7 @@ class _SkuFieldsSerializer(serializers.Serializer):
 
 
 class SkuListApi(InventoryApi):
+    permission_classes = [requires(read=C.CATALOG_VIEW, write=C.SKUS_MANAGE)]
     pagination_class = CursorPagination
 
     @extend_schema_serializer(component_name="SkuCreate")
@@ -246,6 +243,8 @@ class SkuListApi(InventoryApi):
 
 
 class SkuDetailApi(InventoryApi):
+    permission_classes = [requires(read=C.CATALOG_VIEW, write=C.SKUS_MANAGE)]
+
     @extend_schema_serializer(component_name="SkuUpdate")
     class InputSerializer(_SkuFieldsSerializer):
         pass
@@ -266,6 +265,8 @@ class SkuDetailApi(InventoryApi):
 
 
 class SkuAvailabilityApi(InventoryApi):
+    permission_classes = [requires(C.STOCK_VIEW)]
+
     @extend_schema_serializer(component_name="WarehouseAvailability")
     class WarehouseRowSerializer(serializers.Serializer):
         warehouse = serializers.CharField()
@@ -290,6 +291,7 @@ class SkuAvailabilityApi(InventoryApi):
 
 # --- stock --------------------------------------------------------------------------------
 class StockListApi(InventoryApi):
+    permission_classes = [requires(C.STOCK_VIEW)]
     pagination_class = CursorPagination
     OutputSerializer = StockRowSerializer
 
@@ -311,6 +313,8 @@ class StockListApi(InventoryApi):
 
 
 class StockAdjustmentApi(InventoryApi):
+    permission_classes = [requires(C.STOCK_COUNT)]
+
     @extend_schema_serializer(component_name="StockAdjustment")
     class InputSerializer(serializers.Serializer):
         sku = TenantSkuCodeField()
@@ -372,6 +376,8 @@ class ReservationOutputSerializer(serializers.Serializer):
 
 
 class ReservationCreateApi(InventoryApi):
+    permission_classes = [requires(C.RESERVATIONS_MANAGE)]
+
     @extend_schema_serializer(component_name="ReservationLineInput")
     class LineSerializer(serializers.Serializer):
         sku = TenantSkuCodeField()
@@ -428,6 +434,7 @@ def _reservation_body(tenant: Any, reservation: Any) -> dict[str, Any]:
 
 
 class ReservationDetailApi(InventoryApi):
+    permission_classes = [requires(read=C.STOCK_VIEW, write=C.RESERVATIONS_MANAGE)]
     OutputSerializer = ReservationOutputSerializer
 
     @extend_schema(operation_id="reservations_retrieve", responses=OutputSerializer)
@@ -444,6 +451,8 @@ class ReservationDetailApi(InventoryApi):
 
 # --- replenishment ------------------------------------------------------------------------
 class ReplenishmentApi(InventoryApi):
+    permission_classes = [requires(C.REPLENISHMENT_VIEW)]
+
     @extend_schema_serializer(component_name="ReorderSuggestion")
     class ReorderSerializer(serializers.Serializer):
         sku = serializers.CharField()

@@ -1,31 +1,73 @@
-"""The tenant-aware admin base: staff see and edit only their tenant's rows.
+"""The tenant-aware admin base: staff see and edit only their tenant's rows, as their role allows.
 
 Querysets, foreign-key and many-to-many choices, related-field filters and autocomplete
 (which reads the related model's admin queryset) are all scoped to request.tenant. New rows
 get the tenant set server-side. Superusers see every tenant.
+
+Every door declares the capability it needs (oms.core.roles), and nothing else grants one:
+- each ModelAdmin and inline: `capabilities = {"view": ..., "add": ..., "change": ..., "delete": ...}`
+  (None: closed to everyone; `read_only(cap)` for pages nobody edits here; admins with
+  import/export add "import"/"export");
+- each action: `@capability_action(Capability.X, description=...)`;
+- each custom admin page: `@requires_capability(Capability.X)` on the view method.
+An admin that declares nothing is closed to every role, and tests/test_role_matrix.py fails.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.http import HttpRequest
+from django.forms import ModelChoiceField
+from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpRequest
+from import_export.admin import ExportActionMixin
 
 from oms.core.audit import audit_record
 from oms.core.models import TenantOwned
-from oms.models import Role
+from oms.core.roles import Capability, request_has
+from oms.models import Tenant
 
-ALL = frozenset({"view", "add", "change", "delete"})
-DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.OWNER: ALL,
-    Role.MANAGER: ALL,
-    Role.AGENT: frozenset({"view", "change"}),
-    Role.WAREHOUSE: frozenset({"view"}),
-}
+ADMIN_DOORS = ("view", "add", "change", "delete")
+
+
+def read_only(view: Capability | None) -> dict[str, Capability | None]:
+    """Capabilities of an admin whose rows are only ever seen here (changes go through services)."""
+    return {"view": view, "add": None, "change": None, "delete": None}
+
+
+def capability_action(capability: Capability, *, description: str) -> Callable[[Any], Any]:
+    """An admin action that needs `capability`: offered to, and run for, only roles that hold it."""
+
+    def decorator(func: Any) -> Any:
+        func = admin.action(description=description, permissions=[capability.permission_name])(func)
+        func.capability = capability
+        return func
+
+    return decorator
+
+
+def requires_capability(capability: Capability) -> Callable[[Any], Any]:
+    """A ModelAdmin's custom page (ship-to form, replenishment…): 403 unless the role holds it."""
+
+    def decorator(method: Any) -> Any:
+        @wraps(method)
+        def wrapped(self: Any, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if not request_has(request, capability):
+                raise PermissionDenied
+            return method(self, request, *args, **kwargs)
+
+        wrapped.capability = capability  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
 
 
 def _plain(value: Any) -> Any:
@@ -45,6 +87,63 @@ def _plain(value: Any) -> Any:
 
 def is_superuser(request: HttpRequest) -> bool:
     return bool(getattr(request.user, "is_superuser", False))
+
+
+def belongs_to_request_tenant(obj: Any, request: HttpRequest) -> bool:
+    if is_superuser(request):
+        return True
+    tenant = getattr(request, "tenant", None)
+    if tenant is None:
+        return False
+    if isinstance(obj, TenantOwned):
+        return obj.tenant_id == tenant.pk
+    if isinstance(obj, Tenant):
+        return obj.pk == tenant.pk
+    return True
+
+
+class CapabilityAdminMixin:
+    """Admin permissions read from the capabilities the admin declares, and nothing else."""
+
+    capabilities: dict[str, Capability | None] = {}
+
+    def capability_of(self, door: str) -> Capability | None:
+        return self.capabilities.get(door)
+
+    def may(self, request: HttpRequest, door: str, obj: Any = None) -> bool:
+        if not request_has(request, self.capability_of(door)):
+            return False
+        return obj is None or belongs_to_request_tenant(obj, request)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return any(self.may(request, door) for door in ADMIN_DOORS)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.may(request, "view", obj) or self.may(request, "change", obj)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return self.may(request, "add")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.may(request, "change", obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.may(request, "delete", obj)
+
+
+def _capability_check(capability: Capability) -> Callable[..., bool]:
+    def check(self: Any, request: HttpRequest, obj: Any = None) -> bool:
+        return request_has(request, capability)
+
+    check.__name__ = f"has_{capability.permission_name}_permission"
+    return check
+
+
+# `permissions=[Capability.X.permission_name]` on an action calls `has_cap_x_permission`.
+for _capability in Capability:
+    setattr(
+        CapabilityAdminMixin, f"has_{_capability.permission_name}_permission", _capability_check(_capability)
+    )
 
 
 def scoped_queryset(model: type[models.Model], request: HttpRequest) -> models.QuerySet[Any]:
@@ -83,8 +182,8 @@ def _relational_target(model: type[models.Model], path: str) -> Any:
     return field
 
 
-class TenantScopedMixin:
-    """Shared by ModelAdmin and inlines."""
+class TenantScopedMixin(CapabilityAdminMixin):
+    """Shared by ModelAdmin and inlines: rows, choices and permissions of the request's tenant."""
 
     model: type[models.Model]
 
@@ -112,34 +211,6 @@ class TenantScopedMixin:
         if issubclass(self.model, TenantOwned) and not is_superuser(request):
             exclude.append("tenant")
         return exclude
-
-    # --- role-based permissions --------------------------------------------------------
-    role_permissions: dict[str, frozenset[str]] = DEFAULT_ROLE_PERMISSIONS
-
-    def _role_allows(self, request: HttpRequest, action: str, obj: Any = None) -> bool:
-        if is_superuser(request):
-            return True
-        role = getattr(request, "role", None)
-        if role is None or action not in self.role_permissions.get(role, frozenset()):
-            return False
-        if obj is not None and isinstance(obj, TenantOwned):
-            return obj.tenant_id == request.tenant.pk  # type: ignore[attr-defined]
-        return True
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self._role_allows(request, "view")
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._role_allows(request, "view", obj) or self._role_allows(request, "change", obj)
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return self._role_allows(request, "add")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._role_allows(request, "change", obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._role_allows(request, "delete", obj)
 
 
 class TenantAdmin(TenantScopedMixin, admin.ModelAdmin):
@@ -226,9 +297,58 @@ class TenantAdmin(TenantScopedMixin, admin.ModelAdmin):
         formset.save_m2m()
 
 
+class TenantInlineFormSet(BaseInlineFormSet):
+    """Inline rows are looked up (on save) among the parent's tenant's rows only.
+
+    Django builds each inline form's hidden primary-key field from the model's default
+    manager, which would refuse the unscoped lookup (or, unguarded, find another tenant's row).
+    """
+
+    def add_fields(self, form: Any, index: Any) -> None:
+        super().add_fields(form, index)
+        field = form.fields.get(self._pk_field.name)
+        if isinstance(field, ModelChoiceField) and issubclass(field.queryset.model, TenantOwned):
+            tenant_id = getattr(self.instance, "tenant_id", None)
+            field.queryset = (
+                field.queryset.filter(tenant_id=tenant_id) if tenant_id else field.queryset.unscoped().none()
+            )
+
+
 class TenantTabularInline(TenantScopedMixin, admin.TabularInline):
-    pass
+    formset = TenantInlineFormSet
 
 
 class TenantStackedInline(TenantScopedMixin, admin.StackedInline):
-    pass
+    formset = TenantInlineFormSet
+
+
+class TenantExportActionMixin(ExportActionMixin):
+    """django-import-export's "Export selected" action and the change form's export button, for the
+    request's tenant only (the library looks rows up through the model's unscoped manager).
+
+    Declare `capabilities["export"]`.
+    """
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return self.may(request, "export")  # type: ignore[attr-defined]
+
+    def get_valid_export_item_pks(self, request: HttpRequest) -> Any:
+        return self.get_queryset(request).values_list("pk", flat=True)  # type: ignore[attr-defined]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        if request.method == "POST" and "_export-item" in request.POST:
+            # Export this one row without saving the form (and without needing "change").
+            obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+            if obj is None:
+                raise Http404("Not found")
+            if not self.has_export_permission(request):
+                raise PermissionDenied
+            return self.export_admin_action(request, self.get_queryset(request).filter(pk=obj.pk))  # type: ignore[attr-defined]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def export_admin_action(self, request: HttpRequest, queryset: Any) -> Any:
+        return super().export_admin_action(request, queryset)
+
+    export_admin_action.allowed_permissions = ("export",)  # type: ignore[attr-defined]

@@ -1,4 +1,10 @@
-"""A text field encrypted at rest with FIELD_ENCRYPTION_KEY (comma-separated keys rotate: first encrypts)."""
+"""Secret fields: a text field encrypted at rest, and which fields of a model count as secret.
+
+`EncryptedTextField` is encrypted with FIELD_ENCRYPTION_KEY (comma-separated keys rotate: the
+first encrypts). Every such field is secret, and so is any field a model names in its
+`SECRET_FIELDS` list (a secret that must stay searchable, such as a webhook URL token). The
+audit records a secret only as "changed" (`oms.core.audit`); nothing else may show it.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 _PREFIX = "fernet:"
+SECRET_CHANGED = "changed"  # what the audit records in place of a secret's value
 
 
 def _fernet() -> MultiFernet:
@@ -36,6 +43,8 @@ def decrypt(value: str) -> str:
 
 
 class EncryptedTextField(models.TextField):
+    secret = True
+
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         return None if value is None else decrypt(value)
 
@@ -44,3 +53,12 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return encrypt(str(value))
+
+
+def secret_field_names(model: type[models.Model] | models.Model) -> frozenset[str]:
+    """The names (and attnames) of `model`'s secret fields: encrypted ones, and its SECRET_FIELDS."""
+    names = set(getattr(model, "SECRET_FIELDS", ()))
+    for field in model._meta.concrete_fields:
+        if getattr(field, "secret", False) or field.name in names:
+            names.update((field.name, field.attname))
+    return frozenset(names)

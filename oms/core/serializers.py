@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from oms.core.addresses import ISO_COUNTRIES, normalize_country, postal_code_error
+from oms.core.money import is_currency, normalize_currency
 
 
 class CountryField(serializers.CharField):
@@ -16,6 +17,23 @@ class CountryField(serializers.CharField):
         value = normalize_country(super().to_internal_value(data))
         if value not in ISO_COUNTRIES:
             self.fail("invalid_country")
+        return value
+
+
+class CurrencyField(serializers.CharField):
+    """An ISO 4217 code with a minor unit ("usd" reads as "USD"); "XYZ" is refused."""
+
+    default_error_messages = {"invalid_currency": "Use an ISO 4217 currency code."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 3)
+        kwargs.setdefault("min_length", 3)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = normalize_currency(super().to_internal_value(data))
+        if not is_currency(value):
+            self.fail("invalid_currency")
         return value
 
 

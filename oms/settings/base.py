@@ -28,6 +28,10 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
+# Hosts a channel account's base_url may point a vendor SDK at instead of the vendor's real
+# address (integrations/endpoints.py). Empty: none, every account talks to the real vendor.
+# Development and tests allow any ("*"); production only an explicit list of hosts.
+VENDOR_BASE_URL_HOSTS = env_list("VENDOR_BASE_URL_HOSTS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -129,7 +133,8 @@ REST_FRAMEWORK = {
         "oms.core.auth.ApiKeyAuthentication",
         "oms.core.auth.TenantSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["oms.core.permissions.IsTenantMember"],
+    # Every view declares its capability (oms.core.permissions.requires); one that forgets is closed.
+    "DEFAULT_PERMISSION_CLASSES": ["oms.core.permissions.NoCapabilityDeclared"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -229,8 +234,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 60.0,
     },
     "payments-reauthorize-expiring": {
-        "task": "orders.payment_tasks.payments_reauthorize_expiring_task",
+        "task": "orders.tasks.payments_reauthorize_expiring_task",
         "schedule": 3600.0,
+    },
+    "payments-release-cancelled": {
+        "task": "orders.tasks.payments_release_cancelled_task",
+        "schedule": 900.0,
     },
     "idempotency-records-purge": {
         "task": "oms.tasks.idempotency_records_purge_task",
@@ -239,12 +248,22 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
+# --- payments ---------------------------------------------------------------------------
+# The sandbox gateway approves any card. Development and tests allow it for every tenant;
+# production settings never do (there only a tenant whose payment_gateway is "sandbox" uses it).
+PAYMENT_SANDBOX_ALLOWED = env_bool("PAYMENT_SANDBOX_ALLOWED", False)
+
 # --- logging ----------------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "oms.core.request_id.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "oms.core.request_id.RequestIdLogFilter"},
+        # Secrets stay out of the logs at every level (oms/core/logsafe.py).
+        "vendor_payloads": {"()": "oms.core.logsafe.VendorPayloadFilter"},
+        "webhook_tokens": {"()": "oms.core.logsafe.WebhookTokenFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s] %(message)s"},
     },
@@ -252,5 +271,9 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "plain"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django.request": {"filters": ["webhook_tokens"]},
+        "stripe": {"filters": ["vendor_payloads"]},
+    },
 }

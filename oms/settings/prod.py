@@ -15,8 +15,15 @@ FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
 if not FIELD_ENCRYPTION_KEY:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be set in production")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+VENDOR_BASE_URL_HOSTS = env_list("VENDOR_BASE_URL_HOSTS")
+if "*" in VENDOR_BASE_URL_HOSTS:
+    raise ImproperlyConfigured("VENDOR_BASE_URL_HOSTS must name hosts in production, not '*'")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production")
+
+# The sandbox gateway approves any card: never for every tenant in production, whatever the
+# environment says; a tenant explicitly in sandbox mode (payment_gateway "sandbox") still may.
+PAYMENT_SANDBOX_ALLOWED = False
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

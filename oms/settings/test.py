@@ -10,10 +10,12 @@ from .base import DATABASES, VAR_DIR
 DEBUG = False
 SECRET_KEY = os.environ.get("SECRET_KEY") or "test-only-key-0123456789abcdefghijklmnopqrstuvwxyz"
 FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY") or "test-field-key"
+VENDOR_BASE_URL_HOSTS = ["*"]  # accounts point at localstripe and other local fakes
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+PAYMENT_SANDBOX_ALLOWED = True
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that worker processes started by the e2e tests share it.

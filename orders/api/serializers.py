@@ -9,8 +9,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory.models import SKU
-from oms.core.serializers import AddressSerializer
+from oms.core.money import currency_exponent, fits_currency
+from oms.core.serializers import AddressSerializer, CurrencyField
+from oms.models import PaymentGatewayChoice
 from orders.models import Order, OrderLine
+from orders.payments.gateway import gateway_for
 from orders.states import OrderState
 
 
@@ -33,7 +36,11 @@ class LineInputSerializer(serializers.Serializer):
 
 
 class PaymentInputSerializer(serializers.Serializer):
-    provider = serializers.ChoiceField(choices=["stripe", "sandbox"])
+    provider = serializers.ChoiceField(
+        choices=PaymentGatewayChoice.choices,
+        required=False,
+        help_text="Default: the merchant's configured payment gateway.",
+    )
     payment_method = serializers.CharField(max_length=128)
 
 
@@ -62,10 +69,28 @@ def _checked_lines(lines: list[dict[str, Any]], tenant: Any) -> list[dict[str, A
     return lines
 
 
+def _amounts_fit_currency(attrs: dict[str, Any], currency: str) -> dict[str, Any]:
+    """No amount finer than the currency's minor unit: 19.99 is not an amount of JPY."""
+    errors: dict[str, list[serializers.ErrorDetail]] = {}
+    message = f"Use at most {currency_exponent(currency)} decimals for {currency}."
+    for name in ("shipping_price", "tax", "discount"):
+        value = attrs.get(name)
+        if value is not None and not fits_currency(value, currency):
+            errors[name] = [serializers.ErrorDetail(message, code="too_many_decimals")]
+    for index, line in enumerate(attrs.get("lines") or []):
+        for name in ("unit_price", "tax", "discount"):
+            value = line.get(name)
+            if value is not None and not fits_currency(value, currency):
+                errors[f"lines.{index}.{name}"] = [serializers.ErrorDetail(message, code="too_many_decimals")]
+    if errors:
+        raise serializers.ValidationError(errors)
+    return attrs
+
+
 class OrderCreateInputSerializer(serializers.Serializer):
     channel = serializers.SlugField(max_length=32, required=False, default="api")
     external_id = serializers.CharField(max_length=128)
-    currency = serializers.RegexField(r"^[A-Za-z]{3}$", error_messages={"invalid": "Use an ISO 4217 code."})
+    currency = CurrencyField()
     customer = CustomerSerializer()
     ship_to = AddressSerializer()
     bill_to = AddressSerializer(required=False, allow_null=True, default=None)
@@ -85,6 +110,18 @@ class OrderCreateInputSerializer(serializers.Serializer):
 
     def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return _checked_lines(lines, self.context["tenant"])
+
+    def validate_payment(self, payment: dict[str, str] | None) -> dict[str, str] | None:
+        """The merchant's gateway by default; one it may not use is refused before the order is placed."""
+        if payment is None:
+            return None
+        tenant = self.context["tenant"]
+        payment = {**payment, "provider": payment.get("provider") or tenant.payment_gateway}
+        gateway_for(tenant=tenant, provider=payment["provider"])  # a DomainError: 422, nothing placed
+        return payment
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return _amounts_fit_currency(attrs, attrs["currency"])
 
 
 class OrderEditInputSerializer(serializers.Serializer):

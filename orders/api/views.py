@@ -16,12 +16,13 @@ from rest_framework.views import APIView
 from oms.core.api import CursorPagination, TenantApiMixin
 from oms.core.errors import DomainError
 from oms.core.idempotency import idempotent
-from oms.core.permissions import CanManageOrders
+from oms.core.permissions import requires
+from oms.core.roles import Capability as C
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.models import Order
-from orders.payment_services import payment_authorize
-from orders.payments import PaymentGatewayUnavailable
+from orders.payments.gateway import PaymentGatewayUnavailable
+from orders.payments.services import payment_authorize
 from orders.services import LineInput, OrderInput
 
 logger = logging.getLogger(__name__)
@@ -39,14 +40,16 @@ def _lines(items: list[dict[str, Any]]) -> list[LineInput]:
 def _authorize_at_checkout(tenant: Any, order: Any, payment: dict[str, str], actor: Any) -> None:
     """A storefront learns at once whether the card was authorized or declined.
 
-    The order is committed first. If the provider cannot be reached now, the authorization
-    task enqueued when the order was placed takes over and the order shows a pending payment.
+    The order is committed first. This call and the task enqueued when the order was placed
+    make one attempt (its key is the order, provider and card): whichever comes first calls
+    the provider, the other gets its answer. If the provider cannot be reached now, the task
+    takes over and the order shows a pending payment.
     """
     try:
         payment_authorize(
             tenant=tenant,
             order=order,
-            provider=payment["provider"],
+            provider=payment.get("provider", ""),
             payment_method=payment["payment_method"],
             actor=actor,
         )
@@ -67,11 +70,7 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
     pagination_class = OrderPagination
     serializer_class = s.OrderListOutputSerializer
     queryset = Order.objects.none()  # for the schema generator only; reads go through selectors
-
-    def get_permissions(self) -> list[Any]:
-        if self.request.method == "POST":
-            return [CanManageOrders()]
-        return super().get_permissions()
+    permission_classes = [requires(read=C.ORDERS_VIEW, write=C.ORDERS_CREATE)]
 
     class FilterSerializer(serializers.Serializer):
         state = serializers.CharField(required=False)
@@ -124,10 +123,7 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
 
 
 class OrderDetailApi(TenantApiMixin, APIView):
-    def get_permissions(self) -> list[Any]:
-        if self.request.method == "PATCH":
-            return [CanManageOrders()]
-        return super().get_permissions()
+    permission_classes = [requires(read=C.ORDERS_VIEW, write=C.ORDERS_EDIT)]
 
     @extend_schema(responses={200: s.OrderOutputSerializer, 404: ErrorSerializer})
     def get(self, request: Request, order_id: int) -> Response:
@@ -148,7 +144,7 @@ class OrderDetailApi(TenantApiMixin, APIView):
 
 
 class OrderCancelApi(TenantApiMixin, APIView):
-    permission_classes = [CanManageOrders]
+    permission_classes = [requires(C.ORDERS_CANCEL)]
 
     @extend_schema(
         request=s.ReasonInputSerializer,
@@ -164,7 +160,7 @@ class OrderCancelApi(TenantApiMixin, APIView):
 
 
 class OrderHoldApi(TenantApiMixin, APIView):
-    permission_classes = [CanManageOrders]
+    permission_classes = [requires(C.ORDERS_HOLD)]
 
     @extend_schema(
         request=s.HoldInputSerializer,
@@ -178,7 +174,7 @@ class OrderHoldApi(TenantApiMixin, APIView):
 
 
 class OrderReleaseApi(TenantApiMixin, APIView):
-    permission_classes = [CanManageOrders]
+    permission_classes = [requires(C.ORDERS_HOLD)]
 
     @extend_schema(
         request=s.ReleaseInputSerializer,
@@ -194,6 +190,8 @@ class OrderReleaseApi(TenantApiMixin, APIView):
 
 
 class OrderEventsApi(TenantApiMixin, APIView):
+    permission_classes = [requires(C.ORDERS_VIEW)]
+
     @extend_schema(responses={200: s.OrderEventOutputSerializer(many=True), 404: ErrorSerializer})
     def get(self, request: Request, order_id: int) -> Response:
         events = selectors.order_events(tenant=self.tenant, order_id=order_id)

@@ -53,7 +53,7 @@ def post_webhook(client, django_capture_on_commit_callbacks):
             headers["HTTP_STRIPE_SIGNATURE"] = stripe.WebhookSignature.generate_signature_header(
                 payload, secret
             )
-        url = reverse("integrations:stripe-webhook", args=[account.pk])
+        url = reverse("integrations:webhook", kwargs={"kind": "stripe", "token": account.webhook_token})
         with django_capture_on_commit_callbacks(execute=True):
             return client.post(url, data=payload, content_type="application/json", **headers)
 

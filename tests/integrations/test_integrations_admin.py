@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+import stripe
 from django.db import connection
 from django.urls import reverse
 
 from integrations.models import ChannelAccount, InboundEvent
-from tests.orders.payments.factories import make_stripe_account
+from oms.models import AuditEvent
+from tests.integrations.conftest import stripe_event
+from tests.orders.payments.factories import WEBHOOK_SECRET, make_stripe_account
 
 
 def _event(account, event_id, state="received", event_type="payment_intent.succeeded"):
@@ -126,3 +129,75 @@ def test_account_secrets_are_encrypted_at_rest(tenant_a):
 
     assert all(value.startswith("fernet:") for value in stored)
     assert "sk_test" not in repr(account) and "sk_test" not in str(account)
+
+
+def test_the_admin_shows_each_accounts_full_webhook_url(client, owner_a, tenant_a):
+    account = make_stripe_account(tenant_a)
+    polled = ChannelAccount.objects.create(tenant=tenant_a, kind="amazon", name="sp-api")
+    client.force_login(owner_a)
+    url = f"http://testserver/webhooks/stripe/{account.webhook_token}/"
+
+    listing = client.get(reverse("admin:integrations_channelaccount_changelist")).content.decode()
+    page = client.get(reverse("admin:integrations_channelaccount_change", args=[account.pk])).content.decode()
+    polled_page = client.get(reverse("admin:integrations_channelaccount_change", args=[polled.pk]))
+
+    assert url in listing and url in page
+    assert "this channel is polled" in polled_page.content.decode()
+
+
+def _rotate(client, *accounts):
+    return client.post(
+        reverse("admin:integrations_channelaccount_changelist"),
+        {"action": "rotate_webhook_tokens", "_selected_action": [a.pk for a in accounts]},
+    )
+
+
+def test_an_owner_rotates_the_webhook_url_and_the_old_one_stops_working(client, owner_a, tenant_a, tenant_b):
+    account, theirs = make_stripe_account(tenant_a), make_stripe_account(tenant_b)
+    old_path, their_token = account.webhook_path, theirs.webhook_token
+    client.force_login(owner_a)
+    listing = client.get(reverse("admin:integrations_channelaccount_changelist")).content.decode()
+
+    assert "rotate_webhook_tokens" in listing
+    assert _rotate(client, account, theirs).status_code == 302
+
+    account.refresh_from_db()
+    assert account.webhook_path != old_path
+    theirs.refresh_from_db()
+    assert theirs.webhook_token == their_token  # another tenant's account is out of reach
+    payload = stripe_event("customer.created", {"id": "cus_1"}, event_id="evt_rotated")
+    signature = stripe.WebhookSignature.generate_signature_header(payload, WEBHOOK_SECRET)
+    old = client.post(old_path, payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature)
+    new = client.post(
+        account.webhook_path, payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+    )
+    assert (old.status_code, old.json()["code"]) == (400, "invalid_signature")
+    assert new.status_code == 200
+    event = AuditEvent.objects.for_tenant(tenant_a).get(action="channelaccount.webhook_token_rotated")
+    assert event.after == {"webhook_token": "changed"}
+    assert event.actor == "user:owner@acme.test"
+
+
+def test_only_an_owner_may_rotate_a_webhook_url(client, manager_a, tenant_a):
+    account = make_stripe_account(tenant_a)
+    client.force_login(manager_a)
+
+    listing = client.get(reverse("admin:integrations_channelaccount_changelist")).content.decode()
+    _rotate(client, account)
+
+    assert "rotate_webhook_tokens" not in listing
+    assert (
+        ChannelAccount.objects.for_tenant(tenant_a).get(pk=account.pk).webhook_token == account.webhook_token
+    )
+
+
+def test_the_account_form_hides_its_secrets_from_error_reports(client, owner_a, tenant_a):
+    client.force_login(owner_a)
+    response = client.post(
+        reverse("admin:integrations_channelaccount_add"),
+        {"kind": "stripe", "name": "", "credentials": "sk_live_report", "webhook_secret": "whsec_report"},
+    )
+
+    assert response.status_code == 200  # the form came back with an error (no name)
+    hidden = response.wsgi_request.sensitive_post_parameters
+    assert set(hidden) == {"credentials", "webhook_secret"}

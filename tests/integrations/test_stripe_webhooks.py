@@ -67,11 +67,12 @@ def test_a_malformed_body_is_refused_and_kept(tenant_a, account_a, post_webhook,
     assert _events(tenant_a).get().state == "rejected"
 
 
-def test_unknown_account_is_404(db, client):
-    response = client.post("/integrations/stripe/999999/webhook/", data="{}", content_type="application/json")
+def test_an_unknown_token_is_answered_like_a_bad_signature(db, client):
+    response = client.post("/webhooks/stripe/no-such-token/", data="{}", content_type="application/json")
 
-    assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_signature"
+    assert not InboundEvent.objects.unscoped().exists()
 
 
 def test_the_same_event_delivered_five_times_is_processed_once(tenant_a, account_a, order_a, post_webhook):
@@ -243,7 +244,7 @@ def test_a_failing_handler_retries_then_dead_letters_then_replays(tenant_a, acco
 
 def test_a_real_localstripe_event_flows_through(tenant_a, localstripe_url, post_webhook):
     from integrations.stripe.gateway import stripe_client
-    from orders.payment_services import payment_authorize
+    from orders.payments.services import payment_authorize
     from tests.orders.payments.factories import make_stripe_account
 
     account = make_stripe_account(tenant_a, localstripe_url, name="live")

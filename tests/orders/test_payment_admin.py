@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from orders.models import Payment
-from orders.payment_services import payment_authorize
+from orders.payments.services import payment_authorize
 from tests.orders.payments.factories import make_order
 
 CHANGELIST = reverse("admin:orders_payment_changelist")

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import Sum
 
+from inventory import locks
 from inventory.models import StockLevel, StockMovement
 from oms.core.audit import audit_record
 from oms.models import Tenant
@@ -57,7 +58,7 @@ class Command(BaseCommand):
 
     def _fix(self, tenant: Tenant, level_pk: int, expected: int) -> bool:
         with transaction.atomic():
-            level = StockLevel.objects.for_tenant(tenant).select_for_update().get(pk=level_pk)
+            level = locks.stock_lock(tenant=tenant, pks=[level_pk])[level_pk]
             total = (
                 StockMovement.objects.for_tenant(tenant)
                 .filter(stock_level_id=level_pk)

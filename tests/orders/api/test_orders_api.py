@@ -63,7 +63,7 @@ def test_validation_errors_carry_codes_per_field(api_a, stocked):
     fields = data["fields"]
     assert fields["ship_to.postal_code"][0]["code"] == "invalid_postal_code"
     assert fields["lines.0.quantity"][0]["code"] == "min_value"
-    assert fields["currency"][0]["code"] == "invalid"
+    assert fields["currency"][0]["code"] == "invalid_currency"
     assert not Order.objects.unscoped().exists()
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from integrations.models import ChannelAccount
 from orders.models import Address, Customer, Order, Payment
+from orders.services import LineInput, order_create
 from orders.states import PaymentState
 
 _numbers = itertools.count(1)
@@ -39,6 +40,31 @@ def make_order(tenant: Any, *, total: str = "100.00", currency: str = "USD", sta
         ship_to=address,
         placed_at=timezone.now(),
     )
+
+
+def place_order(
+    tenant: Any,
+    *,
+    quantity: int = 2,
+    unit_price: str = "19.99",
+    tax: str | None = None,
+    external_id: str = "",
+) -> Order:
+    """An order placed through order_create with real lines (SKU-123 from the `stocked` fixture)
+    and 5.00 shipping: 2 x 19.99 makes 44.98. Its payment task (on commit) does not run here."""
+    from tests.orders.conftest import order_input
+
+    data = order_input(
+        external_id or f"W-P{next(_numbers)}",
+        lines=[{"sku": "SKU-123", "quantity": quantity, "unit_price": unit_price}],
+    )
+    if tax is not None:
+        data.tax = Decimal(tax)
+    return order_create(tenant=tenant, data=data)[0]
+
+
+def lines(quantity: int, unit_price: str = "19.99") -> list[LineInput]:
+    return [LineInput(sku="SKU-123", quantity=quantity, unit_price=Decimal(unit_price))]
 
 
 def make_stripe_account(

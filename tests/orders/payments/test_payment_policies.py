@@ -12,15 +12,6 @@ from django.utils import timezone
 
 from oms.core.errors import ConflictError, DomainError
 from orders.models import OrderEvent, Payment, PaymentOperation
-from orders.payment_services import (
-    payment_adjust_authorization,
-    payment_authorize,
-    payment_capture,
-    payment_capture_for_shipment,
-    payment_refund,
-    payments_for_order_cancel,
-    payments_reauthorize_expiring,
-)
 from orders.payments import (
     GatewayResult,
     PaymentDeclined,
@@ -30,9 +21,17 @@ from orders.payments import (
     gateway_for,
     register_gateway,
 )
+from orders.payments.policies import (
+    payment_capture_for_shipment,
+    payments_for_order_cancel,
+    payments_for_order_edit,
+    payments_reauthorize_expiring,
+)
+from orders.payments.services import payment_authorize, payment_capture, payment_refund
+from orders.services import order_cancel, order_edit, order_record_shipment
 from orders.states import OperationState, PaymentState
 from tests.oms.factories import TenantFactory
-from tests.orders.payments.factories import make_order
+from tests.orders.payments.factories import lines, make_order, place_order
 
 
 def _authorize(tenant, order, pm="pm_card_visa", **kw):
@@ -122,6 +121,8 @@ def test_cancel_voids_authorizations_and_refunds_captures(tenant_a, sandbox):
     held = _authorize(tenant_a, authorized_order)
     taken = payment_capture(tenant=tenant_a, payment_id=_authorize(tenant_a, captured_order).pk)
     payment_refund(tenant=tenant_a, payment_id=taken.pk, amount=Decimal("20"), request_ref="return:1")
+    for order in (authorized_order, captured_order):
+        order_cancel(tenant=tenant_a, order_id=order.pk, reason="changed my mind")
 
     for _ in range(2):  # re-runnable
         payments_for_order_cancel(tenant=tenant_a, order_id=authorized_order.pk)
@@ -282,31 +283,38 @@ def test_gateway_result_defaults():
     assert result.failure_code == "" and result.raw == {}
 
 
-def test_a_larger_order_total_gets_a_new_authorization(tenant_a, order_a, sandbox):
-    old = _authorize(tenant_a, order_a)
-    order_a.total = Decimal("120.00")
-    order_a.save(update_fields=["total"])
+def test_an_edit_to_a_larger_total_gets_a_new_authorization(
+    tenant_a, stocked, sandbox, django_capture_on_commit_callbacks
+):
+    order = place_order(tenant_a)  # 44.98
+    old = _authorize(tenant_a, order)
 
-    new = payment_adjust_authorization(tenant=tenant_a, order_id=order_a.pk)
-    again = payment_adjust_authorization(tenant=tenant_a, order_id=order_a.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_edit(tenant=tenant_a, order_id=order.pk, lines=lines(3))  # 64.97
+    payments_for_order_edit(tenant=tenant_a, order_id=order.pk)  # a redelivery changes nothing
 
-    assert again.pk == new.pk
-    assert (new.state, new.amount_authorized, new.reauthorized_from_id) == (
-        PaymentState.AUTHORIZED,
-        Decimal("120.00"),
-        old.pk,
-    )
+    new = Payment.objects.for_tenant(tenant_a).get(reauthorized_from=old)
+    assert (new.state, new.amount_authorized) == (PaymentState.AUTHORIZED, Decimal("64.97"))
     assert Payment.objects.for_tenant(tenant_a).get(pk=old.pk).state == PaymentState.VOIDED
+    assert Payment.objects.for_tenant(tenant_a).filter(order=order).count() == 2
+    assert [c[0] for c in sandbox.calls] == ["authorize", "authorize", "void"]
 
 
-def test_a_smaller_order_total_is_captured_as_the_smaller_amount(tenant_a, order_a, sandbox):
-    payment = _authorize(tenant_a, order_a)
-    order_a.total = Decimal("80.00")
-    order_a.save(update_fields=["total"])
+def test_an_edit_to_a_smaller_total_is_captured_as_the_smaller_amount(
+    tenant_a, stocked, sandbox, django_capture_on_commit_callbacks
+):
+    order = place_order(tenant_a)  # 44.98
+    payment = _authorize(tenant_a, order)
 
-    assert payment_adjust_authorization(tenant=tenant_a, order_id=order_a.pk).pk == payment.pk
-    payment_capture_for_shipment(
-        tenant=tenant_a, order_id=order_a.pk, shipment_amount=Decimal("80"), shipment_ref="shp:1"
+    with django_capture_on_commit_callbacks(execute=True):
+        order_edit(tenant=tenant_a, order_id=order.pk, lines=lines(1))  # 24.99
+    with django_capture_on_commit_callbacks(execute=True):
+        order_record_shipment(tenant=tenant_a, order_id=order.pk, reference="SHP-1")
+
+    payment = Payment.objects.for_tenant(tenant_a).get(pk=payment.pk)
+    assert (payment.state, payment.amount_authorized, payment.amount_captured) == (
+        PaymentState.CAPTURED,
+        Decimal("44.98"),
+        Decimal("24.99"),
     )
-
-    assert Payment.objects.for_tenant(tenant_a).get(pk=payment.pk).amount_captured == Decimal("80.00")
+    assert [c[0] for c in sandbox.calls] == ["authorize", "capture"]

@@ -11,17 +11,18 @@ from django.db import IntegrityError, connection, transaction
 from integrations.stripe.gateway import StripeGateway, stripe_client
 from oms.core.errors import ConflictError, DomainError
 from orders.models import OrderEvent, Payment, PaymentOperation
-from orders.payment_services import (
+from orders.payments import PaymentDeclined
+from orders.payments.services import (
     payment_authorize,
     payment_capture,
     payment_reauthorize,
     payment_refund,
     payment_void,
 )
-from orders.payments import PaymentDeclined
+from orders.services import order_edit
 from orders.states import OperationState, PaymentState
 from tests.oms.factories import TenantFactory
-from tests.orders.payments.factories import make_order, make_stripe_account
+from tests.orders.payments.factories import lines, make_order, make_stripe_account, place_order
 
 
 def _authorize(tenant, order, pm="pm_card_visa", **kw):
@@ -169,7 +170,7 @@ def test_a_retried_capture_does_not_call_stripe_again(tenant_a, stripe_a, order_
     again = payment_capture(tenant=tenant_a, payment_id=payment.pk)
 
     assert len(calls) == 1
-    assert calls[0] == f"{tenant_a.pk}:payment:{payment.pk}:capture:1"
+    assert calls[0] == f"{tenant_a.pk}:payment:{payment.pk}:capture:order"
     assert first.amount_captured == again.amount_captured == Decimal("100.00")
 
 
@@ -281,7 +282,7 @@ def test_ten_concurrent_refunds_of_one_request_refund_once(localstripe_url):
 
 def test_per_shipment_charges_a_later_shipment_off_session(tenant_a, stripe_a):
     from orders.models import Customer
-    from orders.payment_services import payment_capture_for_shipment
+    from orders.payments.policies import payment_capture_for_shipment
 
     tenant_a.split_capture_policy = "per_shipment"
     tenant_a.save(update_fields=["split_capture_policy"])
@@ -304,3 +305,21 @@ def test_per_shipment_charges_a_later_shipment_off_session(tenant_a, stripe_a):
     ]
     charge = client.v1.payment_intents.retrieve(payments[1].provider_id)
     assert (charge.status, charge.amount, charge.customer) == ("succeeded", 4000, customer.id)
+
+
+def test_an_edit_after_capture_refunds_the_difference_at_stripe(
+    tenant_a, stripe_a, stocked, django_capture_on_commit_callbacks
+):
+    tenant_a.capture_policy = "on_order"
+    tenant_a.save(update_fields=["capture_policy"])
+    order = place_order(tenant_a)  # 44.98
+    payment = _authorize(tenant_a, order)
+    assert payment.state == PaymentState.CAPTURED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order_edit(tenant=tenant_a, order_id=order.pk, lines=lines(1))  # 24.99
+
+    refunds = stripe_client(stripe_a).v1.refunds.list(params={"payment_intent": payment.provider_id})
+    assert [r.amount for r in refunds.data] == [1999]
+    payment = Payment.objects.for_tenant(tenant_a).get(pk=payment.pk)
+    assert (payment.state, payment.amount_refunded) == (PaymentState.PARTIALLY_REFUNDED, Decimal("19.99"))

@@ -102,7 +102,7 @@ def test_partially_shipped_order_takes_the_rest_when_stock_arrives(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("policy", "captured_first"), [("all_at_first", "45.00"), ("per_shipment", "25.00")])
 def test_first_shipment_captures_by_the_tenants_policy(tenant_a, stocked, policy, captured_first):
-    from orders.payment_services import payment_authorize
+    from orders.payments.services import payment_authorize
 
     tenant_a.split_capture_policy = policy
     tenant_a.save()

@@ -1,18 +1,8 @@
-"""The payment gateway protocol the order room owns, the registry of implementations, a sandbox.
+"""The in-memory sandbox provider ("sandbox"): the demo, and tests where the vendor is beside the point.
 
-Domain code never imports a vendor SDK. It asks `gateway_for(tenant=..., provider=...)` for
-something that speaks `PaymentGateway`; `integrations/` registers the real adapters (Stripe)
-in its AppConfig.ready(), and the in-memory `SandboxGateway` is registered here for the demo
-and for tests where the vendor is beside the point.
-
-Every gateway method is one write at the provider and takes the idempotency key that the
-payment services derived from our own ids. A gateway:
-- returns a `GatewayResult` when the provider accepted the request;
-- raises `PaymentDeclined` when the provider definitively refused it (card declined, a
-  request the provider rejects): retrying the same request will not help;
-- raises `PaymentGatewayUnavailable` when the outcome is unknown or the provider is
-  temporarily unreachable (network error, 5xx, 429, 409 in-flight): the same request with
-  the same idempotency key may be sent again later.
+It approves any card but the declining test cards, so it must never take a real shop's
+orders: outside development and tests (`PAYMENT_SANDBOX_ALLOWED`) only a tenant whose
+configured gateway is the sandbox may use it.
 """
 
 from __future__ import annotations
@@ -20,108 +10,14 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
+
+from django.conf import settings
 
 from oms.core.errors import DomainError
-
-
-@dataclass(frozen=True)
-class GatewayResult:
-    provider_id: str  # e.g. PaymentIntent id, Refund id
-    status: str  # "authorized" | "captured" | "refunded" | "voided" | "failed" | "requires_action"
-    amount: Decimal
-    failure_code: str = ""
-    failure_message: str = ""
-    raw: dict = field(default_factory=dict)
-
-
-class PaymentDeclined(DomainError):
-    """The provider definitively refused the request (a card decline, an invalid request)."""
-
-    status = 402
-
-    def __init__(
-        self,
-        message: str = "",
-        *,
-        failure_code: str = "card_declined",
-        provider_id: str = "",
-        status: int | None = None,
-        **extra: object,
-    ) -> None:
-        super().__init__("payment_declined", message or "The payment was declined.", status=status, **extra)
-        self.failure_code = failure_code
-        self.failure_message = message or "The payment was declined."
-        self.provider_id = provider_id
-        self.extra.setdefault("failure_code", failure_code)
-
-
-class PaymentGatewayUnavailable(Exception):
-    """Transient: network error, 5xx, 429. The outcome is unknown; retry with the same key."""
-
-
-@runtime_checkable
-class PaymentGateway(Protocol):
-    provider: str
-
-    def authorize(
-        self,
-        *,
-        amount: Decimal,
-        currency: str,
-        payment_method: str,
-        idempotency_key: str,
-        metadata: dict,
-        customer_ref: str = "",
-        off_session: bool = False,
-    ) -> GatewayResult: ...
-
-    def capture(self, *, provider_id: str, amount: Decimal, idempotency_key: str) -> GatewayResult: ...
-
-    def void(self, *, provider_id: str, idempotency_key: str) -> GatewayResult: ...
-
-    def refund(
-        self, *, provider_id: str, amount: Decimal, idempotency_key: str, reason: str = ""
-    ) -> GatewayResult: ...
-
-    def charge_off_session(
-        self,
-        *,
-        amount: Decimal,
-        currency: str,
-        payment_method: str,
-        customer_ref: str,
-        idempotency_key: str,
-        metadata: dict,
-    ) -> GatewayResult: ...
-
-
-# --- the registry ---------------------------------------------------------------------------
-
-_factories: dict[str, Callable[[Any], PaymentGateway]] = {}
-
-
-def register_gateway(provider: str, factory: Callable[[Any], PaymentGateway]) -> None:
-    """Make `provider` available: `factory(tenant)` builds a gateway configured for that tenant."""
-    _factories[provider] = factory
-
-
-def gateway_for(*, tenant: Any, provider: str) -> PaymentGateway:
-    factory = _factories.get(provider)
-    if factory is None:
-        raise DomainError(
-            "payment_provider_unknown", f"No payment provider called {provider!r}.", provider=provider
-        )
-    return factory(tenant)
-
-
-def registered_providers() -> list[str]:
-    return sorted(_factories)
-
-
-# --- the sandbox ------------------------------------------------------------------------------
+from orders.payments.gateway import GatewayResult, PaymentDeclined, register_gateway
 
 SANDBOX_DECLINED_METHODS = frozenset(
     {"pm_card_chargeDeclined", "pm_card_visa_chargeDeclined", "pm_card_chargeCustomerFail"}
@@ -280,4 +176,23 @@ class SandboxGateway:
 
 
 sandbox_gateway = SandboxGateway()
-register_gateway("sandbox", lambda tenant: sandbox_gateway)
+
+
+def sandbox_allowed(tenant: Any) -> bool:
+    """Development and tests (`PAYMENT_SANDBOX_ALLOWED`), or a tenant explicitly in sandbox mode."""
+    if getattr(settings, "PAYMENT_SANDBOX_ALLOWED", False):
+        return True
+    return getattr(tenant, "payment_gateway", "") == SandboxGateway.provider
+
+
+def sandbox_gateway_for(tenant: Any) -> SandboxGateway:
+    if not sandbox_allowed(tenant):
+        raise DomainError(
+            "payment_provider_not_allowed",
+            "The sandbox gateway approves any card; this merchant is not in sandbox mode.",
+            provider=SandboxGateway.provider,
+        )
+    return sandbox_gateway
+
+
+register_gateway(SandboxGateway.provider, sandbox_gateway_for)
