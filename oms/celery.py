@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import os
+import time
 
 from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings.dev")
 
+SENT_AT_HEADER = "oms_sent_at"
+
 app = Celery("oms")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Each consuming worker refreshes a heartbeat row that /health reads (named: loaded once Django is).
+app.steps["consumer"].add("oms.workers:Heartbeat")
+
+
+@before_task_publish.connect
+def _stamp_sent_at(headers: dict[str, object] | None = None, **_: object) -> None:
+    """When the message was first sent: /health reports the age of the oldest queued one."""
+    if headers is not None:
+        headers.setdefault(SENT_AT_HEADER, time.time())
 
 
 @before_task_publish.connect

@@ -248,6 +248,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
+# --- health (GET /health answers 503 with its reasons past these) ---------------------------
+# Every consuming worker refreshes its heartbeat row this often (oms/workers.py)...
+WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", "10"))
+# ...and counts as gone when it has not for this long. Every queue needs a live worker.
+HEALTH_WORKER_STALE_SECONDS = float(os.environ.get("HEALTH_WORKER_STALE_SECONDS", "60"))
+# The oldest message waiting on a queue, and the oldest outbox row not yet handed to the broker.
+HEALTH_QUEUE_MAX_AGE_SECONDS = float(os.environ.get("HEALTH_QUEUE_MAX_AGE_SECONDS", "300"))
+HEALTH_OUTBOX_MAX_AGE_SECONDS = float(os.environ.get("HEALTH_OUTBOX_MAX_AGE_SECONDS", "300"))
+
 # --- payments ---------------------------------------------------------------------------
 # The sandbox gateway approves any card. Development and tests allow it for every tenant;
 # production settings never do (there only a tenant whose payment_gateway is "sandbox" uses it).

@@ -151,3 +151,26 @@ def test_a_redis_broker_gets_the_surviving_transport_and_the_visibility_timeout(
     assert transport == "oms.core.broker:Transport"
     assert options["visibility_timeout"] == 900
     assert options["unacked_restore_interval"] <= 10
+
+
+def test_production_refuses_a_visibility_timeout_under_the_time_limit():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "oms.settings.prod",
+        "SECRET_KEY": "k" * 50,
+        "FIELD_ENCRYPTION_KEY": "prod-field-key",
+        "ALLOWED_HOSTS": "oms.example.com",
+        "CELERY_TASK_TIME_LIMIT": "300",
+        "CELERY_BROKER_VISIBILITY_TIMEOUT": "330",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "CELERY_BROKER_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT" in result.stderr
