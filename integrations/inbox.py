@@ -52,9 +52,10 @@ def register_inbound_handler(source: str, handler: InboundHandler) -> None:
 
 
 def _enqueue(event: InboundEvent) -> None:
-    from integrations.tasks import inbound_event_process_task
-
-    enqueue_on_commit(inbound_event_process_task, tenant_id=event.tenant_id, event_id=event.pk)
+    # By name: integrations.tasks imports this module, not the other way round.
+    enqueue_on_commit(
+        "integrations.tasks.inbound_event_process_task", tenant_id=event.tenant_id, event_id=event.pk
+    )
 
 
 def _storable(text: str) -> str:

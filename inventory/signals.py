@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
 import django.dispatch
-from django.db import transaction
 
-logger = logging.getLogger(__name__)
-
-# Sent after commit when units may have become available for a SKU: a receipt, a positive
+# Sent inside the transaction that may make units available for a SKU: a receipt, a positive
 # adjustment or count, a restock, a transfer in, an allocation release, a reservation release
 # or expiry. kwargs: tenant_id=int, sku_ids=list[int] (sorted, distinct).
+# Receivers only enqueue work (`oms.core.tasks.enqueue_on_commit`): the outbox row commits with
+# the stock change, so the work runs after commit and is not lost when the broker is down. A
+# receiver that raises rolls the stock change back with it.
 stock_became_available = django.dispatch.Signal()
 
 
 def send_stock_became_available_on_commit(*, tenant_id: int, sku_ids: Iterable[int]) -> None:
+    """Tell listeners, in the current transaction, that these SKUs may have units free once it commits."""
     ids = sorted(set(sku_ids))
-    if not ids:
-        return
-
-    def send() -> None:
-        for receiver, result in stock_became_available.send_robust(
-            sender="inventory", tenant_id=tenant_id, sku_ids=ids
-        ):
-            if isinstance(result, Exception):
-                logger.error("stock_became_available receiver %r failed", receiver, exc_info=result)
-
-    transaction.on_commit(send)
+    if ids:
+        stock_became_available.send(sender="inventory", tenant_id=tenant_id, sku_ids=ids)

@@ -26,7 +26,7 @@ from oms.core.admin import (
     requires_capability,
 )
 from oms.core.roles import Capability
-from oms.models import ApiKey, AuditEvent, Membership, Tenant
+from oms.models import ApiKey, AuditEvent, Membership, OutboxMessage, Tenant
 from oms.services import api_key_create, api_key_revoke, membership_invite
 
 admin.site.site_header = "OMS"
@@ -186,6 +186,38 @@ class AuditEventAdmin(TenantAdmin):
     date_hierarchy = "created_at"
 
     capabilities = read_only(Capability.AUDIT_VIEW)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(CapabilityAdminMixin, admin.ModelAdmin):
+    """Read-only: what waits to be sent, what was sent and what failed. Superusers see every row,
+    owners their tenant's. Acting on rows is `manage.py outbox` (docs/outbox.md)."""
+
+    list_display = ["id", "task", "state", "attempts", "created_at", "available_at", "sent_at", "done_at"]
+    list_filter = ["state", "task"]
+    search_fields = ["task", "last_error", "request_id"]
+    date_hierarchy = "created_at"
+    capabilities = read_only(Capability.OUTBOX_VIEW)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        qs = super().get_queryset(request).select_related("tenant")
+        if is_superuser(request):
+            return qs
+        tenant = getattr(request, "tenant", None)
+        return qs.filter(tenant=tenant) if tenant is not None else qs.none()
+
+    def may(self, request: HttpRequest, door: str, obj: Any = None) -> bool:
+        if obj is not None and not is_superuser(request):
+            tenant = getattr(request, "tenant", None)
+            if tenant is None or obj.tenant_id != tenant.pk:
+                return False
+        return super().may(request, door, obj)
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return [*self.list_display, "tenant"] if is_superuser(request) else self.list_display
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [f.name for f in self.model._meta.fields]

@@ -8,11 +8,16 @@ import time
 from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
+from oms.core.broker import use_for_redis_urls
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings.dev")
+# kombu's Redis transport loses messages and exits the worker when Redis drops: ours does not.
+use_for_redis_urls()
 
 SENT_AT_HEADER = "oms_sent_at"
 
-app = Celery("oms")
+# Every task runs on OutboxTask: a second delivery of an outbox row is recognised and skipped.
+app = Celery("oms", task_cls="oms.core.outbox:OutboxTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Each consuming worker refreshes a heartbeat row that /health reads (named: loaded once Django is).

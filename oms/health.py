@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 
 from oms.celery import SENT_AT_HEADER, app
+from oms.core.outbox import outbox_counts, outbox_oldest_pending_age
 from oms.workers import workers_seen
 
 Check = tuple[Any, list[str]]
@@ -143,19 +144,16 @@ def check_broker_and_queues() -> tuple[str, Any, list[str]]:
     return "ok", body, reasons
 
 
-def outbox_oldest_pending_age() -> float | None:
-    """HOOK for the transactional outbox: seconds the oldest row not yet handed to the broker has
-    waited (None: nothing pending). Returns None until the outbox exists."""
-    return None
-
-
 def check_outbox() -> Check:
+    """Rows waiting to be handed to the broker (docs/outbox.md): the oldest one's age, and how many
+    failed for good (reported; `manage.py outbox --retry-failed` sends them again)."""
     try:
         age = outbox_oldest_pending_age()
+        counts = outbox_counts()
     except Exception as exc:
         return _error(exc), ["the outbox cannot be read"]
     limit = settings.HEALTH_OUTBOX_MAX_AGE_SECONDS
-    body = {"oldest_pending_age_seconds": None if age is None else round(age, 1)}
+    body = {**counts, "oldest_pending_age_seconds": None if age is None else round(age, 1)}
     if age is not None and age > limit:
         return body, [f"the oldest outbox row has waited {age:.0f} s to be sent (limit {limit:g} s)"]
     return body, []

@@ -209,6 +209,49 @@ class IdempotencyRecord(TenantOwned):
         return f"{self.scope} {self.key}"
 
 
+class OutboxState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class OutboxMessage(models.Model):
+    """A task to hand to Celery, written in the same transaction as the change that causes it.
+
+    The relay (`oms.core.outbox`) publishes pending rows and marks them sent; a worker that runs
+    the task records `done_at`, so a second delivery of the same row is recognised and skipped.
+    Rows of one tenant carry it; system-wide work has none.
+    """
+
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    task = models.CharField(max_length=200, help_text="The task's dotted name")
+    kwargs = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    state = models.CharField(max_length=10, choices=OutboxState.choices, default=OutboxState.PENDING)
+    attempts = models.PositiveIntegerField(default=0, help_text="Publish attempts so far")
+    available_at = models.DateTimeField(default=timezone.now, help_text="Not relayed before this time")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True, help_text="A worker finished the task")
+    last_error = models.TextField(blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = "outbox message"
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["available_at", "id"],
+                condition=models.Q(state="pending"),
+                name="outbox_pending_idx",
+            ),
+            models.Index(fields=["sent_at"], condition=models.Q(state="sent"), name="outbox_sent_idx"),
+            models.Index(fields=["tenant", "state"], name="outbox_tenant_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk} ({self.state})"
+
+
 class WorkerHeartbeat(models.Model):
     """A Celery worker that is consuming: it refreshes its row every few seconds (oms/workers.py).
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from oms.core.audit import audit_record
+from oms.core.outbox import outbox_purge, outbox_relay_pending
 from oms.models import Tenant
 
 
@@ -19,3 +20,15 @@ def idempotency_records_purge_task() -> int:
     from oms.core.idempotency import idempotency_records_purge
 
     return idempotency_records_purge()
+
+
+@shared_task(acks_late=True)
+def outbox_relay_task() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE): publish outbox rows the on-commit kick did not. Returns how many."""
+    return outbox_relay_pending().sent
+
+
+@shared_task(acks_late=True)
+def outbox_purge_task() -> int:
+    """Hourly: delete sent outbox rows past their retention."""
+    return outbox_purge()

@@ -10,22 +10,25 @@ Vendor calls (payments) are enqueued on commit; a worker may run them twice safe
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 from django_fsm import can_proceed
 
 from inventory.allocation import AllocationPolicy, DemandLine, ShipTo, allocation_apply, allocation_release
+from inventory.locks import stock_lock
 from inventory.models import SKU, StockLevel
 from inventory.selectors import promise_date_for
 from inventory.services import stock_ship
 from oms.core.audit import actor_of, audit_record
 from oms.core.money import fits_currency, is_currency
 from oms.core.tasks import enqueue_on_commit
+from oms.models import Tenant
 from orders import locks
 from orders.errors import OrderConflict, OrderError, OrderErrorCode
 from orders.models import Address, Allocation, Customer, Hold, Order, OrderEvent, OrderLine, OrderNumber
@@ -299,6 +302,7 @@ def _order_create(*, tenant: Any, data: OrderInput, actor: Any, number: str) -> 
     for kind, reason in data.holds:
         _hold_add(order, kind=kind, reason=reason, actor=actor)
     if order.state == OrderState.PENDING:
+        _backorders_first(order, lines)
         _allocate_locked(order, lines, actor=actor, reservation_id=data.reservation)
     elif data.reservation:
         _allocate_while_held(order, lines, actor=actor, reservation_id=data.reservation)
@@ -496,12 +500,35 @@ def order_allocate(*, tenant: Any, order_id: int, actor: Any = None) -> Order:
     return _allocate_locked(order, lines, actor=actor)
 
 
+# --- backorders ---------------------------------------------------------------------------
+WAITING = [OrderState.BACKORDERED, OrderState.PARTIALLY_ALLOCATED, OrderState.PARTIALLY_SHIPPED]
+# How many older waiting orders a new order serves first (they are locked in its transaction);
+# past that the receipt's own sweep and the periodic one serve them.
+BACKORDERS_AHEAD_LIMIT = 100
+
+
 def _stock_left(tenant: Any, sku_ids: list[int]) -> bool:
     return (
         StockLevel.objects.for_tenant(tenant)
         .filter(sku_id__in=sku_ids, warehouse__active=True, on_hand__gt=F("allocated") + F("reserved"))
         .exists()
     )
+
+
+def _waiting_order_ids(tenant: Any, sku_ids: list[int], *, placed_before: Order | None = None) -> list[int]:
+    """Orders with an open line for one of these SKUs, oldest placed first (then by id)."""
+    waiting = (
+        Order.objects.for_tenant(tenant)
+        .filter(state__in=WAITING)
+        .filter(
+            lines__sku_id__in=sku_ids,
+            lines__quantity__gt=F("lines__quantity_allocated") + F("lines__quantity_shipped"),
+        )
+    )
+    if placed_before is not None:
+        when = placed_before.placed_at
+        waiting = waiting.filter(Q(placed_at__lt=when) | Q(placed_at=when, pk__lt=placed_before.pk))
+    return list(waiting.order_by("placed_at", "pk").values_list("pk", flat=True).distinct())
 
 
 def orders_allocate_backorders(*, tenant: Any, sku_ids: list[int], actor: Any = "system:backorders") -> int:
@@ -511,25 +538,69 @@ def orders_allocate_backorders(*, tenant: Any, sku_ids: list[int], actor: Any = 
     as none of the SKUs has a free unit left, so a receipt of one unit does not visit every
     backorder of a popular SKU.
     """
-    waiting = (
-        Order.objects.for_tenant(tenant)
-        .filter(
-            state__in=[OrderState.BACKORDERED, OrderState.PARTIALLY_ALLOCATED, OrderState.PARTIALLY_SHIPPED]
-        )
-        .filter(
-            lines__sku_id__in=sku_ids,
-            lines__quantity__gt=F("lines__quantity_allocated") + F("lines__quantity_shipped"),
-        )
-        .order_by("placed_at", "pk")
-        .values_list("pk", flat=True)
-        .distinct()
-    )
     touched = 0
-    for order_id in list(waiting):
+    for order_id in _waiting_order_ids(tenant, sku_ids):
         if not _stock_left(tenant, sku_ids):
             break
         order_allocate(tenant=tenant, order_id=order_id, actor=actor)
         touched += 1
+    return touched
+
+
+def _backorders_first(order: Order, lines: list[OrderLine]) -> None:
+    """Before a new order takes free stock, older orders waiting for those SKUs get it, oldest first.
+
+    A receipt's sweep runs after it commits (through the outbox); an order placed in between
+    must not take the units the sweep is about to hand out. Locks keep the house order
+    (inventory/locks.py): the older orders and their lines (by id), then every stock row of
+    every SKU any of them or the new order waits for, in one statement; the allocations that
+    follow lock again only rows that statement holds.
+    """
+    tenant = order.tenant
+    sku_ids = sorted({line.sku_id for line in lines})
+    if not _stock_left(tenant, sku_ids):
+        return
+    ahead = _waiting_order_ids(tenant, sku_ids, placed_before=order)[:BACKORDERS_AHEAD_LIMIT]
+    if not ahead:
+        return
+    locked = {pk: locks.order_for_update(tenant=tenant, order_id=pk) for pk in sorted(ahead)}
+    lines_of = {pk: locks.order_lines_for_update(order=older) for pk, older in locked.items()}
+    needed = {line.sku_id for waiting in lines_of.values() for line in waiting if line.quantity_backordered}
+    stock_lock(tenant=tenant, sku_ids=needed | set(sku_ids))
+    for pk in ahead:
+        older = locked[pk]
+        if older.state in WAITING:
+            _allocate_locked(older, lines_of[pk], actor="system:backorders")
+        if not _stock_left(tenant, sku_ids):
+            return
+
+
+def orders_backorders_sweep(*, actor: Any = "system:backorders-sweep") -> int:
+    """The safety net (beat): every tenant's waiting orders with free stock for an open SKU are allocated.
+
+    A receipt enqueues its own sweep through the outbox; this one catches whatever that misses
+    (stock fixed in the database, a sweep that died). Returns the orders visited.
+    """
+    free = StockLevel.objects.unscoped().filter(
+        tenant_id=OuterRef("tenant_id"),
+        sku_id=OuterRef("sku_id"),
+        warehouse__active=True,
+        on_hand__gt=F("allocated") + F("reserved"),
+    )
+    pairs = (
+        OrderLine.objects.unscoped()
+        .filter(order__state__in=WAITING, quantity__gt=F("quantity_allocated") + F("quantity_shipped"))
+        .filter(Exists(free))
+        .values_list("tenant_id", "sku_id")
+        .distinct()
+    )
+    by_tenant: dict[int, set[int]] = defaultdict(set)
+    for tenant_id, sku_id in pairs:
+        by_tenant[tenant_id].add(sku_id)
+    touched = 0
+    for tenant in Tenant.objects.filter(pk__in=by_tenant).order_by("pk"):
+        sku_ids = sorted(by_tenant[tenant.pk])
+        touched += orders_allocate_backorders(tenant=tenant, sku_ids=sku_ids, actor=actor)
     return touched
 
 

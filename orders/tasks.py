@@ -61,6 +61,12 @@ def orders_allocate_backorders_task(*, tenant_id: int, sku_ids: list[int]) -> No
     services.orders_allocate_backorders(tenant=_tenant(tenant_id), sku_ids=sku_ids)
 
 
+@shared_task(acks_late=True)
+def orders_backorders_sweep_task() -> int:
+    """Periodic safety net (CELERY_BEAT_SCHEDULE): backorders with free stock get it, every tenant."""
+    return services.orders_backorders_sweep()
+
+
 # --- payments -----------------------------------------------------------------------------------
 @shared_task(**PAYMENT_RETRY)
 @_in_progress_is_transient

@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django import forms
 from django.contrib import admin
 from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from oms.core.models import TenantOwned
+from tests.worlds import admin_form_data as form_data
 from tests.worlds import build_world
 
 TENANT_ADMINS = sorted(
@@ -29,38 +29,6 @@ TENANT_ADMINS = sorted(
 
 def snapshot(row: Any) -> dict[str, Any]:
     return model_to_dict(type(row)._base_manager.get(pk=row.pk), fields=[f.name for f in row._meta.fields])
-
-
-def _put(data: dict[str, Any], key: str, field: forms.Field, value: Any) -> None:
-    if isinstance(field, forms.SplitDateTimeField):
-        if value:
-            data[f"{key}_0"], data[f"{key}_1"] = value.date().isoformat(), value.time().isoformat()
-        return
-    if isinstance(field, forms.BooleanField):
-        if value:
-            data[key] = "on"
-        return
-    value = field.prepare_value(value)
-    if value is None:
-        return
-    data[key] = [str(v) for v in value] if isinstance(value, list | tuple) else str(value)
-
-
-def form_data(response: Any) -> dict[str, Any]:
-    """The change form as a browser would submit it, unchanged (main form and inlines)."""
-    data: dict[str, Any] = {}
-    form = response.context["adminform"].form
-    for name, field in form.fields.items():
-        _put(data, form.add_prefix(name), field, form[name].value())
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        management = formset.management_form
-        for name in management.fields:
-            data[management.add_prefix(name)] = management[name].value()
-        for inline_form in formset.forms:
-            for name, field in inline_form.fields.items():
-                _put(data, inline_form.add_prefix(name), field, inline_form[name].value())
-    return data
 
 
 @pytest.fixture

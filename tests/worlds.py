@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
+
 from integrations.inbox import inbound_event_reject
 from inventory.allocation import ShipTo
 from inventory.services import inbound_create, reservation_create
@@ -72,3 +74,35 @@ def build_world(tenant: Any, tag: str) -> dict[str, Any]:
         "event": event,
         "owner": owner,
     }
+
+
+def _put(data: dict[str, Any], key: str, field: forms.Field, value: Any) -> None:
+    if isinstance(field, forms.SplitDateTimeField):
+        if value:
+            data[f"{key}_0"], data[f"{key}_1"] = value.date().isoformat(), value.time().isoformat()
+        return
+    if isinstance(field, forms.BooleanField):
+        if value:
+            data[key] = "on"
+        return
+    value = field.prepare_value(value)
+    if value is None:
+        return
+    data[key] = [str(v) for v in value] if isinstance(value, list | tuple) else str(value)
+
+
+def admin_form_data(response: Any) -> dict[str, Any]:
+    """The change form as a browser would submit it, unchanged (main form and inlines)."""
+    data: dict[str, Any] = {}
+    form = response.context["adminform"].form
+    for name, field in form.fields.items():
+        _put(data, form.add_prefix(name), field, form[name].value())
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        management = formset.management_form
+        for name in management.fields:
+            data[management.add_prefix(name)] = management[name].value()
+        for inline_form in formset.forms:
+            for name, field in inline_form.fields.items():
+                _put(data, inline_form.add_prefix(name), field, inline_form[name].value())
+    return data

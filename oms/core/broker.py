@@ -22,7 +22,7 @@ messages and then stop consuming. Three defects, three fixes:
 
 What 2 and 3 keep lives in this process's memory: if the worker also dies before Redis returns,
 the messages of 3 still come back after the visibility timeout; those of 2 (a message in flight
-at the very moment Redis dropped) would be lost with it.
+at the very moment Redis dropped) would be lost with it. Proven by tests/e2e/test_broker_drop.py.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import logging
 from collections import deque
 from typing import Any
 
+from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import redis as kombu_redis
 
 logger = logging.getLogger(__name__)
@@ -106,3 +107,9 @@ class Channel(kombu_redis.Channel):
 
 class Transport(kombu_redis.Transport):
     Channel = Channel
+
+
+def use_for_redis_urls() -> None:
+    """Every `redis://` and `rediss://` connection of this process uses this transport (web,
+    workers, beat, and a test that points Celery at another broker URL)."""
+    TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = f"{__name__}:Transport"

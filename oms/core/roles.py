@@ -37,6 +37,7 @@ class Capability(StrEnum):
     API_KEYS_MANAGE = "api_keys.manage"
     CREDENTIALS_MANAGE = "credentials.manage"
     AUDIT_VIEW = "audit.view"
+    OUTBOX_VIEW = "outbox.view"
     OWN_ACCOUNT = "account.own"
     # orders and customers
     ORDERS_VIEW = "orders.view"
@@ -96,6 +97,7 @@ DESCRIPTIONS: dict[Capability, str] = {
     C.API_KEYS_MANAGE: "create, see and revoke API keys",
     C.CREDENTIALS_MANAGE: "create and edit channel accounts: credentials, webhook secrets, base URLs",
     C.AUDIT_VIEW: "read the audit trail",
+    C.OUTBOX_VIEW: "see the outbox: side effects waiting to be sent, sent, or failed",
     C.OWN_ACCOUNT: "see who they act as; switch between their tenants",
     C.ORDERS_VIEW: "see orders, their lines, holds and timeline",
     C.ORDERS_CREATE: "place orders through the API",

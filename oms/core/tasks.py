@@ -1,29 +1,25 @@
-"""Enqueueing work so that a worker only ever sees committed rows."""
+"""Enqueueing work so that it is never lost and a worker only ever sees committed rows."""
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
 from django.db import transaction
 
+from oms.core.outbox import outbox_kick, outbox_write, task_by_name
 
-def task_by_name(name: str) -> Any:
-    """The registered task called `name` ("orders.tasks.order_allocate_task"), importing its module."""
-    module, _, attr = name.rpartition(".")
-    return getattr(import_module(module), attr)
-
-
-def _send(task: Any, kwargs: dict[str, Any]) -> None:
-    if isinstance(task, str):
-        task = task_by_name(task)
-    task.apply_async(kwargs=kwargs)
+__all__ = ["enqueue_on_commit", "task_by_name"]
 
 
 def enqueue_on_commit(task: Any, /, **kwargs: Any) -> None:
-    """Send `task` (a task, or its dotted name) once the current transaction commits (now, outside one).
+    """Have `task` (a task, or its dotted name) run with `kwargs` once the current transaction commits.
 
+    The task is written as an outbox row in the caller's transaction (oms/core/outbox.py): it
+    commits or rolls back with the change, and a broker outage only delays it. On commit the row
+    is relayed at once (outside a transaction: now); the periodic relay sends what that misses.
     Naming the task ("orders.tasks.order_allocate_task") lets a service enqueue work without
     importing the module that defines it, so services and tasks import one way.
     """
-    transaction.on_commit(lambda: _send(task, kwargs))
+    tenant_id = kwargs.get("tenant_id")
+    message = outbox_write(task, kwargs, tenant_id=tenant_id if isinstance(tenant_id, int) else None)
+    transaction.on_commit(lambda: outbox_kick([message.pk]))

@@ -192,8 +192,7 @@ CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "300"))
 # checks it for every task). Lower means a killed worker's tasks come back sooner. kombu: an hour.
 CELERY_BROKER_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_BROKER_VISIBILITY_TIMEOUT", "600"))
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # kombu's Redis transport with the fix that keeps a worker alive when Redis drops (see there).
-    CELERY_BROKER_TRANSPORT = "oms.core.broker:Transport"
+    # (oms/celery.py makes redis:// URLs use oms/core/broker.py: it survives Redis dropping.)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
         # Every worker looks for such messages every 10 s (kombu's default: every 100 s), so one
@@ -228,7 +227,26 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.order_allocate*": {"queue": "allocation"},
     "orders.tasks.orders_allocate*": {"queue": "allocation"},
 }
+# The outbox relay (oms/core/outbox.py) runs this often as the safety net behind the on-commit
+# kick; a relay task older than two periods is dropped rather than run late (the next one comes).
+OUTBOX_RELAY_SECONDS = float(os.environ.get("OMS_OUTBOX_RELAY_SECONDS", "5"))
+OUTBOX_RETENTION_DAYS = int(os.environ.get("OMS_OUTBOX_RETENTION_DAYS", "7"))
+BACKORDERS_SWEEP_SECONDS = float(os.environ.get("OMS_BACKORDERS_SWEEP_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "outbox-relay": {
+        "task": "oms.tasks.outbox_relay_task",
+        "schedule": OUTBOX_RELAY_SECONDS,
+        "options": {"expires": OUTBOX_RELAY_SECONDS * 2},
+    },
+    "outbox-purge": {
+        "task": "oms.tasks.outbox_purge_task",
+        "schedule": 3600.0,
+    },
+    "orders-backorders-sweep": {
+        "task": "orders.tasks.orders_backorders_sweep_task",
+        "schedule": BACKORDERS_SWEEP_SECONDS,
+        "options": {"expires": BACKORDERS_SWEEP_SECONDS},
+    },
     "inventory-reservations-expire": {
         "task": "inventory.tasks.reservations_expire_task",
         "schedule": 60.0,

@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("DEBUG", "0")
 
 from .base import *  # noqa: F403
-from .base import DATABASES, VAR_DIR
+from .base import DATABASES, VAR_DIR, env_bool
 
 DEBUG = False
 SECRET_KEY = os.environ.get("SECRET_KEY") or "test-only-key-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -13,7 +13,8 @@ FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY") or "test-field-key
 VENDOR_BASE_URL_HOSTS = ["*"]  # accounts point at localstripe and other local fakes
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CELERY_TASK_ALWAYS_EAGER = True
+# Tasks run in-process, unless a test starts a real worker (tests/e2e/worker.py sets this to 0).
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 CELERY_TASK_EAGER_PROPAGATES = True
 PAYMENT_SANDBOX_ALLOWED = True
 

@@ -19,3 +19,7 @@ def fault_sleep_task(*, tenant_id: int, token: str, seconds: float) -> str:
     tenant = Tenant.objects.get(pk=tenant_id)
     audit_record(tenant=tenant, actor="task", action=DONE, object_type="fault", object_id=token)
     return token
+
+
+# `running_worker(..., extra_args=FAULT_TASKS)` loads this module into the worker.
+FAULT_TASKS = ("--include", __name__)

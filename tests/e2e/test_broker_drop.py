@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from oms.models import AuditEvent
-from tests.e2e.fault_tasks import DONE
+from tests.e2e.fault_tasks import DONE, FAULT_TASKS
 from tests.e2e.redis_server import REDIS_SERVER, RedisServer
 from tests.e2e.worker import producer, running_worker, wait_for
 
@@ -44,7 +44,7 @@ def test_worker_survives_broker_drops_under_load_and_loses_nothing(tmp_path, ten
     log = tmp_path / "worker.log"
     try:
         app = producer(broker, tmp_path)
-        with running_worker(broker, tmp_path, concurrency=4, include="tests.e2e.fault_tasks") as worker:
+        with running_worker(broker, tmp_path, concurrency=4, extra_args=FAULT_TASKS) as worker:
             for token in tokens:
                 app.send_task(
                     "tests.e2e.fault_tasks.fault_sleep_task",

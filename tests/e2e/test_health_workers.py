@@ -29,7 +29,7 @@ def test_health_follows_a_real_worker_from_live_to_killed(tmp_path, client, sett
         return response.json() if response.status_code == status else None
 
     assert health(503) is not None, "no worker yet"
-    with running_worker("filesystem://", tmp_path, env_extra={"WORKER_HEARTBEAT_SECONDS": "0.5"}) as worker:
+    with running_worker("filesystem://", tmp_path, extra_env={"WORKER_HEARTBEAT_SECONDS": "0.5"}) as worker:
         body = wait_for(lambda: health(200), timeout=60, process=worker, log=log)
         (live,) = body["workers"]["alive"]
         assert live["name"].startswith("e2e-") and set(live["queues"]) == set(settings.CELERY_QUEUES_ALL)

@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from oms.models import AuditEvent
-from tests.e2e.fault_tasks import DONE
+from tests.e2e.fault_tasks import DONE, FAULT_TASKS
 from tests.e2e.redis_server import REDIS_SERVER, RedisServer
 from tests.e2e.worker import producer, running_worker, wait_for
 
@@ -56,8 +56,8 @@ def test_tasks_held_by_a_killed_worker_run_on_the_next_worker(tmp_path, tenant_a
             broker,
             tmp_path,
             concurrency=2,
-            include="tests.e2e.fault_tasks",
-            env_extra=env,
+            extra_args=FAULT_TASKS,
+            extra_env=env,
             log_name=first_log.name,
         ) as worker:
             # Mid-task: some tasks done, two running (held, not acknowledged).
@@ -79,8 +79,8 @@ def test_tasks_held_by_a_killed_worker_run_on_the_next_worker(tmp_path, tenant_a
             broker,
             tmp_path,
             concurrency=2,
-            include="tests.e2e.fault_tasks",
-            env_extra=env,
+            extra_args=FAULT_TASKS,
+            extra_env=env,
             log_name=second_log.name,
         ) as worker:
             wait_for(lambda: len(_done(tenant_a)) == TASKS, timeout=45, process=worker, log=second_log)

@@ -71,11 +71,11 @@ def running_worker(
     var_dir: Path,
     *,
     concurrency: int = 1,
-    include: str = "",
-    env_extra: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
     log_name: str = "worker.log",
 ) -> Iterator[subprocess.Popen[str]]:
-    """A `celery worker` on every queue; `include` loads extra task modules (test-only tasks)."""
+    """A `celery worker` on every queue (`extra_args=("--include", module)` loads test-only tasks)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "oms.settings.test",
@@ -84,10 +84,9 @@ def running_worker(
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "OMS_VAR_DIR": str(var_dir),
         "OMS_WORKER": "1",
-        **(env_extra or {}),
+        **(extra_env or {}),
     }
     log = (var_dir / log_name).open("w")
-    extra = ["--include", include] if include else []
     process = subprocess.Popen(
         [
             sys.executable,
@@ -106,7 +105,7 @@ def running_worker(
             "INFO",
             "-n",
             f"e2e-{os.getpid()}@%h",
-            *extra,
+            *extra_args,
         ],
         cwd=ROOT,
         env=env,

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 
 from inventory.allocation import AllocationPolicy, DemandLine, ShipTo, allocation_apply
 from inventory.models import InboundLine, StockLevel
-from inventory.services import inbound_create, inbound_receive
+from inventory.services import inbound_create, inbound_receive, stock_receive
 from orders.models import Allocation, Order
 from orders.services import LineInput, order_create, order_reallocate
 from tests.inventory.conftest import AUSTIN
@@ -157,3 +157,27 @@ def _order(tenant, external_id: str, quantity: int) -> Order:
     data = order_input(external_id)
     data.lines = [LineInput(sku="SKU-123", quantity=quantity, unit_price=Decimal("19.99"))]
     return order_create(tenant=tenant, data=data)[0]
+
+
+def test_first_receipts_racing_into_a_new_warehouse_land_on_one_row(two_skus):
+    tenant, sku_a, sku_b, _ = two_skus
+    new_warehouse = WarehouseFactory(tenant=tenant, code="NJ", postal_code="07001")
+    barrier = threading.Barrier(6)
+
+    def receive(index: int) -> None:
+        barrier.wait(10)
+        if index % 2:
+            stock_receive(tenant=tenant, sku_id=sku_a.pk, warehouse_id=new_warehouse.pk, quantity=1)
+        else:
+            inbound_receive(
+                tenant=tenant,
+                shipment_id=inbound_create(
+                    tenant=tenant, warehouse_id=new_warehouse.pk, lines=[(sku_b.pk, 2), (sku_a.pk, 1)]
+                ).pk,
+            )
+
+    sessions = [_start(lambda i=i: receive(i)) for i in range(6)]
+
+    assert _finish(*sessions) == []
+    rows = {lv.sku_id: lv for lv in StockLevel.objects.for_tenant(tenant).filter(warehouse=new_warehouse)}
+    assert (rows[sku_a.pk].on_hand, rows[sku_b.pk].on_hand) == (6, 6)

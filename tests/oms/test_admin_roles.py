@@ -14,7 +14,7 @@ from orders.models import Order, Payment
 from orders.payments.services import payment_capture
 from orders.services import order_create
 from tests.orders.conftest import order_input
-from tests.worlds import build_world, staff
+from tests.worlds import admin_form_data, build_world, staff
 
 ORDERS = reverse("admin:orders_order_changelist")
 PAYMENTS = reverse("admin:orders_payment_changelist")
@@ -161,3 +161,23 @@ def test_managers_refund_above_the_agent_limit(client, world, tenant_a):
     assert Payment.objects.for_tenant(tenant_a).get(pk=world["payment"].pk).amount_refunded == Decimal(
         "30.00"
     )
+
+
+def test_owners_set_the_agent_refund_limit_managers_only_read_it(client, tenant_a, owner_a, manager_a):
+    url = reverse("admin:oms_tenant_change", args=[tenant_a.pk])
+    client.force_login(owner_a)
+    data = admin_form_data(client.get(url))
+    data["agent_refund_limit"] = "42.50"
+    assert client.post(url, data).status_code == 302
+    tenant_a.refresh_from_db()
+    assert tenant_a.agent_refund_limit == Decimal("42.50")
+
+    data["agent_refund_limit"] = "-1"
+    assert "agent_refund_limit" in client.post(url, data).context["adminform"].form.errors
+
+    client.force_login(manager_a)
+    page = client.get(url)
+    assert page.status_code == 200 and page.context["has_change_permission"] is False
+    assert client.post(url, dict(data, agent_refund_limit="9999")).status_code == 403
+    tenant_a.refresh_from_db()
+    assert tenant_a.agent_refund_limit == Decimal("42.50")

@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.conf import settings
+from kombu import Connection
 
 from oms.celery import app
+from oms.core import broker
 
 ROOT = Path(settings.BASE_DIR)
 # Where the worker processes are written down: `make run`, and production.
@@ -127,11 +129,16 @@ def test_no_task_is_held_longer_than_the_visibility_timeout():
     assert app.conf.task_soft_time_limit < app.conf.task_time_limit
 
 
-def test_a_redis_broker_gets_the_surviving_transport_and_the_visibility_timeout():
-    code = (
-        "import json; from django.conf import settings as s; "
-        "print(json.dumps([s.CELERY_BROKER_TRANSPORT, s.CELERY_BROKER_TRANSPORT_OPTIONS]))"
-    )
+def test_redis_urls_use_the_transport_that_survives_a_broker_drop():
+    for url in ("redis://127.0.0.1:6399/3", "rediss://127.0.0.1:6399/3"):
+        with Connection(url) as conn:
+            assert type(conn.transport) is broker.Transport
+    with app.connection_for_write("redis://127.0.0.1:6399/3") as conn:
+        assert type(conn.transport) is broker.Transport
+
+
+def test_a_redis_broker_gets_the_visibility_timeout():
+    code = "from django.conf import settings as s; print(json.dumps(s.CELERY_BROKER_TRANSPORT_OPTIONS))"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "oms.settings.dev",
@@ -139,7 +146,7 @@ def test_a_redis_broker_gets_the_surviving_transport_and_the_visibility_timeout(
         "CELERY_BROKER_VISIBILITY_TIMEOUT": "900",
     }
     result = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        [sys.executable, "-c", f"import json, django; django.setup(); {code}"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -147,8 +154,7 @@ def test_a_redis_broker_gets_the_surviving_transport_and_the_visibility_timeout(
         timeout=60,
         check=True,
     )
-    transport, options = json.loads(result.stdout.strip().splitlines()[-1])
-    assert transport == "oms.core.broker:Transport"
+    options = json.loads(result.stdout.strip().splitlines()[-1])
     assert options["visibility_timeout"] == 900
     assert options["unacked_restore_interval"] <= 10
 

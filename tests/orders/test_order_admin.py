@@ -82,16 +82,60 @@ def test_bulk_hold_and_cancel_go_through_services(client, owner_a, orders_of_bot
     assert mine.events.filter(type="cancelled").get().actor == "user:owner@acme.test"
 
 
-def test_export_contains_only_own_orders(client, owner_a, orders_of_both, settings):
-    settings.IMPORT_EXPORT_SKIP_ADMIN_ACTION_EXPORT_UI = True
+def _export_form_data(page):
+    """The export page's form as a browser submits it: CSV, every column ticked, the chosen orders."""
+    form = page.context["form"]
+    data = {"format": "0", "resource": "0"}
+    for name, field in form.fields.items():
+        if getattr(field, "is_selectable_field", False) and field.initial:
+            data[name] = "on"
+    data["export_items"] = [str(pk) for pk in form.initial.get("export_items", [])]
+    return data
+
+
+def test_export_selected_orders_in_two_steps_contains_only_own_orders(client, owner_a, orders_of_both):
+    """The merchant's flow: tick orders, "Export selected", choose the format and columns, download."""
+    mine, theirs = orders_of_both
     client.force_login(owner_a)
     every_id = list(Order.objects.unscoped().values_list("pk", flat=True))
-    response = client.post(CHANGELIST, {"action": "export_admin_action", "_selected_action": every_id})
+    page = client.post(CHANGELIST, {"action": "export_admin_action", "_selected_action": every_id})
+    assert page.status_code == 200
+    assert page.context["form"].initial["export_items"] == [mine.pk]  # another tenant's id is dropped
+    data = _export_form_data(page)
+    data["export_items"].append(str(theirs.pk))  # a forged id is not a valid choice
+    refused = client.post(page.context["export_url"], data)
+    assert refused.status_code == 200 and "export_items" in refused.context["form"].errors
+
+    data["export_items"] = [str(mine.pk)]
+    response = client.post(page.context["export_url"], data)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     content = response.content.decode()
     assert "ACME-ORDER-1" in content and "customer_email" in content
     assert "GLOBEX-ORDER-1" not in content
+
+
+def test_export_button_on_the_order_page_exports_that_order(client, owner_a, orders_of_both):
+    mine, theirs = orders_of_both
+    client.force_login(owner_a)
+    url = reverse("admin:orders_order_change", args=[mine.pk])
+    assert 'name="_export-item"' in client.get(url).content.decode()
+    page = client.post(url, {"_export-item": "Export"})
+    assert page.status_code == 200
+    assert page.context["form"].initial["export_items"] == [mine.pk]
+    response = client.post(page.context["export_url"], _export_form_data(page))
+    assert "ACME-ORDER-1" in response.content.decode()
+    other = client.post(reverse("admin:orders_order_change", args=[theirs.pk]), {"_export-item": "Export"})
+    assert other.status_code == 404
+
+
+def test_warehouse_staff_cannot_export_orders(client, warehouse_a, orders_of_both):
+    mine, _ = orders_of_both
+    client.force_login(warehouse_a)
+    url = reverse("admin:orders_order_change", args=[mine.pk])
+    assert 'name="_export-item"' not in client.get(url).content.decode()
+    assert client.post(url, {"_export-item": "Export"}).status_code == 403
+    assert client.get(reverse("admin:orders_order_export")).status_code == 403
 
 
 def test_orders_cannot_be_added_or_deleted_in_the_admin(client, owner_a, orders_of_both):

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from oms.models import ApiKey, Membership, Role, Tenant
+from oms.models import ApiKey, Membership, PaymentGatewayChoice, Role, Tenant
 from oms.services import api_key_create
 
 DEMO_SLUG = "demo"
@@ -31,7 +31,9 @@ class Command(BaseCommand):
 
         with transaction.atomic():
             tenant, created = Tenant.objects.get_or_create(
-                slug=DEMO_SLUG, defaults={"name": "Demo Outfitters"}
+                # The demo shop pays through the sandbox: explicitly, so it works whatever the settings.
+                slug=DEMO_SLUG,
+                defaults={"name": "Demo Outfitters", "payment_gateway": PaymentGatewayChoice.SANDBOX},
             )
             user_model = get_user_model()
             user = user_model.objects.filter(username=DEMO_EMAIL).first()

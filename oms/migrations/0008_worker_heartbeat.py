@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oms', '0006_tenant_agent_refund_limit'),
+        ('oms', '0007_outbox_message'),
     ]
 
     operations = [

@@ -1,0 +1,282 @@
+"""The transactional outbox: a side effect that must not be lost is a row committed with its cause.
+
+Writing. `enqueue_on_commit` (oms/core/tasks.py) calls `outbox_write` inside the caller's
+transaction, so the row commits or rolls back with the change that causes it: a broker outage
+delays a side effect but never loses it, and a rolled-back change sends nothing.
+
+Relaying. `outbox_relay` claims ready rows in a short transaction (on PostgreSQL with
+`SELECT ... FOR UPDATE SKIP LOCKED`, so relays running side by side never claim the same row;
+SQLite serialises writers anyway), leases them for CLAIM_SECONDS, publishes each outside any
+transaction and marks it sent. It has two callers: the on-commit kick for the rows a transaction
+wrote (cheap, best effort, never raises into the request) and `oms.tasks.outbox_relay_task` on
+beat every few seconds, the safety net that catches up after an outage. A failed publish leaves
+the row pending with exponential backoff; a task name that does not resolve fails the row for
+good (`manage.py outbox` and the admin show it; `manage.py outbox --retry-failed` sends it again).
+
+Consuming. The relay puts the row's id in the message header `outbox_id`. Every task runs on
+`OutboxTask` (the Celery app's task class): a delivery of a row that is already done is skipped,
+and a success records the row as done. A relay that dies between publishing and marking sent
+publishes the row again once the lease ends; that second delivery is recognised, and the
+services behind the tasks are idempotent besides, so the effect happens once.
+
+Purging. Sent rows are deleted after OUTBOX_RETENTION_DAYS (`outbox_purge`, hourly on beat).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib import import_module
+from typing import Any
+
+from celery import Task, current_app
+from celery.exceptions import Ignore
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Min
+from django.utils import timezone
+
+from oms.core.request_id import get_request_id
+from oms.models import OutboxMessage, OutboxState
+
+logger = logging.getLogger(__name__)
+
+HEADER = "outbox_id"
+BATCH_SIZE = 200
+CLAIM_SECONDS = 60  # a claimed row not marked sent or retried within this is claimed again
+MAX_BACKOFF_SECONDS = 300
+# One quick retry: a publish that cannot reach the broker fails in milliseconds, not after
+# kombu's default connection retries, and the row waits for the next relay.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+KICK_PAUSE_SECONDS = 5.0  # after a kick finds the broker down, this process leaves rows to the beat relay
+_kick_paused_until = 0.0
+
+
+def task_by_name(name: str) -> Any:
+    """The registered task called `name` ("orders.tasks.order_allocate_task"), importing its module."""
+    module, _, attr = name.rpartition(".")
+    return getattr(import_module(module), attr)
+
+
+# --- writing ----------------------------------------------------------------------------------
+def outbox_write(task: Any, kwargs: dict[str, Any], *, tenant_id: int | None = None) -> OutboxMessage:
+    """Write the row in the current transaction (`task` is a task or its dotted name)."""
+    name = task if isinstance(task, str) else task.name
+    request_id = get_request_id()
+    return OutboxMessage.objects.create(
+        tenant_id=tenant_id,
+        task=name,
+        kwargs=kwargs,
+        request_id="" if request_id == "-" else request_id[:64],
+    )
+
+
+# --- relaying ---------------------------------------------------------------------------------
+@dataclass
+class RelayResult:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def __iadd__(self, other: RelayResult) -> RelayResult:
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.failed += other.failed
+        return self
+
+
+def _claim(*, ids: Iterable[int] | None, limit: int) -> list[OutboxMessage]:
+    now = timezone.now()
+    with transaction.atomic():
+        qs = OutboxMessage.objects.filter(state=OutboxState.PENDING, available_at__lte=now)
+        if ids is not None:
+            qs = qs.filter(pk__in=list(ids))
+        rows = list(qs.order_by("pk").select_for_update(skip_locked=True)[:limit])
+        if rows:
+            OutboxMessage.objects.filter(pk__in=[row.pk for row in rows]).update(
+                available_at=now + timedelta(seconds=CLAIM_SECONDS)
+            )
+    return rows
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _mark_sent(row: OutboxMessage, *, error: str = "") -> None:
+    OutboxMessage.objects.filter(pk=row.pk).update(
+        state=OutboxState.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1, last_error=error
+    )
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
+
+
+def _mark_retry(row: OutboxMessage, exc: BaseException) -> None:
+    attempts = row.attempts + 1
+    OutboxMessage.objects.filter(pk=row.pk).update(
+        attempts=attempts, available_at=timezone.now() + _backoff(attempts), last_error=_error_text(exc)
+    )
+
+
+def _mark_failed(row: OutboxMessage, exc: BaseException) -> None:
+    OutboxMessage.objects.filter(pk=row.pk).update(
+        state=OutboxState.FAILED, attempts=F("attempts") + 1, last_error=_error_text(exc)
+    )
+
+
+def _release(rows: list[OutboxMessage]) -> None:
+    """Claimed rows not tried (the broker is down): ready again for the next relay."""
+    if rows:
+        OutboxMessage.objects.filter(pk__in=[row.pk for row in rows], state=OutboxState.PENDING).update(
+            available_at=timezone.now()
+        )
+
+
+def _publish(task: Any, row: OutboxMessage) -> None:
+    headers: dict[str, Any] = {HEADER: row.pk}
+    if row.request_id:
+        headers["request_id"] = row.request_id
+    task.apply_async(kwargs=row.kwargs, headers=headers, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+
+
+def outbox_relay(*, ids: Iterable[int] | None = None, limit: int = BATCH_SIZE) -> RelayResult:
+    """Publish up to `limit` ready rows (only `ids` if given), oldest first. Stops at a broker error."""
+    result = RelayResult()
+    rows = _claim(ids=ids, limit=limit)
+    for index, row in enumerate(rows):
+        try:
+            task = task_by_name(row.task)
+        except (ImportError, AttributeError, ValueError) as exc:
+            logger.error("Outbox message %s names no task (%s); it is marked failed", row.pk, row.task)
+            _mark_failed(row, exc)
+            result.failed += 1
+            continue
+        try:
+            _publish(task, row)
+        except Exception as exc:
+            if task.app.conf.task_always_eager:
+                # Run in-process (tests, CELERY_TASK_ALWAYS_EAGER): it was delivered and failed,
+                # and the caller sees the error as it would without the outbox.
+                _mark_sent(row, error=_error_text(exc))
+                _release(rows[index + 1 :])
+                raise
+            logger.warning("Publishing outbox message %s failed; it stays pending: %s", row.pk, exc)
+            _mark_retry(row, exc)
+            _release(rows[index + 1 :])
+            result.retrying += len(rows) - index
+            break
+        _mark_sent(row)
+        result.sent += 1
+    return result
+
+
+def outbox_kick(ids: list[int]) -> None:
+    """Relay the rows a transaction just committed. Best effort: never raises; the beat relay follows."""
+    global _kick_paused_until
+    if time.monotonic() < _kick_paused_until:
+        return
+    try:
+        result = outbox_relay(ids=ids)
+    except Exception:
+        if current_app.conf.task_always_eager:
+            raise  # the task ran in-process and failed: let the test or the developer see it
+        logger.warning("Outbox kick for %s failed; the periodic relay will send them", ids, exc_info=True)
+        return
+    if result.retrying:
+        _kick_paused_until = time.monotonic() + KICK_PAUSE_SECONDS
+
+
+def outbox_relay_pending(*, budget_seconds: float = 20.0) -> RelayResult:
+    """The periodic relay: batches until nothing is ready, the broker fails, or the budget is spent."""
+    total = RelayResult()
+    deadline = time.monotonic() + budget_seconds
+    while time.monotonic() < deadline:
+        result = outbox_relay()
+        total += result
+        if result.retrying or result.sent + result.failed < BATCH_SIZE:
+            break
+    return total
+
+
+# --- consuming --------------------------------------------------------------------------------
+def outbox_id_of(request: Any) -> int | None:
+    """The outbox row a task's delivery came from (a worker puts custom headers on the request)."""
+    value = getattr(request, HEADER, None)
+    if value is None:
+        value = (getattr(request, "headers", None) or {}).get(HEADER)
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class OutboxTask(Task):  # type: ignore[misc]
+    """The task class of the app: recognises a second delivery of an outbox row and skips it."""
+
+    def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
+        outbox_id = outbox_id_of(self.request)
+        if (
+            outbox_id is not None
+            and OutboxMessage.objects.filter(pk=outbox_id, done_at__isnull=False).exists()
+        ):
+            logger.info("Outbox message %s is already done: delivery %s skipped", outbox_id, task_id)
+            raise Ignore()
+
+    def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
+        outbox_id = outbox_id_of(self.request)
+        if outbox_id is not None:
+            OutboxMessage.objects.filter(pk=outbox_id, done_at__isnull=True).update(done_at=timezone.now())
+
+
+# --- watching and tidying -------------------------------------------------------------------
+def outbox_oldest_pending_age(*, now: Any = None) -> float | None:
+    """Seconds since the oldest pending row was written; None when nothing is pending."""
+    oldest = OutboxMessage.objects.filter(state=OutboxState.PENDING).aggregate(at=Min("created_at"))["at"]
+    if oldest is None:
+        return None
+    return max(((now or timezone.now()) - oldest).total_seconds(), 0.0)
+
+
+def outbox_unsent(*, limit: int = 50) -> list[OutboxMessage]:
+    """Pending and failed rows, oldest first."""
+    states = [OutboxState.PENDING, OutboxState.FAILED]
+    return list(
+        OutboxMessage.objects.filter(state__in=states).select_related("tenant").order_by("pk")[:limit]
+    )
+
+
+def outbox_counts() -> dict[str, int]:
+    """Rows waiting to be sent and rows that failed for good."""
+    return {
+        "pending": OutboxMessage.objects.filter(state=OutboxState.PENDING).count(),
+        "failed": OutboxMessage.objects.filter(state=OutboxState.FAILED).count(),
+    }
+
+
+def outbox_retry_failed(*, ids: Iterable[int] | None = None) -> int:
+    """Put failed rows back to pending (after the missing task is deployed). Returns how many."""
+    qs = OutboxMessage.objects.filter(state=OutboxState.FAILED)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    return qs.update(state=OutboxState.PENDING, available_at=timezone.now())
+
+
+def outbox_purge(*, older_than: timedelta | None = None, batch: int = 5000) -> int:
+    """Delete sent rows older than the retention period, in batches. Returns how many."""
+    keep = older_than if older_than is not None else timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+    cutoff = timezone.now() - keep
+    deleted = 0
+    while True:
+        ids = list(
+            OutboxMessage.objects.filter(state=OutboxState.SENT, sent_at__lt=cutoff).values_list(
+                "pk", flat=True
+            )[:batch]
+        )
+        if not ids:
+            return deleted
+        deleted += OutboxMessage.objects.filter(pk__in=ids).delete()[0]
