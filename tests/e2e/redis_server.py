@@ -6,6 +6,7 @@ drop is a broker outage, not data loss (that would be a different fault to test)
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -13,9 +14,15 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
 REDIS_SERVER = shutil.which("redis-server")
+# Tests that need it skip without the binary, except where it is required (.ci/run sets this).
+needs_redis_server = pytest.mark.skipif(
+    not REDIS_SERVER and not os.environ.get("OMS_FAULT_TESTS_REQUIRED"),
+    reason="needs the redis-server binary (CI installs it)",
+)
 
 
 def free_port() -> int:

@@ -16,13 +16,13 @@ import pytest
 
 from oms.models import AuditEvent
 from tests.e2e.fault_tasks import DONE, FAULT_TASKS
-from tests.e2e.redis_server import REDIS_SERVER, RedisServer
+from tests.e2e.redis_server import RedisServer, needs_redis_server
 from tests.e2e.worker import producer, running_worker, wait_for
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not REDIS_SERVER, reason="needs the redis-server binary (CI installs it)"),
+    needs_redis_server,
 ]
 
 TASKS = 16

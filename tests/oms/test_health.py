@@ -16,7 +16,7 @@ from oms.celery import app
 from oms.core.outbox import outbox_write
 from oms.models import OutboxMessage, WorkerHeartbeat
 from oms.workers import worker_heartbeat_record
-from tests.e2e.redis_server import REDIS_SERVER, RedisServer
+from tests.e2e.redis_server import RedisServer, needs_redis_server
 from tests.e2e.worker import filesystem_transport_options, producer
 
 ALL = ["default", "ingest", "allocation", "labels", "sync"]
@@ -134,7 +134,7 @@ def test_queue_stats_on_the_embedded_broker(tmp_path):
     assert list(stats["ages"]) == ["sync"] and 0.2 <= stats["ages"]["sync"] < 30
 
 
-@pytest.mark.skipif(not REDIS_SERVER, reason="needs the redis-server binary (CI installs it)")
+@needs_redis_server
 def test_queue_stats_on_redis(tmp_path):
     server = RedisServer(tmp_path / "redis")
     server.start()
