@@ -7,3 +7,6 @@ class OmsConfig(AppConfig):
 
     def ready(self) -> None:
         from oms.core import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from oms.core.tenant_fk import declare_tenant_constraints
+
+        declare_tenant_constraints()

@@ -68,21 +68,13 @@ class Address(TenantOwned):
         return ", ".join(p for p in [self.line1, self.city, self.postal_code, self.country] if p)
 
     def as_dict(self) -> dict[str, str]:
-        return {
-            f: getattr(self, f)
-            for f in (
-                "name",
-                "company",
-                "line1",
-                "line2",
-                "city",
-                "region",
-                "postal_code",
-                "country",
-                "phone",
-                "email",
-            )
-        }
+        return {f: getattr(self, f) for f in ADDRESS_FIELDS}
+
+
+# What an address is made of, read from the model: services copy these, as_dict gives them.
+ADDRESS_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in Address._meta.concrete_fields if f.name not in ("id", "tenant")
+)
 
 
 class OrderNumber(TenantOwned):

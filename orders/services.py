@@ -31,23 +31,21 @@ from oms.core.tasks import enqueue_on_commit
 from oms.models import Tenant
 from orders import locks
 from orders.errors import OrderConflict, OrderError, OrderErrorCode
-from orders.models import Address, Allocation, Customer, Hold, Order, OrderEvent, OrderLine, OrderNumber
+from orders.models import (
+    ADDRESS_FIELDS,
+    Address,
+    Allocation,
+    Customer,
+    Hold,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderNumber,
+)
 from orders.states import ALLOCATABLE, EDITABLE, HoldKind, OrderEventType, OrderState
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
-ADDRESS_FIELDS = (
-    "name",
-    "company",
-    "line1",
-    "line2",
-    "city",
-    "region",
-    "postal_code",
-    "country",
-    "phone",
-    "email",
-)
 
 
 @dataclass

@@ -12,7 +12,7 @@ urlpatterns = [
     path("stock/adjustments/", views.StockAdjustmentApi.as_view(), name="stock-adjustment"),
     path("reservations/", views.ReservationCreateApi.as_view(), name="reservation-create"),
     path(
-        "reservations/<int:reservation_id>/", views.ReservationDetailApi.as_view(), name="reservation-detail"
+        "reservations/<id:reservation_id>/", views.ReservationDetailApi.as_view(), name="reservation-detail"
     ),
     path("replenishment/", views.ReplenishmentApi.as_view(), name="replenishment"),
 ]

@@ -11,6 +11,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
     extend_schema_serializer,
+    extend_schema_view,
 )
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -25,7 +26,7 @@ from inventory.api.serializers import (
     TenantWarehouseCodeField,
     code_field,
 )
-from inventory.models import MovementReason, Warehouse
+from inventory.models import SKU, MovementReason, StockLevel, Warehouse
 from inventory.replenishment import replenishment_report
 from inventory.services import (
     ADJUSTMENT_REASONS,
@@ -43,7 +44,13 @@ from oms.core.api import CursorPagination, TenantApiMixin
 from oms.core.idempotency import idempotent
 from oms.core.permissions import requires
 from oms.core.roles import Capability as C
-from oms.core.serializers import AddressSerializer, CountryField
+from oms.core.serializers import (
+    AddressSerializer,
+    BodySerializer,
+    BoundedIntegerField,
+    CountryField,
+    model_integer,
+)
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -61,6 +68,47 @@ class InventoryApi(TenantApiMixin, APIView):
         paginator = CursorPagination()
         page = paginator.paginate_queryset(queryset, self.request, view=self)
         return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class CodedListCreateApi(InventoryApi):
+    """A page of the tenant's rows (GET), or a new row by its code (POST, with Idempotency-Key).
+
+    A subclass names its `route`, its serializers, and the selector and service it calls."""
+
+    pagination_class = CursorPagination
+    route: str
+    InputSerializer: type[serializers.Serializer]
+    OutputSerializer: type[serializers.Serializer]
+
+    def rows(self) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def create(self, request: Request, fields: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def get(self, request: Request) -> Response:
+        return self.paginated(self.rows(), self.OutputSerializer)
+
+    def post(self, request: Request) -> Response:
+        return idempotent(request, self.route, lambda: self._create(request))
+
+    def _create(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = self.create(request, dict(data.validated_data))
+        return Response(self.OutputSerializer(created).data, status=status.HTTP_201_CREATED)
+
+
+def list_create_schema(name: str, input_serializer: Any, output_serializer: Any) -> Any:
+    return extend_schema_view(
+        get=extend_schema(operation_id=f"{name}_list", responses=output_serializer(many=True)),
+        post=extend_schema(
+            operation_id=f"{name}_create",
+            parameters=[IDEMPOTENCY_KEY],
+            request=input_serializer,
+            responses={201: output_serializer},
+        ),
+    )
 
 
 # --- warehouses ---------------------------------------------------------------------------
@@ -102,66 +150,48 @@ def _warehouse_fields(data: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-class WarehouseListApi(InventoryApi):
+class _WarehouseFieldsSerializer(BodySerializer):
+    name = serializers.CharField(max_length=200)
+    address = AddressSerializer()
+    latitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False, allow_null=True
+    )
+    longitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False, allow_null=True
+    )
+    priority = model_integer(Warehouse, "priority", min_value=0, required=False)
+    active = serializers.BooleanField(required=False)
+    ships_to = serializers.ListField(child=CountryField(max_length=2), max_length=250, required=False)
+    default_lead_time_days = model_integer(
+        Warehouse, "default_lead_time_days", min_value=0, max_value=365, required=False
+    )
+
+
+@extend_schema_serializer(component_name="WarehouseCreate")
+class WarehouseCreateSerializer(_WarehouseFieldsSerializer):
+    code = code_field(max_length=32)
+
+
+@list_create_schema("warehouses", WarehouseCreateSerializer, WarehouseOutputSerializer)
+class WarehouseListApi(CodedListCreateApi):
     permission_classes = [requires(read=C.CATALOG_VIEW, write=C.WAREHOUSES_MANAGE)]
-    pagination_class = CursorPagination
-
-    @extend_schema_serializer(component_name="WarehouseCreate")
-    class InputSerializer(serializers.Serializer):
-        code = code_field(max_length=32)
-        name = serializers.CharField(max_length=200)
-        address = AddressSerializer()
-        latitude = serializers.DecimalField(
-            max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False, allow_null=True
-        )
-        longitude = serializers.DecimalField(
-            max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False, allow_null=True
-        )
-        priority = serializers.IntegerField(min_value=0, max_value=32767, required=False)
-        active = serializers.BooleanField(required=False)
-        ships_to = serializers.ListField(child=CountryField(max_length=2), required=False)
-        default_lead_time_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
-
+    route = "POST /api/v1/warehouses/"
+    InputSerializer = WarehouseCreateSerializer
     OutputSerializer = WarehouseOutputSerializer
 
-    @extend_schema(operation_id="warehouses_list", responses=OutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        return self.paginated(selectors.warehouse_list(tenant=self.tenant), self.OutputSerializer)
+    def rows(self) -> QuerySet[Warehouse]:
+        return selectors.warehouse_list(tenant=self.tenant)
 
-    @extend_schema(
-        operation_id="warehouses_create",
-        parameters=[IDEMPOTENCY_KEY],
-        request=InputSerializer,
-        responses={201: OutputSerializer},
-    )
-    def post(self, request: Request) -> Response:
-        return idempotent(request, "POST /api/v1/warehouses/", lambda: self._create(request))
-
-    def _create(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = _warehouse_fields(data.validated_data)
-        warehouse = warehouse_create(tenant=self.tenant, actor=request.user, **fields)
-        return Response(self.OutputSerializer(warehouse).data, status=status.HTTP_201_CREATED)
+    def create(self, request: Request, fields: dict[str, Any]) -> Warehouse:
+        return warehouse_create(tenant=self.tenant, actor=request.user, **_warehouse_fields(fields))
 
 
 class WarehouseDetailApi(InventoryApi):
     permission_classes = [requires(read=C.CATALOG_VIEW, write=C.WAREHOUSES_MANAGE)]
 
     @extend_schema_serializer(component_name="WarehouseUpdate")
-    class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200, required=False)
-        address = AddressSerializer(required=False)
-        latitude = serializers.DecimalField(
-            max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False, allow_null=True
-        )
-        longitude = serializers.DecimalField(
-            max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False, allow_null=True
-        )
-        priority = serializers.IntegerField(min_value=0, max_value=32767, required=False)
-        active = serializers.BooleanField(required=False)
-        ships_to = serializers.ListField(child=CountryField(max_length=2), required=False)
-        default_lead_time_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+    class InputSerializer(_WarehouseFieldsSerializer):
+        pass
 
     OutputSerializer = WarehouseOutputSerializer
 
@@ -199,47 +229,38 @@ class SkuOutputSerializer(serializers.Serializer):
     lead_time_days = serializers.IntegerField(allow_null=True)
 
 
-class _SkuFieldsSerializer(serializers.Serializer):
+class _SkuFieldsSerializer(BodySerializer):
     name = serializers.CharField(max_length=255)
     barcode = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    weight_grams = serializers.IntegerField(min_value=0, required=False)
-    length_mm = serializers.IntegerField(min_value=0, required=False)
-    width_mm = serializers.IntegerField(min_value=0, required=False)
-    height_mm = serializers.IntegerField(min_value=0, required=False)
+    weight_grams = model_integer(SKU, "weight_grams", required=False)
+    length_mm = model_integer(SKU, "length_mm", required=False)
+    width_mm = model_integer(SKU, "width_mm", required=False)
+    height_mm = model_integer(SKU, "height_mm", required=False)
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
     returnable = serializers.BooleanField(required=False)
     active = serializers.BooleanField(required=False)
-    lead_time_days = serializers.IntegerField(min_value=0, max_value=365, required=False, allow_null=True)
+    lead_time_days = model_integer(
+        SKU, "lead_time_days", min_value=0, max_value=365, required=False, allow_null=True
+    )
 
 
-class SkuListApi(InventoryApi):
+@extend_schema_serializer(component_name="SkuCreate")
+class SkuCreateSerializer(_SkuFieldsSerializer):
+    code = code_field(max_length=64)
+
+
+@list_create_schema("skus", SkuCreateSerializer, SkuOutputSerializer)
+class SkuListApi(CodedListCreateApi):
     permission_classes = [requires(read=C.CATALOG_VIEW, write=C.SKUS_MANAGE)]
-    pagination_class = CursorPagination
-
-    @extend_schema_serializer(component_name="SkuCreate")
-    class InputSerializer(_SkuFieldsSerializer):
-        code = code_field(max_length=64)
-
+    route = "POST /api/v1/skus/"
+    InputSerializer = SkuCreateSerializer
     OutputSerializer = SkuOutputSerializer
 
-    @extend_schema(operation_id="skus_list", responses=OutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        return self.paginated(selectors.sku_list(tenant=self.tenant), self.OutputSerializer)
+    def rows(self) -> QuerySet[SKU]:
+        return selectors.sku_list(tenant=self.tenant)
 
-    @extend_schema(
-        operation_id="skus_create",
-        parameters=[IDEMPOTENCY_KEY],
-        request=InputSerializer,
-        responses={201: OutputSerializer},
-    )
-    def post(self, request: Request) -> Response:
-        return idempotent(request, "POST /api/v1/skus/", lambda: self._create(request))
-
-    def _create(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        sku = sku_create(tenant=self.tenant, actor=request.user, **data.validated_data)
-        return Response(self.OutputSerializer(sku).data, status=status.HTTP_201_CREATED)
+    def create(self, request: Request, fields: dict[str, Any]) -> SKU:
+        return sku_create(tenant=self.tenant, actor=request.user, **fields)
 
 
 class SkuDetailApi(InventoryApi):
@@ -290,6 +311,13 @@ class SkuAvailabilityApi(InventoryApi):
 
 
 # --- stock --------------------------------------------------------------------------------
+class CodeFilterSerializer(serializers.Serializer):
+    """Query filters by SKU and warehouse code (query strings: not an InputSerializer)."""
+
+    sku = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    warehouse = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+
 class StockListApi(InventoryApi):
     permission_classes = [requires(C.STOCK_VIEW)]
     pagination_class = CursorPagination
@@ -298,16 +326,18 @@ class StockListApi(InventoryApi):
     @extend_schema(
         operation_id="stock_list",
         parameters=[
-            OpenApiParameter("sku", OpenApiTypes.STR, description="SKU code"),
-            OpenApiParameter("warehouse", OpenApiTypes.STR, description="Warehouse code"),
+            OpenApiParameter("sku", {"type": "string", "maxLength": 64}, description="SKU code"),
+            OpenApiParameter("warehouse", {"type": "string", "maxLength": 32}, description="Warehouse code"),
         ],
         responses=OutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
+        filters = CodeFilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
         qs = selectors.stock_list(
             tenant=self.tenant,
-            sku_code=request.query_params.get("sku") or None,
-            warehouse_code=request.query_params.get("warehouse") or None,
+            sku_code=filters.validated_data.get("sku") or None,
+            warehouse_code=filters.validated_data.get("warehouse") or None,
         )
         return self.paginated(qs, self.OutputSerializer)
 
@@ -316,11 +346,13 @@ class StockAdjustmentApi(InventoryApi):
     permission_classes = [requires(C.STOCK_COUNT)]
 
     @extend_schema_serializer(component_name="StockAdjustment")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(BodySerializer):
         sku = TenantSkuCodeField()
         warehouse = TenantWarehouseCodeField()
-        delta = serializers.IntegerField(required=False, min_value=-1_000_000, max_value=1_000_000)
-        on_hand = serializers.IntegerField(required=False, min_value=0, max_value=10_000_000)
+        delta = model_integer(
+            StockLevel, "on_hand", required=False, min_value=-1_000_000, max_value=1_000_000
+        )
+        on_hand = model_integer(StockLevel, "on_hand", required=False, min_value=0, max_value=10_000_000)
         reason = serializers.ChoiceField(
             choices=[(r.value, r.label) for r in map(MovementReason, ADJUSTMENT_REASONS)]
         )
@@ -379,20 +411,20 @@ class ReservationCreateApi(InventoryApi):
     permission_classes = [requires(C.RESERVATIONS_MANAGE)]
 
     @extend_schema_serializer(component_name="ReservationLineInput")
-    class LineSerializer(serializers.Serializer):
+    class LineSerializer(BodySerializer):
         sku = TenantSkuCodeField()
-        quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+        quantity = BoundedIntegerField(min_value=1, max_value=100_000)
 
     @extend_schema_serializer(component_name="ReservationCreate")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(BodySerializer):
         lines = serializers.ListField(min_length=1, max_length=200)
-        ttl_seconds = serializers.IntegerField(
+        ttl_seconds = BoundedIntegerField(
             min_value=1, max_value=MAX_RESERVATION_TTL, required=False, default=DEFAULT_RESERVATION_TTL
         )
         ship_to = AddressSerializer()
         reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
-    InputSerializer._declared_fields["lines"] = LineSerializer(many=True, allow_empty=False)
+    InputSerializer._declared_fields["lines"] = LineSerializer(many=True, allow_empty=False, max_length=200)
     OutputSerializer = ReservationOutputSerializer
 
     @extend_schema(
@@ -451,6 +483,7 @@ class ReservationDetailApi(InventoryApi):
 
 # --- replenishment ------------------------------------------------------------------------
 class ReplenishmentApi(InventoryApi):
+    extra_error_statuses = ("404",)  # ?sku= or ?warehouse= naming none of the tenant's
     permission_classes = [requires(C.REPLENISHMENT_VIEW)]
 
     @extend_schema_serializer(component_name="ReorderSuggestion")
@@ -487,27 +520,37 @@ class ReplenishmentApi(InventoryApi):
     OutputSerializer._declared_fields["reorders"] = ReorderSerializer(many=True)
     OutputSerializer._declared_fields["transfers"] = TransferSerializer(many=True)
 
+    class FilterSerializer(CodeFilterSerializer):
+        days = BoundedIntegerField(min_value=1, max_value=365, required=False, default=28)
+
     @extend_schema(
         operation_id="replenishment_retrieve",
         parameters=[
-            OpenApiParameter("sku", OpenApiTypes.STR, description="Only this SKU code"),
-            OpenApiParameter("warehouse", OpenApiTypes.STR, description="Only this warehouse code"),
-            OpenApiParameter("days", OpenApiTypes.INT, description="Sales window in days (default 28)"),
+            OpenApiParameter("sku", {"type": "string", "maxLength": 64}, description="Only this SKU code"),
+            OpenApiParameter(
+                "warehouse", {"type": "string", "maxLength": 32}, description="Only this warehouse code"
+            ),
+            OpenApiParameter(
+                "days",
+                {"type": "integer", "minimum": 1, "maximum": 365},
+                description="Sales window in days (default 28)",
+            ),
         ],
         responses=OutputSerializer,
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params
+        filters = self.FilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
         sku = selectors.sku_get(tenant=self.tenant, code=params["sku"]) if params.get("sku") else None
         warehouse = (
             selectors.warehouse_get(tenant=self.tenant, code=params["warehouse"])
             if params.get("warehouse")
             else None
         )
-        days = serializers.IntegerField(min_value=1, max_value=365).run_validation(params.get("days", 28))
         report = replenishment_report(
             tenant=self.tenant,
-            window_days=days,
+            window_days=params["days"],
             sku_id=sku.pk if sku else None,
             warehouse_id=warehouse.pk if warehouse else None,
         )

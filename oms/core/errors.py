@@ -34,3 +34,4 @@ class CommonErrorCode(StrEnum):
     CONCURRENT_UPDATE = "concurrent_update"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     VALIDATION_ERROR = "validation_error"
+    REQUEST_TOO_LARGE = "request_too_large"

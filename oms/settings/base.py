@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "oms.core.request_id.RequestIdMiddleware",
+    "oms.core.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -128,6 +129,10 @@ MEDIA_ROOT = VAR_DIR / "media"
 LOGIN_URL = "admin:login"
 
 # --- REST API ---------------------------------------------------------------------------
+# The largest request body read into memory (Django's default, stated): an API body over it
+# answers 413 (oms.core.middleware). Orders carry at most 500 lines, far below it; file
+# uploads (admin imports) are limited by FILE_UPLOAD_MAX_MEMORY_SIZE instead.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "oms.core.auth.ApiKeyAuthentication",
@@ -136,10 +141,10 @@ REST_FRAMEWORK = {
     # Every view declares its capability (oms.core.permissions.requires); one that forgets is closed.
     "DEFAULT_PERMISSION_CLASSES": ["oms.core.permissions.NoCapabilityDeclared"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["oms.core.api.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "oms.core.api.CursorPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "oms.core.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "oms.core.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {"api_key": os.environ.get("API_RATE_LIMIT", "6000/min")},
@@ -152,6 +157,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # `<id:…>` path parameters (oms.core.api.IdConverter): at most 18 digits.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999}},
     # The docs page's assets come from a package, not a CDN: it works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -21,3 +21,6 @@ PAYMENT_SANDBOX_ALLOWED = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that worker processes started by the e2e tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+
+# A tests-only room built like the next ones (tests/tenant_probe): the tenant wall reaches it.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.tenant_probe"]  # noqa: F405

@@ -9,23 +9,30 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory.models import SKU
+from oms.core.api import ID_MAX
 from oms.core.money import currency_exponent, fits_currency
-from oms.core.serializers import AddressSerializer, CurrencyField
+from oms.core.serializers import (
+    AddressSerializer,
+    BodySerializer,
+    BoundedIntegerField,
+    CurrencyField,
+    model_integer,
+)
 from oms.models import PaymentGatewayChoice
 from orders.models import Order, OrderLine
 from orders.payments.gateway import gateway_for
 from orders.states import OrderState
 
 
-class CustomerSerializer(serializers.Serializer):
+class CustomerSerializer(BodySerializer):
     email = serializers.EmailField()
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
 
 
-class LineInputSerializer(serializers.Serializer):
+class LineInputSerializer(BodySerializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    quantity = model_integer(OrderLine, "quantity", min_value=1, max_value=100_000)
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
     tax = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, default=Decimal("0")
@@ -35,7 +42,7 @@ class LineInputSerializer(serializers.Serializer):
     )
 
 
-class PaymentInputSerializer(serializers.Serializer):
+class PaymentInputSerializer(BodySerializer):
     provider = serializers.ChoiceField(
         choices=PaymentGatewayChoice.choices,
         required=False,
@@ -87,7 +94,7 @@ def _amounts_fit_currency(attrs: dict[str, Any], currency: str) -> dict[str, Any
     return attrs
 
 
-class OrderCreateInputSerializer(serializers.Serializer):
+class OrderCreateInputSerializer(BodySerializer):
     channel = serializers.SlugField(max_length=32, required=False, default="api")
     external_id = serializers.CharField(max_length=128)
     currency = CurrencyField()
@@ -105,7 +112,9 @@ class OrderCreateInputSerializer(serializers.Serializer):
     discount = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, default=Decimal("0")
     )
-    reservation = serializers.IntegerField(required=False, allow_null=True, default=None)
+    reservation = BoundedIntegerField(
+        min_value=1, max_value=ID_MAX, required=False, allow_null=True, default=None
+    )
     payment = PaymentInputSerializer(required=False, allow_null=True, default=None)
 
     def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -124,7 +133,8 @@ class OrderCreateInputSerializer(serializers.Serializer):
         return _amounts_fit_currency(attrs, attrs["currency"])
 
 
-class OrderEditInputSerializer(serializers.Serializer):
+class OrderEditInputSerializer(BodySerializer):
+    min_properties = 1  # the schema says what validate() checks
     ship_to = AddressSerializer(required=False)
     service_level = serializers.CharField(max_length=32, required=False)
     lines = LineInputSerializer(many=True, allow_empty=False, max_length=500, required=False)
@@ -140,7 +150,7 @@ class OrderEditInputSerializer(serializers.Serializer):
         return attrs
 
 
-class ReasonInputSerializer(serializers.Serializer):
+class ReasonInputSerializer(BodySerializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 

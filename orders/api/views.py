@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -24,13 +25,9 @@ from orders.models import Order
 from orders.payments.gateway import PaymentGatewayUnavailable
 from orders.payments.services import payment_authorize
 from orders.services import LineInput, OrderInput
+from orders.states import OrderState
 
 logger = logging.getLogger(__name__)
-
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
 
 
 def _lines(items: list[dict[str, Any]]) -> list[LineInput]:
@@ -62,6 +59,19 @@ def render_order(tenant: Any, order_id: Any, http_status: int = 200) -> Response
     return Response(s.OrderOutputSerializer(order).data, status=http_status)
 
 
+class StateListField(serializers.CharField):
+    """`?state=allocated,backordered`: each one an order state, else 400 invalid_choice."""
+
+    default_error_messages = {"invalid_choice": "{value!r} is not an order state."}
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        for state in filter(None, value.split(",")):
+            if state not in OrderState.values:
+                self.fail("invalid_choice", value=state)
+        return value
+
+
 class OrderPagination(CursorPagination):
     ordering = ("-id",)
 
@@ -73,25 +83,37 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
     permission_classes = [requires(read=C.ORDERS_VIEW, write=C.ORDERS_CREATE)]
 
     class FilterSerializer(serializers.Serializer):
-        state = serializers.CharField(required=False)
-        channel = serializers.CharField(required=False)
-        email = serializers.CharField(required=False)
-        sku = serializers.CharField(required=False)
-        external_id = serializers.CharField(required=False)
+        """Query filters: strings from the query (a plain dict, so that an empty date is refused as
+        given), not a BodySerializer. An empty text filter filters on nothing."""
+
+        state = StateListField(required=False, allow_blank=True)
+        channel = serializers.CharField(max_length=32, required=False, allow_blank=True)
+        email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+        sku = serializers.CharField(max_length=64, required=False, allow_blank=True)
+        external_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
         created_after = serializers.DateTimeField(required=False)
         created_before = serializers.DateTimeField(required=False)
 
     @extend_schema(
         parameters=[
-            OpenApiParameter(name, str, description=f"Filter on {name}")
-            for name in ("state", "channel", "email", "sku", "external_id")
+            OpenApiParameter(
+                "state",
+                OpenApiTypes.STR,
+                enum=OrderState.values,
+                many=True,
+                explode=False,
+                description="Orders in any of these states (comma-separated)",
+            ),
         ]
-        + [OpenApiParameter(name, OpenApiTypes.DATETIME) for name in ("created_after", "created_before")]
-        + [OpenApiParameter("limit", int, description="Page size, at most 200")],
+        + [
+            OpenApiParameter(name, {"type": "string", "maxLength": length}, description=f"Filter on {name}")
+            for name, length in (("channel", 32), ("email", 254), ("sku", 64), ("external_id", 128))
+        ]
+        + [OpenApiParameter(name, OpenApiTypes.DATETIME) for name in ("created_after", "created_before")],
         responses=s.OrderListOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         qs = selectors.order_list(tenant=self.tenant, **filters.validated_data)
         page = self.paginate_queryset(qs)
@@ -100,13 +122,7 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
     @extend_schema(
         request=s.OrderCreateInputSerializer,
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
-        responses={
-            201: s.OrderOutputSerializer,
-            200: s.OrderOutputSerializer,
-            400: ErrorSerializer,
-            409: ErrorSerializer,
-            422: ErrorSerializer,
-        },
+        responses={201: s.OrderOutputSerializer, 200: s.OrderOutputSerializer},
     )
     def post(self, request: Request) -> Response:
         return idempotent(request, "POST /api/v1/orders/", lambda: self._create(request))
@@ -125,14 +141,11 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
 class OrderDetailApi(TenantApiMixin, APIView):
     permission_classes = [requires(read=C.ORDERS_VIEW, write=C.ORDERS_EDIT)]
 
-    @extend_schema(responses={200: s.OrderOutputSerializer, 404: ErrorSerializer})
+    @extend_schema(responses=s.OrderOutputSerializer)
     def get(self, request: Request, order_id: int) -> Response:
         return render_order(self.tenant, order_id)
 
-    @extend_schema(
-        request=s.OrderEditInputSerializer,
-        responses={200: s.OrderOutputSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
-    )
+    @extend_schema(request=s.OrderEditInputSerializer, responses=s.OrderOutputSerializer)
     def patch(self, request: Request, order_id: int) -> Response:
         data = s.OrderEditInputSerializer(data=request.data, context={"tenant": self.tenant})
         data.is_valid(raise_exception=True)
@@ -143,56 +156,50 @@ class OrderDetailApi(TenantApiMixin, APIView):
         return render_order(self.tenant, order_id)
 
 
-class OrderCancelApi(TenantApiMixin, APIView):
+class OrderActionApi(TenantApiMixin, APIView):
+    """`POST /orders/{id}/<action>/`: parse the body, call the action's one service, render the order.
+
+    A subclass names its capability (`permission_classes`), its `InputSerializer` and its `service`."""
+
+    InputSerializer: type[serializers.Serializer]
+    service: Callable[..., Any]
+
+    def post(self, request: Request, order_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        self.service(tenant=self.tenant, order_id=order_id, actor=request.user, **data.validated_data)
+        return render_order(self.tenant, order_id)
+
+
+def order_action_schema(input_serializer: type[serializers.Serializer]) -> Any:
+    return extend_schema_view(post=extend_schema(request=input_serializer, responses=s.OrderOutputSerializer))
+
+
+@order_action_schema(s.ReasonInputSerializer)
+class OrderCancelApi(OrderActionApi):
     permission_classes = [requires(C.ORDERS_CANCEL)]
-
-    @extend_schema(
-        request=s.ReasonInputSerializer,
-        responses={200: s.OrderOutputSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
-    )
-    def post(self, request: Request, order_id: int) -> Response:
-        data = s.ReasonInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.order_cancel(
-            tenant=self.tenant, order_id=order_id, actor=request.user, **data.validated_data
-        )
-        return render_order(self.tenant, order_id)
+    InputSerializer = s.ReasonInputSerializer
+    service = staticmethod(services.order_cancel)
 
 
-class OrderHoldApi(TenantApiMixin, APIView):
+@order_action_schema(s.HoldInputSerializer)
+class OrderHoldApi(OrderActionApi):
     permission_classes = [requires(C.ORDERS_HOLD)]
-
-    @extend_schema(
-        request=s.HoldInputSerializer,
-        responses={200: s.OrderOutputSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
-    )
-    def post(self, request: Request, order_id: int) -> Response:
-        data = s.HoldInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.order_hold(tenant=self.tenant, order_id=order_id, actor=request.user, **data.validated_data)
-        return render_order(self.tenant, order_id)
+    InputSerializer = s.HoldInputSerializer
+    service = staticmethod(services.order_hold)
 
 
-class OrderReleaseApi(TenantApiMixin, APIView):
+@order_action_schema(s.ReleaseInputSerializer)
+class OrderReleaseApi(OrderActionApi):
     permission_classes = [requires(C.ORDERS_HOLD)]
-
-    @extend_schema(
-        request=s.ReleaseInputSerializer,
-        responses={200: s.OrderOutputSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
-    )
-    def post(self, request: Request, order_id: int) -> Response:
-        data = s.ReleaseInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.order_release(
-            tenant=self.tenant, order_id=order_id, actor=request.user, **data.validated_data
-        )
-        return render_order(self.tenant, order_id)
+    InputSerializer = s.ReleaseInputSerializer
+    service = staticmethod(services.order_release)
 
 
 class OrderEventsApi(TenantApiMixin, APIView):
     permission_classes = [requires(C.ORDERS_VIEW)]
 
-    @extend_schema(responses={200: s.OrderEventOutputSerializer(many=True), 404: ErrorSerializer})
+    @extend_schema(responses=s.OrderEventOutputSerializer(many=True))
     def get(self, request: Request, order_id: int) -> Response:
         events = selectors.order_events(tenant=self.tenant, order_id=order_id)
         return Response(s.OrderEventOutputSerializer(events, many=True).data)

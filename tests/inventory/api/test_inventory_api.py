@@ -317,3 +317,133 @@ def test_reservation_create_is_idempotent_on_its_key(api_a, stocked, tenant_a):
     assert other.status_code == 409
     assert other.json()["code"] == "idempotency_key_reused"
     assert sum(lv.reserved for lv in StockLevel.objects.for_tenant(tenant_a)) == 1
+
+
+# --- bad input answers 400, never 500 (found by fuzzing the schema) ----------------------------
+def _field_codes(response):
+    return {name: [error["code"] for error in errors] for name, errors in response.json()["fields"].items()}
+
+
+@pytest.mark.parametrize("field", ["weight_grams", "length_mm", "width_mm", "height_mm"])
+def test_sku_integers_past_32_bits_are_400(api_a, sku_a, field):
+    """PostgreSQL answered `integer out of range` (500); SQLite stored the value."""
+    created = api_a.post("/api/v1/skus/", {"code": "BIG", "name": "Big", field: 2**31}, format="json")
+    assert created.status_code == 400
+    assert _field_codes(created) == {field: ["max_value"]}
+    patched = api_a.patch("/api/v1/skus/SKU-123/", {field: 2**31}, format="json")
+    assert patched.status_code == 400
+    assert _field_codes(patched) == {field: ["max_value"]}
+    assert api_a.patch("/api/v1/skus/SKU-123/", {field: 2**31 - 1}, format="json").status_code == 200
+
+
+def test_small_integer_columns_are_bounded_like_the_column(api_a, warehouses):
+    response = api_a.patch("/api/v1/warehouses/W1/", {"priority": 32768}, format="json")
+    assert response.status_code == 400
+    assert _field_codes(response) == {"priority": ["max_value"]}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/skus/a%00b/",
+        "/api/v1/skus/a%00b/availability/",
+        "/api/v1/warehouses/a%00b/",
+        "/api/v1/stock/?sku=a%00b",
+        "/api/v1/stock/?warehouse=a%00b",
+        "/api/v1/replenishment/?warehouse=a%00b",
+        "/api/v1/replenishment/?sku=a%00b",
+        "/api/v1/skus/?cursor=a%00b",
+    ],
+)
+def test_a_nul_byte_in_a_path_or_filter_is_400(api_a, warehouses, sku_a, url):
+    """PostgreSQL cannot even compare a string holding NUL: these were 500s."""
+    response = api_a.get(url)
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert {error["code"] for errors in response.json()["fields"].values() for error in errors} == {
+        "null_characters_not_allowed"
+    }
+
+
+def test_patch_warehouse_with_an_address_without_country_is_400(api_a, warehouses):
+    """The nested address's validate() read attrs["country"] under partial=True: KeyError, 500."""
+    response = api_a.patch(
+        "/api/v1/warehouses/W1/", {"address": {"line1": "1 Main St", "city": "Austin"}}, format="json"
+    )
+    assert response.status_code == 400
+    assert _field_codes(response) == {"address.country": ["required"]}
+    assert Warehouse.objects.for_tenant(warehouses[0].tenant).get(code="W1").country == "US"
+
+
+def test_unknown_body_fields_are_400_not_dropped(api_a, sku_a):
+    response = api_a.patch("/api/v1/skus/SKU-123/", {"wieght_grams": 500}, format="json")
+    assert response.status_code == 400
+    assert _field_codes(response) == {"wieght_grams": ["unknown_field"]}
+    nested = api_a.post(
+        "/api/v1/reservations/",
+        {"lines": [{"sku": "SKU-123", "quantity": 1, "qty": 2}], "ship_to": {**ADDRESS, "zip": "1"}},
+        format="json",
+    )
+    assert nested.status_code == 400
+    assert _field_codes(nested) == {"lines.0.qty": ["unknown_field"], "ship_to.zip": ["unknown_field"]}
+
+
+@pytest.mark.parametrize("quantity", ["1.0", 1.0, "1", True, 1.5])
+def test_a_quantity_is_a_json_integer(api_a, stocked, quantity):
+    response = api_a.post(
+        "/api/v1/reservations/",
+        {"lines": [{"sku": "SKU-123", "quantity": quantity}], "ship_to": ADDRESS},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert _field_codes(response) == {"lines.0.quantity": ["invalid"]}
+
+
+@pytest.mark.parametrize(("field", "value"), [("price", 19.99), ("price", "1e2"), ("active", "true")])
+def test_values_have_their_json_type(api_a, sku_a, field, value):
+    response = api_a.patch("/api/v1/skus/SKU-123/", {field: value}, format="json")
+    assert response.status_code == 400
+    assert _field_codes(response) == {field: ["invalid"]}
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=null", "limit=0", "limit=201", "limit=1.0", "cursor=bm9wZQ", "days=1.0"]
+)
+def test_bad_paging_and_window_parameters_are_400(api_a, warehouses, query):
+    url = "/api/v1/replenishment/" if query.startswith("days") else "/api/v1/warehouses/"
+    response = api_a.get(f"{url}?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+
+
+def test_a_forged_cursor_position_is_400(api_a, warehouses):
+    import base64
+
+    for position in ("abc", "9" * 30):
+        cursor = base64.b64encode(f"p={position}".encode()).decode()
+        response = api_a.get("/api/v1/warehouses/", {"cursor": cursor})
+        assert response.status_code == 400, position
+        assert _field_codes(response) == {"cursor": ["invalid_cursor"]}
+    page = api_a.get("/api/v1/warehouses/?limit=1").json()
+    assert api_a.get(page["next"]).status_code == 200
+
+
+def test_a_reservation_id_past_64_bits_is_a_json_404(api_a, stocked):
+    response = api_a.get(f"/api/v1/reservations/{10**19}/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_warehouse_and_sku_lists_and_creates_share_one_shape(api_a, tenant_a):
+    """One list/create view serves both: paging, 201 with the object, replay on the key."""
+    bodies = {
+        "/api/v1/warehouses/": {"code": "ATX", "name": "Austin", "address": ADDRESS},
+        "/api/v1/skus/": {"code": "TENT", "name": "Tent"},
+    }
+    for url, body in bodies.items():
+        first = api_a.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+        again = api_a.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+        assert (first.status_code, again.status_code) == (201, 201), url
+        assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+        listing = api_a.get(f"{url}?limit=1").json()
+        assert [row["code"] for row in listing["results"]] == [body["code"]]

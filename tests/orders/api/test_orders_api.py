@@ -205,3 +205,71 @@ def test_a_cancelled_backorder_waits_for_nothing(api_a, stocked):
     assert api_a.get(f"{URL}{order_id}/").json()["lines"][0]["backordered"] == 5
     cancelled = api_a.post(f"{URL}{order_id}/cancel/", {"reason": "too slow"}, format="json").json()
     assert cancelled["lines"][0]["backordered"] == 0 and cancelled["lines"][0]["allocated"] == 0
+
+
+# --- bad input answers 400 or a JSON 404, never 500 or HTML (found by fuzzing the schema) ---------
+def _field_codes(response):
+    return {name: [error["code"] for error in errors] for name, errors in response.json()["fields"].items()}
+
+
+@pytest.mark.parametrize("query", ["state=bogus", "state=allocated,bogus", "limit=null", "limit=abc"])
+def test_unknown_filter_values_and_bad_limits_are_400(api_a, stocked, query):
+    response = api_a.get(f"{URL}?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+
+
+def test_state_filter_takes_several_states(api_a, stocked):
+    _create(api_a)
+    assert len(api_a.get(URL, {"state": "cancelled,allocated"}).json()["results"]) == 1
+    assert api_a.get(URL, {"state": "cancelled"}).json()["results"] == []
+
+
+@pytest.mark.parametrize("quantity", ["1.0", 1.0, "2", False])
+def test_line_quantities_are_json_integers(api_a, stocked, quantity):
+    body = order_payload(lines=[{"sku": "SKU-123", "quantity": quantity, "unit_price": "19.99"}])
+    response = _create(api_a, body)
+    assert response.status_code == 400
+    assert _field_codes(response) == {"lines.0.quantity": ["invalid"]}
+    assert not Order.objects.unscoped().exists()
+
+
+def test_a_typo_in_an_order_is_400_unknown_field(api_a, stocked):
+    response = _create(api_a, order_payload(shiping_price="5.00"))
+    assert response.status_code == 400
+    assert _field_codes(response) == {"shiping_price": ["unknown_field"]}
+    order_id = _create(api_a).json()["id"]
+    typo = api_a.post(f"{URL}{order_id}/hold/", {"reason": "x", "knd": "fraud"}, format="json")
+    assert typo.status_code == 400
+    assert _field_codes(typo) == {"knd": ["unknown_field"]}
+    assert api_a.get(f"{URL}{order_id}/").json()["state"] == "allocated"
+
+
+def test_a_reservation_id_past_64_bits_is_400(api_a, stocked):
+    response = _create(api_a, order_payload(reservation=2**63))
+    assert response.status_code == 400
+    assert _field_codes(response) == {"reservation": ["max_value"]}
+
+
+@pytest.mark.parametrize("path", ["abc/", "1.5/cancel/", "-1/hold/", f"{10**19}/", f"{10**19}/events/"])
+def test_order_paths_that_match_no_route_answer_the_json_404(api_a, stocked, path):
+    """`<int:…>` routes that did not match gave Django's HTML 404 page; ids past 64 bits, a 500."""
+    response = api_a.get(f"{URL}{path}")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"code": "not_found", "message": "Not found."}
+
+
+def test_cancel_hold_and_release_share_one_view(api_a, stocked):
+    """Each action parses its own body, calls its one service and answers the order."""
+    order_id = _create(api_a).json()["id"]
+    for action, body, state in (
+        ("hold", {"kind": "address"}, "on_hold"),
+        ("release", {"kind": "address"}, "allocated"),
+        ("cancel", {}, "cancelled"),
+    ):
+        response = api_a.post(f"{URL}{order_id}/{action}/", body, format="json")
+        assert response.status_code == 200, (action, response.json())
+        assert response.json()["state"] == state
+    bad_kind = api_a.post(f"{URL}{order_id}/hold/", {"kind": "whim"}, format="json")
+    assert _field_codes(bad_kind) == {"kind": ["invalid_choice"]}
