@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oms', '0007_outbox_message'),
+        ('oms', '0008_tenant_wall'),
     ]
 
     operations = [
