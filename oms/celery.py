@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import os
+import time
 
 from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
+from oms.core.broker import use_for_redis_urls
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings.dev")
+# kombu's Redis transport loses messages and exits the worker when Redis drops: ours does not.
+use_for_redis_urls()
+
+SENT_AT_HEADER = "oms_sent_at"
 
 # Every task runs on OutboxTask: a second delivery of an outbox row is recognised and skipped.
 app = Celery("oms", task_cls="oms.core.outbox:OutboxTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Each consuming worker refreshes a heartbeat row that /health reads (named: loaded once Django is).
+app.steps["consumer"].add("oms.workers:Heartbeat")
+
+
+@before_task_publish.connect
+def _stamp_sent_at(headers: dict[str, object] | None = None, **_: object) -> None:
+    """When the message was first sent: /health reports the age of the oldest queued one."""
+    if headers is not None:
+        headers.setdefault(SENT_AT_HEADER, time.time())
 
 
 @before_task_publish.connect

@@ -250,3 +250,22 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} #{self.pk} ({self.state})"
+
+
+class WorkerHeartbeat(models.Model):
+    """A Celery worker that is consuming: it refreshes its row every few seconds (oms/workers.py).
+
+    Not tenant-owned: workers serve every tenant. /health reads these rows, which works on
+    every broker (the embedded one has no remote control to ping workers with).
+    """
+
+    name = models.CharField(max_length=255, unique=True, help_text="node name and process id")
+    queues = models.JSONField(default=list)
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

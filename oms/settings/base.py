@@ -187,6 +187,34 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+# The longest a task may run: at the soft limit it gets SoftTimeLimitExceeded (its transaction
+# rolls back), at the hard limit the pool kills it. This makes "the longest task" a real bound.
+CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "270"))
+CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "300"))
+# How long a message taken by a worker that died (SIGKILL, OOM, lost host) waits in Redis's
+# "unacked" set before another worker puts it back on its queue. A live worker holds a message
+# (acks_late) for at most the hard time limit, or until a retry's countdown is due (a retry is a
+# new message the worker holds until its ETA; our longest backoff is 32 s): the timeout must be
+# above their sum, or a second worker runs a task the first is still running (the config test
+# checks it for every task). Lower means a killed worker's tasks come back sooner. kombu: an hour.
+CELERY_BROKER_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_BROKER_VISIBILITY_TIMEOUT", "600"))
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # (oms/celery.py makes redis:// URLs use oms/core/broker.py: it survives Redis dropping.)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+        # Every worker looks for such messages every 10 s (kombu's default: every 100 s), so one
+        # is back on its queue at most visibility_timeout + 10 s after its worker died.
+        "unacked_restore_interval": max(1, min(10, CELERY_BROKER_VISIBILITY_TIMEOUT // 10)),
+        "unacked_restore_throttle": 1,
+        # The lock around that scan outlives a worker killed while holding it by this much.
+        "unacked_mutex_expire": max(1, min(60, CELERY_BROKER_VISIBILITY_TIMEOUT // 2)),
+        # Notice a broker that went away instead of waiting on a dead socket.
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+    }
+# A worker that lost the broker keeps trying to reconnect (Celery's default gives up after
+# 100 attempts and exits); /health reports the broker and the workers meanwhile.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -198,14 +226,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_QUEUES_ALL = ["default", "ingest", "allocation", "labels", "sync"]
+# Every pattern names tasks that exist (tests/oms/test_celery_config.py): labels and sync get
+# their routes with their first tasks.
 CELERY_TASK_ROUTES = {
     "integrations.*": {"queue": "ingest"},
     "inventory.*": {"queue": "allocation"},
     "orders.tasks.order_allocate*": {"queue": "allocation"},
     "orders.tasks.orders_allocate*": {"queue": "allocation"},
-    "fulfillment.tasks.*label*": {"queue": "labels"},
-    "*.sync_*": {"queue": "sync"},
-    "*_push_*": {"queue": "sync"},
 }
 # The outbox relay (oms/core/outbox.py) runs this often as the safety net behind the on-commit
 # kick; a relay task older than two periods is dropped rather than run late (the next one comes).
@@ -245,6 +272,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# --- health (GET /health answers 503 with its reasons past these) ---------------------------
+# Every consuming worker refreshes its heartbeat row this often (oms/workers.py)...
+WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", "10"))
+# ...and counts as gone when it has not for this long. Every queue needs a live worker.
+HEALTH_WORKER_STALE_SECONDS = float(os.environ.get("HEALTH_WORKER_STALE_SECONDS", "60"))
+# The oldest message waiting on a queue, and the oldest outbox row not yet handed to the broker.
+HEALTH_QUEUE_MAX_AGE_SECONDS = float(os.environ.get("HEALTH_QUEUE_MAX_AGE_SECONDS", "300"))
+HEALTH_OUTBOX_MAX_AGE_SECONDS = float(os.environ.get("HEALTH_OUTBOX_MAX_AGE_SECONDS", "300"))
 
 # --- payments ---------------------------------------------------------------------------
 # The sandbox gateway approves any card. Development and tests allow it for every tenant;

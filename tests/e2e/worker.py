@@ -73,7 +73,9 @@ def running_worker(
     concurrency: int = 1,
     extra_args: tuple[str, ...] = (),
     extra_env: dict[str, str] | None = None,
+    log_name: str = "worker.log",
 ) -> Iterator[subprocess.Popen[str]]:
+    """A `celery worker` on every queue (`extra_args=("--include", module)` loads test-only tasks)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "oms.settings.test",
@@ -84,7 +86,7 @@ def running_worker(
         "OMS_WORKER": "1",
         **(extra_env or {}),
     }
-    log = (var_dir / "worker.log").open("w")
+    log = (var_dir / log_name).open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -114,7 +116,8 @@ def running_worker(
     try:
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
