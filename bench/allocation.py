@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.support import is_postgres, recreate_database  # noqa: E402
+
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument(
     "--database-url",
@@ -47,26 +49,8 @@ os.environ["DATABASE_URL"] = args.database_url
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 
-def recreate_database() -> None:
-    import psycopg
-    from dj_database_url import parse
-
-    cfg = parse(args.database_url)
-    if "postgresql" not in cfg["ENGINE"]:
-        return
-    with psycopg.connect(
-        host=cfg["HOST"] or "127.0.0.1",
-        port=cfg["PORT"] or 5432,
-        user=cfg["USER"] or "postgres",
-        password=cfg["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}"')
-        conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
-
-
-recreate_database()
+if is_postgres(args.database_url):
+    recreate_database(args.database_url)
 
 import django  # noqa: E402
 

@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.support import ensure_database as create_database_if_missing  # noqa: E402
+
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument(
     "--database-url",
@@ -53,16 +55,7 @@ os.environ.update(ENV)
 
 
 def ensure_database() -> None:
-    import psycopg
-    from dj_database_url import parse
-
-    cfg = parse(args.database_url)
-    with psycopg.connect(
-        host=cfg["HOST"], port=cfg["PORT"] or 5432, user=cfg["USER"], dbname="postgres", autocommit=True
-    ) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (cfg["NAME"],)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
+    create_database_if_missing(args.database_url)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=ENV, check=True
     )
