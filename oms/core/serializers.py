@@ -117,6 +117,21 @@ def _type_problem(field: serializers.Field, value: Any) -> str | None:
     return None
 
 
+def _length_problem(field: serializers.Field, value: Any) -> str | None:
+    """A message when a string is longer than the field allows *as sent*.
+
+    DRF trims whitespace before it checks `max_length`, so "x" followed by 600 spaces would pass
+    a 500-character field that the schema says refuses it: the length is checked on the raw text.
+    """
+    if isinstance(field, serializers.ListField) and isinstance(value, list) and field.child is not None:
+        return next((p for p in (_length_problem(field.child, item) for item in value) if p), None)
+    limit = getattr(field, "max_length", None)
+    if isinstance(field, serializers.CharField) and limit is not None and isinstance(value, str):
+        if len(value) > limit:
+            return f"Ensure this field has no more than {limit} characters."
+    return None
+
+
 class BodySerializer(serializers.Serializer):
     # A JSON object with only the declared keys, each holding a value of its declared JSON type.
     # (A comment, not a docstring: the schema would show it as every subclass's description.)
@@ -134,6 +149,20 @@ class BodySerializer(serializers.Serializer):
                     errors[name] = [serializers.ErrorDetail(problem, code="invalid")]
             if errors:
                 raise serializers.ValidationError(errors)
+            too_long = {
+                name: [serializers.ErrorDetail(problem, code="max_length")]
+                for name, field in writable.items()
+                if name in data and (problem := _length_problem(field, data[name]))
+            }
+            try:
+                value = super().to_internal_value(data)
+            except serializers.ValidationError as exc:
+                if too_long and isinstance(exc.detail, dict):
+                    raise serializers.ValidationError({**too_long, **exc.detail}) from exc
+                raise
+            if too_long:
+                raise serializers.ValidationError(too_long)
+            return value
         return super().to_internal_value(data)
 
 

@@ -292,3 +292,15 @@ def test_an_order_total_past_its_column_is_422_not_a_500(api_a, stocked, line, s
     edited = api_a.patch(f"{URL}{order_id}/", {"lines": [line]}, format="json")
     assert edited.status_code == 422
     assert api_a.get(f"{URL}{order_id}/").json()["total"] == "44.98"
+
+
+def test_a_string_over_its_length_is_refused_as_sent_not_after_trimming(api_a, stocked):
+    # 499 characters and trailing no-break spaces: 600 as sent, which the schema's maxLength 500 refuses.
+    order = api_a.post("/api/v1/orders/", order_payload(), format="json").json()
+    reason = "x" * 499 + "\u00a0" * 101
+
+    response = api_a.post(f"/api/v1/orders/{order['id']}/cancel/", {"reason": reason}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["fields"]["reason"][0]["code"] == "max_length"
+    assert api_a.get(f"/api/v1/orders/{order['id']}/").json()["state"] != "cancelled"
