@@ -35,6 +35,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.signals import post_save
 
 from inventory.models import SKU, InboundShipment, Reservation, StockLevel, Warehouse
 
@@ -148,6 +149,17 @@ def _guard_created(held: _Held | None, tenant: Any, missing: list[Pair]) -> None
     held.created.update(
         StockLevel.objects.for_tenant(tenant).filter(_pairs_condition(missing)).values_list("pk", flat=True)
     )
+
+
+def _guard_saved(sender: Any, instance: StockLevel, created: bool, **_: Any) -> None:
+    """A stock row inserted one by one (a get_or_create): this transaction's own, like those above."""
+    if created and _guard_on():
+        held = _held()
+        if held is not None:
+            held.created.add(instance.pk)
+
+
+post_save.connect(_guard_saved, sender=StockLevel, dispatch_uid="inventory.locks.guard")
 
 
 # --- 2. creating missing stock rows ---------------------------------------------------------
