@@ -19,6 +19,7 @@ class InventoryErrorCode(StrEnum):
     INBOUND_CLOSED = "inbound_closed"
     OVER_RECEIPT = "over_receipt"
     DUPLICATE_CODE = "duplicate_code"
+    QUANTITY_TOO_LARGE = "quantity_too_large"
 
 
 class InventoryError(DomainError):

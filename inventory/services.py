@@ -64,6 +64,10 @@ def _stock_snapshot(level: StockLevel) -> dict[str, int]:
     return {"on_hand": level.on_hand, "allocated": level.allocated, "reserved": level.reserved}
 
 
+# The stock row's integer columns (PostgreSQL `integer`): past this a write would fail in the database.
+MAX_ON_HAND = 2**31 - 1
+
+
 def _move(
     *,
     level: StockLevel,
@@ -74,6 +78,13 @@ def _move(
     also_save: tuple[str, ...] = (),
 ) -> StockMovement:
     """Change on_hand of a locked row and write its ledger row. The only writer of on_hand."""
+    if level.on_hand + delta > MAX_ON_HAND:
+        raise InventoryError(
+            InventoryErrorCode.QUANTITY_TOO_LARGE,
+            f"That would leave {level.on_hand + delta} on hand; a stock row holds at most {MAX_ON_HAND}.",
+            on_hand=level.on_hand,
+            delta=delta,
+        )
     committed = level.allocated + level.reserved
     if level.on_hand + delta < committed:
         raise InventoryError(

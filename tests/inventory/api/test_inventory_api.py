@@ -447,3 +447,19 @@ def test_warehouse_and_sku_lists_and_creates_share_one_shape(api_a, tenant_a):
         assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
         listing = api_a.get(f"{url}?limit=1").json()
         assert [row["code"] for row in listing["results"]] == [body["code"]]
+
+
+def test_an_adjustment_past_the_column_is_422_not_a_server_error(api_a, stocked, tenant_a, warehouses):
+    # A row near the column's limit (reached over many receipts); one more receipt would overflow it.
+    level = StockLevel.objects.for_tenant(tenant_a).get(sku=stocked, warehouse=warehouses[1])
+    StockLevel.objects.for_tenant(tenant_a).filter(pk=level.pk).update(on_hand=2**31 - 10)
+    movements = StockMovement.objects.for_tenant(tenant_a).count()
+
+    body = {"sku": "SKU-123", "warehouse": "W2", "delta": 1_000, "reason": "receipt"}
+    response = api_a.post("/api/v1/stock/adjustments/", body, format="json")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "quantity_too_large"
+    assert StockMovement.objects.for_tenant(tenant_a).count() == movements
+    level.refresh_from_db()
+    assert level.on_hand == 2**31 - 10
