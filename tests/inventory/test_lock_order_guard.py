@@ -60,3 +60,17 @@ def test_the_guard_is_off_without_the_setting(tenant_a, rows):
     with override_settings(OMS_LOCK_ORDER_CHECK=False), transaction.atomic():
         locks.stock_lock(tenant=tenant_a, pks=[high.pk])
         locks.stock_lock(tenant=tenant_a, pks=[low.pk])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_test_case_transaction_the_guard_follows_real_transactions(tenant_a, rows):
+    low, high = rows
+    with transaction.atomic():
+        locks.stock_lock(tenant=tenant_a, pks=[high.pk])
+    with pytest.raises(LockOrderViolation):
+        with transaction.atomic():
+            locks.stock_lock(tenant=tenant_a, pks=[high.pk])
+            with transaction.atomic():  # a nested service: the same transaction
+                locks.stock_lock(tenant=tenant_a, pks=[low.pk])
+    with transaction.atomic():  # after the rollback: a new transaction
+        locks.stock_lock(tenant=tenant_a, pks=[low.pk])
