@@ -384,6 +384,42 @@ def _rows_to_levels(rows: list[dict[str, Any]]) -> dict[int, _LevelRow]:
     return levels
 
 
+def _reservation_lines(
+    *, tenant: Any, sku_ids: Iterable[int], reservation_id: int | None, now: datetime
+) -> dict[int, list[dict[str, Any]]]:
+    """The lines of every reservation an allocation looks at, by reservation: the one being
+    consumed, and the expired ones holding any of these SKUs (all their lines, any SKU)."""
+    expired = ReservationLine.objects.for_tenant(tenant).filter(
+        sku_id__in=sorted(set(sku_ids)),
+        reservation__state=ReservationState.ACTIVE,
+        reservation__expires_at__lte=now,
+    )
+    condition = Q(reservation_id__in=expired.values("reservation_id"))
+    if reservation_id is not None:
+        condition |= Q(reservation_id=reservation_id)
+    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in (
+        ReservationLine.objects.for_tenant(tenant)
+        .filter(condition)
+        .order_by("pk")
+        .values("reservation_id", "stock_level_id", "sku_id", "warehouse_id", "quantity")
+    ):
+        lines[row["reservation_id"]].append(row)
+    return lines
+
+
+def allocation_reserved_rows(
+    *, tenant: Any, sku_ids: Iterable[int], reservation_id: int | None = None, now: datetime
+) -> set[int]:
+    """The stock rows (pks) an allocation of these SKUs at `now` locks besides the SKUs' own rows:
+    those held by the reservation it consumes and by expired reservations of these SKUs, which may
+    be rows of other SKUs. A transaction that locks stock before allocating (an order serving older
+    backorders first) locks these in the same statement and passes the same `now` to
+    `allocation_apply`, so the allocations lock again only rows it holds."""
+    lines = _reservation_lines(tenant=tenant, sku_ids=sku_ids, reservation_id=reservation_id, now=now)
+    return {row["stock_level_id"] for rows in lines.values() for row in rows}
+
+
 class _StockSession:
     """Stock rows read (and, when applying, locked) for one allocation, with pending changes.
 
@@ -407,21 +443,9 @@ class _StockSession:
         self.now = now
         self.lock = lock
         self.sku_ids = sku_ids
-        # every reservation to look at: the one being consumed, and expired ones holding these SKUs
-        expired = ReservationLine.objects.for_tenant(tenant).filter(
-            sku_id__in=sku_ids, reservation__state=ReservationState.ACTIVE, reservation__expires_at__lte=now
+        self.reservation_lines = _reservation_lines(
+            tenant=tenant, sku_ids=sku_ids, reservation_id=reservation_id, now=now
         )
-        condition = Q(reservation_id__in=expired.values("reservation_id"))
-        if reservation_id is not None:
-            condition |= Q(reservation_id=reservation_id)
-        self.reservation_lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for row in (
-            ReservationLine.objects.for_tenant(tenant)
-            .filter(condition)
-            .order_by("pk")
-            .values("reservation_id", "stock_level_id", "sku_id", "warehouse_id", "quantity")
-        ):
-            self.reservation_lines[row["reservation_id"]].append(row)
         extra_levels = {row["stock_level_id"] for rows in self.reservation_lines.values() for row in rows}
         release = {pk: qty for pk, qty in (release or {}).items() if qty}
         self.levels = _rows_to_levels(
@@ -618,6 +642,7 @@ def allocation_apply(
     policy: AllocationPolicy | None = None,
     reservation_id: int | None = None,
     release: Iterable[tuple[int, int]] = (),
+    now: datetime | None = None,
 ) -> AllocationPlan:
     """Allocate: lock the SKUs' stock rows (pk order), plan on the locked numbers, raise `allocated`.
 
@@ -625,6 +650,8 @@ def allocation_apply(
     changes nothing. With `reservation_id`, that active reservation's units are used first.
     With `release` ((stock_level_id, quantity) allocations being given back, as a re-allocation
     does), those rows are locked in the same statement and their units are free to plan with.
+    `now` (default: the current time) decides which reservations have expired; see
+    `allocation_reserved_rows`.
     """
     policy = policy or AllocationPolicy.for_tenant(tenant)
     demand = _validated_lines(lines)
@@ -633,7 +660,7 @@ def allocation_apply(
         sku_ids={line.sku_id for line in demand},
         reservation_id=reservation_id,
         lock=True,
-        now=timezone.now(),
+        now=now or timezone.now(),
         release=_merged(release),
     )
     plan = _plan_with_session(session, demand, ship_to, policy, reservation_id)

@@ -32,7 +32,10 @@ from collections.abc import Iterable
 from functools import reduce
 from typing import Any
 
+from django.conf import settings
+from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.signals import post_save
 
 from inventory.models import SKU, InboundShipment, Reservation, StockLevel, Warehouse
 
@@ -42,6 +45,121 @@ Pair = tuple[int, int]  # (sku_id, warehouse_id)
 def _for_update(qs: QuerySet[Any]) -> QuerySet[Any]:
     """The one spelling of a row lock in inventory."""
     return qs.select_for_update(of=("self",), no_key=True)
+
+
+# --- the lock-order guard (tests) ----------------------------------------------------------------
+class LockOrderViolation(AssertionError):
+    """A transaction took stock out of the house order: rows below a row it already held, or
+    missing rows created after it had locked some. Raised only with OMS_LOCK_ORDER_CHECK on."""
+
+
+_GUARD_ATTR = "_oms_stock_locks_held"
+
+
+def _guard_on() -> bool:
+    return bool(getattr(settings, "OMS_LOCK_ORDER_CHECK", False))
+
+
+def _transaction_key() -> tuple[Any, Any] | None:
+    """What tells the current transaction (on the default connection) from the next; None outside one.
+
+    The outermost atomic block that is not the test case's own opens the transaction. Under a
+    test case's atomic it is a savepoint: its id, with the test's atomic block (a new object per
+    test). Otherwise a real transaction: the list of on-commit hooks, which Django replaces on
+    every commit and rollback (and on a savepoint rollback: the guard then forgets, never errs)."""
+    blocks = connection.atomic_blocks
+    first = next((i for i, block in enumerate(blocks) if not block._from_testcase), None)
+    if first is None:
+        return None
+    if first == 0:
+        return (connection.run_on_commit, None)
+    return (blocks[first - 1], connection.savepoint_ids[first - 1])
+
+
+class _Held:
+    """What one transaction holds: stock rows it locked, and rows (pairs) it created."""
+
+    def __init__(self, key: tuple[Any, Any]) -> None:
+        self.key = key
+        self.locked: set[int] = set()
+        self.created: set[int] = set()
+        self.created_pairs: set[Pair] = set()
+
+    def contended(self) -> set[int]:
+        # A row this transaction inserted is invisible to the others until it commits: nobody
+        # else can lock it, only insert the same pair, which the create order below covers.
+        return self.locked - self.created
+
+
+def _held() -> _Held | None:
+    """What this transaction has taken so far (None outside a transaction)."""
+    key = _transaction_key()
+    if key is None:
+        return None
+    state = connection.__dict__.get(_GUARD_ATTR)
+    if state is None or state.key[0] is not key[0] or state.key[1] != key[1]:
+        state = _Held(key)
+        connection.__dict__[_GUARD_ATTR] = state
+    return state
+
+
+def _guard_lock(pks: Iterable[int]) -> None:
+    """Record the rows one stock lock statement took; raise if it took any below one held before."""
+    if not _guard_on():
+        return
+    held = _held()
+    if held is None:
+        return
+    pks = set(pks)
+    contended = held.contended()
+    new = sorted(pks - held.locked - held.created)
+    if contended and new and new[0] < max(contended):
+        raise LockOrderViolation(
+            f"Stock rows {new} locked after rows {sorted(contended)} in the same transaction: "
+            f"row {new[0]} is below row {max(contended)} already held. Lock the whole set in one statement."
+        )
+    held.locked.update(pks)
+
+
+def _guard_create(missing: list[Pair]) -> _Held | None:
+    """Creating missing stock rows waits on a concurrent insert of the same pair: never while
+    holding stock rows others can lock, and in (sku, warehouse) order across the transaction."""
+    if not _guard_on() or not missing:
+        return None
+    held = _held()
+    if held is None:
+        return None
+    if held.contended():
+        raise LockOrderViolation(
+            f"Stock rows for {missing} created after rows {sorted(held.contended())} were locked in the "
+            "same transaction. Create missing rows before the stock lock."
+        )
+    if held.created_pairs and min(missing) < max(held.created_pairs):
+        raise LockOrderViolation(
+            f"Stock rows for {missing} created after rows for {sorted(held.created_pairs)} in the same "
+            "transaction, out of (sku, warehouse) order. Create them in one statement."
+        )
+    return held
+
+
+def _guard_created(held: _Held | None, tenant: Any, missing: list[Pair]) -> None:
+    if held is None:
+        return
+    held.created_pairs.update(missing)
+    held.created.update(
+        StockLevel.objects.for_tenant(tenant).filter(_pairs_condition(missing)).values_list("pk", flat=True)
+    )
+
+
+def _guard_saved(sender: Any, instance: StockLevel, created: bool, **_: Any) -> None:
+    """A stock row inserted one by one (a get_or_create): this transaction's own, like those above."""
+    if created and _guard_on():
+        held = _held()
+        if held is not None:
+            held.created.add(instance.pk)
+
+
+post_save.connect(_guard_saved, sender=StockLevel, dispatch_uid="inventory.locks.guard")
 
 
 # --- 2. creating missing stock rows ---------------------------------------------------------
@@ -68,11 +186,13 @@ def stock_rows_create(*, tenant: Any, pairs: Iterable[Pair]) -> list[Pair]:
         .values_list("sku_id", "warehouse_id")
     )
     missing = [pair for pair in wanted if pair not in existing]
+    held = _guard_create(missing)
     if missing:
         StockLevel.objects.bulk_create(
             [StockLevel(tenant=tenant, sku_id=sku_id, warehouse_id=wh_id) for sku_id, wh_id in missing],
             ignore_conflicts=True,
         )
+        _guard_created(held, tenant, missing)
     return missing
 
 
@@ -104,7 +224,9 @@ def _stock_condition(pks: Iterable[int], sku_ids: Iterable[int], pairs: Iterable
 # --- 3. the stock lock: one statement, ordered by pk ----------------------------------------------
 def _lock_stock(qs: QuerySet[Any]) -> list[Any]:
     """The one statement that locks stock rows: the whole set, ordered by pk."""
-    return list(_for_update(qs.order_by("pk")))
+    rows = list(_for_update(qs.order_by("pk")))
+    _guard_lock(row["pk"] if isinstance(row, dict) else row.pk for row in rows)
+    return rows
 
 
 class LockedStock(dict[int, StockLevel]):

@@ -20,7 +20,14 @@ from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from inventory.allocation import AllocationPolicy, DemandLine, ShipTo, allocation_apply, allocation_release
+from inventory.allocation import (
+    AllocationPolicy,
+    DemandLine,
+    ShipTo,
+    allocation_apply,
+    allocation_release,
+    allocation_reserved_rows,
+)
 from inventory.locks import stock_lock
 from inventory.models import SKU, StockLevel
 from inventory.selectors import promise_date_for
@@ -310,8 +317,9 @@ def _order_create(*, tenant: Any, data: OrderInput, actor: Any, number: str) -> 
     for kind, reason in data.holds:
         _hold_add(order, kind=kind, reason=reason, actor=actor)
     if order.state == OrderState.PENDING:
-        _backorders_first(order, lines)
-        _allocate_locked(order, lines, actor=actor, reservation_id=data.reservation)
+        now = timezone.now()
+        _backorders_first(order, lines, reservation_id=data.reservation, now=now)
+        _allocate_locked(order, lines, actor=actor, reservation_id=data.reservation, now=now)
     elif data.reservation:
         _allocate_while_held(order, lines, actor=actor, reservation_id=data.reservation)
     if data.payment:
@@ -386,10 +394,12 @@ def _allocate_locked(
     actor: Any,
     reservation_id: int | None = None,
     release: list[tuple[int, int]] | None = None,
+    now: Any = None,
 ) -> Order:
     """Allocate what is still open on a locked order and move it to the matching state.
 
     `release`: stock given back by `_take_allocations`, released in the same stock lock.
+    `now`: when reservations count as expired (`_backorders_first` locked their rows at that time).
     """
     before = order.state
     demand = _demand(lines)
@@ -405,6 +415,7 @@ def _allocate_locked(
                 ship_to=_ship_to_of(order),
                 policy=AllocationPolicy.for_tenant(order.tenant),
                 release=release or (),
+                now=now,
             )
             _record_plan(order, lines, plan)
             if plan.picks:
@@ -428,6 +439,7 @@ def _allocate_locked(
             policy=AllocationPolicy.for_tenant(tenant),
             reservation_id=reservation_id,
             release=release or (),
+            now=now,
         )
         _record_plan(order, lines, plan)
         order.allocation_plan = plan.as_dict()
@@ -555,14 +567,16 @@ def orders_allocate_backorders(*, tenant: Any, sku_ids: list[int], actor: Any = 
     return touched
 
 
-def _backorders_first(order: Order, lines: list[OrderLine]) -> None:
+def _backorders_first(order: Order, lines: list[OrderLine], *, reservation_id: int | None, now: Any) -> None:
     """Before a new order takes free stock, older orders waiting for those SKUs get it, oldest first.
 
     A receipt's sweep runs after it commits (through the outbox); an order placed in between
     must not take the units the sweep is about to hand out. Locks keep the house order
-    (inventory/locks.py): the older orders and their lines (by id), then every stock row of
-    every SKU any of them or the new order waits for, in one statement; the allocations that
-    follow lock again only rows that statement holds.
+    (inventory/locks.py): the older orders and their lines (by id), then, in one statement, every
+    stock row of every SKU any of them or the new order waits for together with the rows held by
+    the new order's reservation and by reservations of those SKUs expired at `now` (they may be
+    rows of other SKUs); the allocations that follow, at the same `now`, lock again only rows that
+    statement holds.
     """
     tenant = order.tenant
     sku_ids = sorted({line.sku_id for line in lines})
@@ -574,11 +588,15 @@ def _backorders_first(order: Order, lines: list[OrderLine]) -> None:
     locked = {pk: locks.order_for_update(tenant=tenant, order_id=pk) for pk in sorted(ahead)}
     lines_of = {pk: locks.order_lines_for_update(order=older) for pk, older in locked.items()}
     needed = {line.sku_id for waiting in lines_of.values() for line in waiting if line.quantity_backordered}
-    stock_lock(tenant=tenant, sku_ids=needed | set(sku_ids))
+    every_sku = needed | set(sku_ids)
+    reserved_rows = allocation_reserved_rows(
+        tenant=tenant, sku_ids=every_sku, reservation_id=reservation_id, now=now
+    )
+    stock_lock(tenant=tenant, pks=reserved_rows, sku_ids=every_sku)
     for pk in ahead:
         older = locked[pk]
         if older.state in WAITING:
-            _allocate_locked(older, lines_of[pk], actor="system:backorders")
+            _allocate_locked(older, lines_of[pk], actor="system:backorders", now=now)
         if not _stock_left(tenant, sku_ids):
             return
 

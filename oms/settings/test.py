@@ -17,6 +17,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 CELERY_TASK_EAGER_PROPAGATES = True
 PAYMENT_SANDBOX_ALLOWED = True
+# Raise when a transaction locks stock rows out of the house order (inventory/locks.py).
+OMS_LOCK_ORDER_CHECK = True
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that worker processes started by the e2e tests share it.
