@@ -14,6 +14,7 @@ from inventory.models import (
     SKU,
     InboundLine,
     Reservation,
+    ReservationState,
     StockLevel,
     StockMovement,
     Warehouse,
@@ -101,7 +102,10 @@ def sku_availability(*, tenant: Any, sku: SKU) -> SkuAvailability:
 
 
 def reservation_get(*, tenant: Any, reservation_id: int) -> Reservation:
-    return Reservation.objects.for_tenant(tenant).get(pk=reservation_id)
+    """A reservation the storefront can still see: one it released (DELETE) no longer exists for it."""
+    return (
+        Reservation.objects.for_tenant(tenant).exclude(state=ReservationState.RELEASED).get(pk=reservation_id)
+    )
 
 
 def reservation_lines(*, tenant: Any, reservation: Reservation) -> list[dict[str, Any]]:

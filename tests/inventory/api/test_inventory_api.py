@@ -249,7 +249,9 @@ def test_reserve_and_release(api_a, stocked, tenant_a, warehouses):
     level.refresh_from_db()
     assert level.reserved == 0
     assert Reservation.objects.for_tenant(tenant_a).get().state == "released"
-    assert api_a.delete(f"/api/v1/reservations/{body['id']}/").status_code == 204  # idempotent
+    # Released, it no longer exists for the storefront: a second DELETE or a GET answers 404.
+    assert api_a.delete(f"/api/v1/reservations/{body['id']}/").status_code == 404
+    assert api_a.get(f"/api/v1/reservations/{body['id']}/").status_code == 404
 
 
 def test_reservation_that_cannot_be_held_is_422_and_holds_nothing(api_a, stocked, tenant_a):
