@@ -6,9 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from oms.core.outbox import outbox_kick, outbox_write, task_by_name
-
-__all__ = ["enqueue_on_commit", "task_by_name"]
+from oms.core.outbox import outbox_kick, outbox_write
 
 
 def enqueue_on_commit(task: Any, /, **kwargs: Any) -> None:

@@ -285,7 +285,7 @@ HEALTH_OUTBOX_MAX_AGE_SECONDS = float(os.environ.get("HEALTH_OUTBOX_MAX_AGE_SECO
 # --- payments ---------------------------------------------------------------------------
 # The sandbox gateway approves any card. Development and tests allow it for every tenant;
 # production settings never do (there only a tenant whose payment_gateway is "sandbox" uses it).
-PAYMENT_SANDBOX_ALLOWED = env_bool("PAYMENT_SANDBOX_ALLOWED", False)
+PAYMENT_SANDBOX_ALLOWED = False  # a setting of each mode, not of the environment
 
 # --- logging ----------------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
