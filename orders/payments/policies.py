@@ -51,6 +51,7 @@ from orders.payments.services import (
     payment_release_if_cancelled,
     payment_settle_pending,
     reauthorize_store,
+    refund_key,
     refund_store,
     require_open,
     run_operation,
@@ -276,6 +277,12 @@ def payments_for_order_edit(*, tenant: Any, order_id: int, actor: Any = None) ->
             # Taken beyond the new total: refund the difference, newest payment first.
             excess = -need
             for payment in sorted(captured, key=lambda p: -p.pk):
+                earlier = op_get(tenant.pk, refund_key(tenant.pk, payment.pk, f"order-{attempt}"))
+                if earlier is not None:
+                    # A rerun of this edit: the refund is stored already (finished, refused or in flight).
+                    stored.append((earlier, False))
+                    excess -= earlier.amount
+                    continue
                 amount = min(excess, payment.refundable)
                 if amount > 0:
                     op = refund_store(

@@ -100,7 +100,7 @@ def payment_release_if_cancelled(*, tenant: Any, payment: Payment, actor: Any) -
         return payment_void(tenant=tenant, payment_id=payment.pk, actor=actor)
     if payment.state in (PaymentState.CAPTURED, PaymentState.PARTIALLY_REFUNDED):
         request_ref = cancel_ref(payment.order_id)
-        earlier = op_get(payment.tenant_id, _refund_key(payment.tenant_id, payment.pk, request_ref))
+        earlier = op_get(payment.tenant_id, refund_key(payment.tenant_id, payment.pk, request_ref))
         amount = earlier.amount if earlier is not None else payment.refundable
         if amount > 0:
             payment_refund(
@@ -300,7 +300,7 @@ def payment_void(*, tenant: Any, payment_id: int, actor: Any = None) -> Payment:
     return payment_get(tenant, payment_id)
 
 
-def _refund_key(tenant_id: int, payment_id: int, request_ref: str) -> str:
+def refund_key(tenant_id: int, payment_id: int, request_ref: str) -> str:
     return op_key(tenant_id, "payment", payment_id, "refund", request_ref)
 
 
@@ -326,7 +326,7 @@ def refund_store(*, payment: Payment, amount: Decimal, request_ref: str, reason:
         )
     payment.amount_refunded = payment.amount_refunded + amount
     payment.save(update_fields=["amount_refunded", "updated_at"])
-    key = _refund_key(payment.tenant_id, payment.pk, request_ref)
+    key = refund_key(payment.tenant_id, payment.pk, request_ref)
     return op_create(payment=payment, kind=PaymentOperationKind.REFUND, amount=amount, key=key, reason=reason)
 
 
@@ -350,7 +350,7 @@ def payment_refund(
         raise DomainError("invalid_amount", "The refund amount must be positive.", amount=str(amount))
     if not request_ref:
         raise DomainError(CommonErrorCode.VALIDATION_ERROR, "A refund needs a request_ref.")
-    key = _refund_key(tenant_row(tenant).pk, payment_id, request_ref)
+    key = refund_key(tenant_row(tenant).pk, payment_id, request_ref)
 
     def create(order: Order, payment: Payment | None) -> PaymentOperation:
         assert payment is not None

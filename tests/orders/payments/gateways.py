@@ -50,3 +50,11 @@ class NoOffSessionGateway(SandboxGateway):
     def charge_off_session(self, **kwargs):
         self.calls.append(("charge_off_session", kwargs["idempotency_key"]))
         raise PaymentDeclined("This charge needs the customer.", failure_code="authentication_required")
+
+
+class RefusingRefundGateway(SandboxGateway):
+    """Every refund is refused by the provider (a closed card, say)."""
+
+    def refund(self, **kwargs):
+        self.calls.append(("refund", kwargs.get("idempotency_key", "")))
+        raise PaymentDeclined("The refund was refused.", failure_code="refund_refused")

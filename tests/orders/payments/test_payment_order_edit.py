@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from orders.models import Hold, Order, Payment
-from orders.payments import register_gateway
+from orders.payments import PaymentDeclined, register_gateway
 from orders.payments.services import payment_authorize
 from orders.services import order_edit
 from orders.states import PaymentPurpose, PaymentState
 from orders.tasks import payments_for_order_edit_task
 from tests.orders.payments.factories import lines, place_order
-from tests.orders.payments.gateways import NoOffSessionGateway
+from tests.orders.payments.gateways import NoOffSessionGateway, RefusingRefundGateway
 
 
 def _captured_at_order_time(tenant, order, provider="sandbox"):
@@ -136,3 +138,22 @@ def test_line_taxes_given_with_the_new_lines_are_the_new_tax(tenant_a, stocked):
     )
 
     assert (order.tax, order.total) == (Decimal("1.50"), Decimal("26.49"))
+
+
+def test_a_refused_refund_for_a_smaller_total_is_refused_again_on_a_rerun_not_an_error(
+    tenant_a, stocked, django_capture_on_commit_callbacks
+):
+    gateway = RefusingRefundGateway()
+    register_gateway("refusing-refunds", lambda tenant: gateway)
+    order = place_order(tenant_a)
+    payment = _captured_at_order_time(tenant_a, order, provider="refusing-refunds")
+
+    with pytest.raises(PaymentDeclined), django_capture_on_commit_callbacks(execute=True):
+        order_edit(tenant=tenant_a, order_id=order.pk, lines=lines(1))
+    # A redelivery of the same edit's task: the stored refusal again, not a second refund row.
+    with pytest.raises(PaymentDeclined):
+        payments_for_order_edit_task(tenant_id=tenant_a.pk, order_id=order.pk)
+
+    payment = Payment.objects.for_tenant(tenant_a).get(pk=payment.pk)
+    assert (payment.amount_captured, payment.amount_refunded) == (Decimal("44.98"), Decimal("0.00"))
+    assert [method for method, _ in gateway.calls].count("refund") == 1
