@@ -279,7 +279,7 @@ class InboundShipmentAdmin(TenantAdmin):
 
     @capability_action(C.INBOUND_RECEIVE, description="Receive everything outstanding")
     def receive_outstanding(self, request: HttpRequest, queryset: QuerySet[InboundShipment]) -> None:
-        for shipment in queryset.order_by("pk"):
+        for shipment in queryset.select_related("tenant").order_by("pk"):
             try:
                 services.inbound_receive(tenant=shipment.tenant, shipment_id=shipment.pk, actor=request.user)
             except InventoryError as exc:

@@ -305,7 +305,7 @@ class OrderAdmin(TenantExportActionMixin, TenantAdmin):
         **kwargs: Any,
     ) -> None:
         """Every bulk action: `service(tenant=, order_id=, actor=, **kwargs)` for each selected order."""
-        orders = queryset.select_related(None).only("pk", "number", "tenant_id")
+        orders = queryset.select_related(None).select_related("tenant")
 
         def call(order: Order) -> Any:
             extra = per_order(order) if per_order else {}
@@ -428,9 +428,8 @@ class PaymentAdmin(TenantAdmin):
         return [f.name for f in self.model._meta.fields]
 
     def _each(self, request: HttpRequest, queryset: QuerySet[Any], verb: str, call: Any) -> None:
-        run_each(
-            self, request, queryset.select_related(None).order_by("pk"), verb, "payment(s)", call, label=str
-        )
+        payments = queryset.select_related(None).select_related("tenant").order_by("pk")
+        run_each(self, request, payments, verb, "payment(s)", call, label=str)
 
     @capability_action(C.PAYMENTS_CAPTURE, description="Capture the selected authorizations")
     def capture_payments(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:

@@ -28,7 +28,18 @@ def order_for_update(*, tenant: Any, order_id: Any) -> Order:
 
 
 def order_lines_for_update(*, order: Order) -> list[OrderLine]:
-    return list(_for_update(OrderLine.objects.for_tenant(order.tenant_id).filter(order=order).order_by("pk")))
+    lines = OrderLine.objects.for_tenant(order.tenant_id).filter(order=order).select_related("sku")
+    return list(_for_update(lines.order_by("pk")))
+
+
+def orders_with_lines_for_update(*, tenant: Any, order_ids: list[int]) -> list[tuple[Order, list[OrderLine]]]:
+    """Several orders, then all their lines: two statements, each in pk order (parents before children)."""
+    orders = list(_for_update(Order.objects.for_tenant(tenant).filter(pk__in=order_ids).order_by("pk")))
+    lines_of: dict[int, list[OrderLine]] = {order.pk: [] for order in orders}
+    lines = OrderLine.objects.for_tenant(tenant).filter(order_id__in=list(lines_of)).select_related("sku")
+    for line in _for_update(lines.order_by("pk")):
+        lines_of[line.order_id].append(line)
+    return [(order, lines_of[order.pk]) for order in orders]
 
 
 def order_number_for_update(*, tenant: Any) -> OrderNumber | None:

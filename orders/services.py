@@ -585,8 +585,9 @@ def _backorders_first(order: Order, lines: list[OrderLine], *, reservation_id: i
     ahead = _waiting_order_ids(tenant, sku_ids, placed_before=order)[:BACKORDERS_AHEAD_LIMIT]
     if not ahead:
         return
-    locked = {pk: locks.order_for_update(tenant=tenant, order_id=pk) for pk in sorted(ahead)}
-    lines_of = {pk: locks.order_lines_for_update(order=older) for pk, older in locked.items()}
+    locked_with_lines = locks.orders_with_lines_for_update(tenant=tenant, order_ids=ahead)
+    locked = {older.pk: older for older, _ in locked_with_lines}
+    lines_of = {older.pk: older_lines for older, older_lines in locked_with_lines}
     needed = {line.sku_id for waiting in lines_of.values() for line in waiting if line.quantity_backordered}
     every_sku = needed | set(sku_ids)
     reserved_rows = allocation_reserved_rows(
@@ -594,8 +595,8 @@ def _backorders_first(order: Order, lines: list[OrderLine], *, reservation_id: i
     )
     stock_lock(tenant=tenant, pks=reserved_rows, sku_ids=every_sku)
     for pk in ahead:
-        older = locked[pk]
-        if older.state in WAITING:
+        older = locked.get(pk)
+        if older is not None and older.state in WAITING:
             _allocate_locked(older, lines_of[pk], actor="system:backorders", now=now)
         if not _stock_left(tenant, sku_ids):
             return
