@@ -6,16 +6,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
-from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
-from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
 from oms.core.admin import (
     CapabilityAdminMixin,
@@ -98,22 +91,6 @@ class MembershipAddForm(forms.ModelForm):
         return data
 
 
-def send_staff_invitation(request: HttpRequest, membership: Membership, new_user: bool) -> None:
-    user = membership.user
-    link = ""
-    if new_user:
-        token = default_token_generator.make_token(user)
-        uid = urlsafe_base64_encode(force_bytes(user.pk))
-        link = request.build_absolute_uri(reverse("password_reset_confirm", args=[uid, token]))
-    context = {"membership": membership, "tenant": membership.tenant, "link": link, "inviter": request.user}
-    send_mail(
-        subject=f"You are now on {membership.tenant.name}'s staff",
-        message=render_to_string("admin/oms/membership/invitation_email.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
-    )
-
-
 @admin.register(Membership)
 class MembershipAdmin(TenantAdmin):
     list_display = ["user", "role", "created_at"]
@@ -139,13 +116,16 @@ class MembershipAdmin(TenantAdmin):
             super().save_model(request, obj, form, change)
             return
         tenant = obj.tenant if obj.tenant_id else request.tenant  # type: ignore[attr-defined]
-        membership, new_user = membership_invite(
-            tenant=tenant, email=form.cleaned_data["email"], role=obj.role, actor=request.user
+        membership, _ = membership_invite(
+            tenant=tenant,
+            email=form.cleaned_data["email"],
+            role=obj.role,
+            actor=request.user,
+            origin=request.build_absolute_uri("/"),
         )
         obj.pk, obj.user, obj.tenant = membership.pk, membership.user, tenant
         obj.created_at = membership.created_at
         obj._state.adding = False
-        transaction.on_commit(lambda: send_staff_invitation(request, membership, new_user))
 
 
 @admin.register(ApiKey)

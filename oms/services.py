@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from oms.core.audit import audit_record
 from oms.core.errors import DomainError
+from oms.core.tasks import enqueue_on_commit
 from oms.models import ApiKey, Membership, Role, Tenant, hash_api_key
 
 
@@ -66,11 +73,15 @@ def tenant_bootstrap(
 
 
 @transaction.atomic
-def membership_invite(*, tenant: Tenant, email: str, role: str, actor: Any = None) -> tuple[Membership, bool]:
+def membership_invite(
+    *, tenant: Tenant, email: str, role: str, actor: Any = None, origin: str = ""
+) -> tuple[Membership, bool]:
     """Add the person with this email to the tenant's staff; make their user if there is none.
 
     Returns the membership and whether a user was made (they then set a password from the
-    invitation). Staff are never picked from the platform's list of users.
+    invitation). Staff are never picked from the platform's list of users. The invitation email
+    goes through the outbox with the membership: `origin` ("https://oms.example.com") is where
+    its set-password link points.
     """
     email = email.strip()
     user_model = get_user_model()
@@ -94,4 +105,33 @@ def membership_invite(*, tenant: Tenant, email: str, role: str, actor: Any = Non
         obj=membership,
         after={"email": email, "role": role},
     )
+    enqueue_on_commit(
+        "oms.tasks.staff_invitation_send_task",
+        tenant_id=tenant.pk,
+        membership_id=membership.pk,
+        new_user=created,
+        origin=origin,
+        inviter=getattr(actor, "email", "") or str(actor or ""),
+    )
     return membership, created
+
+
+def staff_invitation_send(
+    *, tenant_id: int, membership_id: int, new_user: bool, origin: str, inviter: str
+) -> None:
+    """Email a new staff member: a set-password link when their user was just made."""
+    memberships = Membership.objects.for_tenant(tenant_id).select_related("user", "tenant")
+    membership = memberships.get(pk=membership_id)
+    user = membership.user
+    link = ""
+    if new_user and not user.has_usable_password():
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        path = reverse("password_reset_confirm", args=[uid, default_token_generator.make_token(user)])
+        link = f"{origin.rstrip('/')}{path}"
+    context = {"membership": membership, "tenant": membership.tenant, "link": link, "inviter": inviter}
+    send_mail(
+        subject=f"You are now on {membership.tenant.name}'s staff",
+        message=render_to_string("admin/oms/membership/invitation_email.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )

@@ -5,6 +5,7 @@ from celery import shared_task
 from oms.core.audit import audit_record
 from oms.core.outbox import outbox_purge, outbox_relay_pending
 from oms.models import Tenant
+from oms.services import staff_invitation_send
 
 
 @shared_task(acks_late=True)
@@ -32,3 +33,13 @@ def outbox_relay_task() -> int:
 def outbox_purge_task() -> int:
     """Hourly: delete sent outbox rows past their retention."""
     return outbox_purge()
+
+
+@shared_task(acks_late=True)
+def staff_invitation_send_task(
+    *, tenant_id: int, membership_id: int, new_user: bool, origin: str, inviter: str
+) -> None:
+    """Outbox: the invitation email of a staff member just added (oms.services.membership_invite)."""
+    staff_invitation_send(
+        tenant_id=tenant_id, membership_id=membership_id, new_user=new_user, origin=origin, inviter=inviter
+    )

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.urls import reverse
 
-from oms.models import Membership, Role
+from oms.models import Membership, OutboxMessage, Role
 
 ADD = reverse("admin:oms_membership_add")
 
@@ -98,3 +98,27 @@ def test_staff_never_reach_the_platform_user_list(client, owner_a):
     client.force_login(owner_a)
     assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
     assert client.get(reverse("admin:auth_user_add")).status_code == 403
+
+
+def test_the_invitation_task_sends_nothing_for_another_tenants_membership(manager_a, tenant_a, tenant_b):
+    from oms.tasks import staff_invitation_send_task
+
+    membership = Membership.objects.for_tenant(tenant_a).get(user=manager_a)
+    with pytest.raises(Membership.DoesNotExist):
+        staff_invitation_send_task(
+            tenant_id=tenant_b.pk, membership_id=membership.pk, new_user=False, origin="", inviter=""
+        )
+    assert mail.outbox == []
+
+
+def test_the_invitation_is_written_to_the_outbox_with_the_membership(client, owner_a, tenant_a):
+    client.force_login(owner_a)
+    client.post(ADD, {"email": "late.mail@acme.test", "role": Role.AGENT})  # on-commit never runs here
+    row = OutboxMessage.objects.get(task="oms.tasks.staff_invitation_send_task")
+    membership = Membership.objects.for_tenant(tenant_a).get(user__email="late.mail@acme.test")
+    assert (row.tenant_id, row.kwargs["membership_id"], row.kwargs["new_user"]) == (
+        tenant_a.pk,
+        membership.pk,
+        True,
+    )
+    assert mail.outbox == []
