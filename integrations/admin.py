@@ -20,8 +20,6 @@ from oms.core.roles import Capability
 
 FORM_FIELDS = ("kind", "name", "base_url", "credentials", "webhook_secret", "active")
 SECRET_FIELDS = tuple(name for name in FORM_FIELDS if name in secret_field_names(ChannelAccount))
-# What only owners may edit (the vendor's address and the secrets), for the role checks.
-CREDENTIAL_FIELDS = ("base_url", *SECRET_FIELDS)
 
 
 class ChannelAccountForm(forms.ModelForm):

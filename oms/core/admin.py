@@ -30,6 +30,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest
 from import_export.admin import ExportActionMixin
 
+from oms.core import roles
 from oms.core.audit import audit_record
 from oms.core.models import TenantOwned
 from oms.core.roles import Capability, request_has
@@ -86,7 +87,7 @@ def _plain(value: Any) -> Any:
 
 
 def is_superuser(request: HttpRequest) -> bool:
-    return bool(getattr(request.user, "is_superuser", False))
+    return roles.is_superuser(request.user)
 
 
 def belongs_to_request_tenant(obj: Any, request: HttpRequest) -> bool:

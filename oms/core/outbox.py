@@ -36,7 +36,7 @@ from celery import Task, current_app
 from celery.exceptions import Ignore
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Min
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from oms.core.request_id import get_request_id
@@ -252,10 +252,10 @@ def outbox_unsent(*, limit: int = 50) -> list[OutboxMessage]:
 
 def outbox_counts() -> dict[str, int]:
     """Rows waiting to be sent and rows that failed for good."""
-    return {
-        "pending": OutboxMessage.objects.filter(state=OutboxState.PENDING).count(),
-        "failed": OutboxMessage.objects.filter(state=OutboxState.FAILED).count(),
-    }
+    return OutboxMessage.objects.aggregate(
+        pending=Count("pk", filter=Q(state=OutboxState.PENDING)),
+        failed=Count("pk", filter=Q(state=OutboxState.FAILED)),
+    )
 
 
 def outbox_retry_failed(*, ids: Iterable[int] | None = None) -> int:

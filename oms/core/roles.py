@@ -233,10 +233,6 @@ def role_has(role: str | None, capability: Capability | None) -> bool:
     return capability in ROLE_CAPABILITIES.get(role, frozenset())
 
 
-def capabilities_of(role: str | None) -> frozenset[Capability]:
-    return ROLE_CAPABILITIES.get(role or "", frozenset())
-
-
 def is_superuser(user: Any) -> bool:
     return bool(getattr(user, "is_superuser", False)) and bool(getattr(user, "is_active", True))
 

@@ -18,7 +18,6 @@ from orders.payments.gateway import (
     PaymentGatewayUnavailable,
     gateway_for,
     register_gateway,
-    registered_providers,
 )
 from orders.payments.sandbox import SANDBOX_DECLINED_METHODS, SandboxGateway, sandbox_gateway
 
@@ -31,6 +30,5 @@ __all__ = [
     "SandboxGateway",
     "gateway_for",
     "register_gateway",
-    "registered_providers",
     "sandbox_gateway",
 ]

@@ -112,7 +112,3 @@ def gateway_for(*, tenant: Any, provider: str) -> PaymentGateway:
             "payment_provider_unknown", f"No payment provider called {provider!r}.", provider=provider
         )
     return factory(tenant)
-
-
-def registered_providers() -> list[str]:
-    return sorted(_factories)
