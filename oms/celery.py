@@ -9,10 +9,12 @@ from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
 from oms.core.broker import use_for_redis_urls
+from oms.core.filesystem_broker import use_for_filesystem_urls
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings.dev")
 # kombu's Redis transport loses messages and exits the worker when Redis drops: ours does not.
 use_for_redis_urls()
+use_for_filesystem_urls()
 
 SENT_AT_HEADER = "oms_sent_at"
 
