@@ -70,8 +70,10 @@ class Capability(StrEnum):
     INBOUND_MANAGE = "inbound.manage"
     INBOUND_RECEIVE = "inbound.receive"
     REPLENISHMENT_VIEW = "replenishment.view"
-    # warehouse floor
+    # warehouse floor and shipments
     FULFILLMENT_WORK = "fulfillment.work"
+    SHIPMENTS_VIEW = "shipments.view"
+    SHIPMENTS_MANAGE = "shipments.manage"
     # integrations
     INTEGRATIONS_VIEW = "integrations.view"
     INTEGRATIONS_REPLAY = "integrations.replay"
@@ -127,6 +129,9 @@ DESCRIPTIONS: dict[Capability, str] = {
     C.INBOUND_RECEIVE: "receive inbound shipments",
     C.REPLENISHMENT_VIEW: "see the replenishment report",
     C.FULFILLMENT_WORK: "work the warehouse pages: pick, pack, labels",
+    C.SHIPMENTS_VIEW: "see shipments, their labels and tracking, and pick lists",
+    C.SHIPMENTS_MANAGE: "release orders to the warehouse, make pick lists, buy labels, ship and cancel "
+    "shipments from the admin or the API",
     C.INTEGRATIONS_VIEW: "see channel accounts (secrets masked) and the inbound event inbox",
     C.INTEGRATIONS_REPLAY: "replay failed inbound events",
     C.PLATFORM: "platform administration (superusers only, no tenant role)",
@@ -164,6 +169,8 @@ MANAGER = frozenset(
         C.INBOUND_RECEIVE,
         C.REPLENISHMENT_VIEW,
         C.FULFILLMENT_WORK,
+        C.SHIPMENTS_VIEW,
+        C.SHIPMENTS_MANAGE,
         C.INTEGRATIONS_VIEW,
         C.INTEGRATIONS_REPLAY,
     }
@@ -183,6 +190,7 @@ AGENT = frozenset(
         C.PAYMENTS_VIEW,
         C.PAYMENTS_REFUND,
         C.RETURNS_MANAGE,
+        C.SHIPMENTS_VIEW,
     }
 )
 
@@ -195,6 +203,7 @@ WAREHOUSE = frozenset(
         C.REPLENISHMENT_VIEW,
         C.RETURNS_RECEIVE,
         C.FULFILLMENT_WORK,
+        C.SHIPMENTS_VIEW,
     }
 )
 
