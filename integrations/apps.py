@@ -5,7 +5,9 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self) -> None:
+        from fulfillment.carriers import register_carrier_gateway
         from integrations.inbox import register_inbound_handler
+        from integrations.shippo.gateway import shippo_gateway_for
         from integrations.stripe.events import stripe_event_handle
         from integrations.stripe.gateway import stripe_gateway_for
         from integrations.stripe.webhooks import stripe_webhook_verify
@@ -13,5 +15,6 @@ class IntegrationsConfig(AppConfig):
         from orders.payments.gateway import register_gateway
 
         register_gateway("stripe", stripe_gateway_for)
+        register_carrier_gateway("shippo", shippo_gateway_for)
         register_inbound_handler("stripe", stripe_event_handle)
         register_webhook_verifier("stripe", stripe_webhook_verify)
