@@ -106,6 +106,11 @@ def _messages(items: Any) -> list[str]:
     return [_text(getattr(m, "text", None) or m) for m in (items or []) if getattr(m, "text", None) or m]
 
 
+def carrier_token(carrier: str) -> str:
+    """Shippo's carrier token for tracking ("USPS" -> "usps", "DHL Express" -> "dhl_express")."""
+    return "_".join(carrier.strip().lower().split())
+
+
 def _money(value: Any) -> Decimal | None:
     try:
         return Decimal(str(value)) if value not in (None, "") else None
@@ -330,7 +335,9 @@ class ShippoGateway:
         return bytes(content)
 
     def track(self, *, carrier: str, tracking_number: str) -> TrackingUpdate:
-        found = self._call(self.sdk.tracking_status.get, tracking_number=tracking_number, carrier=carrier)
+        found = self._call(
+            self.sdk.tracking_status.get, tracking_number=tracking_number, carrier=carrier_token(carrier)
+        )
         status = found.tracking_status
         location = getattr(status, "location", None) if status is not None else None
         where = ", ".join(
