@@ -11,8 +11,9 @@ The policy, in the order it is applied:
   still "shipped"); TRANSIT → in_transit; DELIVERED → delivered; FAILURE → exception;
   RETURNED → returned_to_sender.
 - Updates arrive out of order. One older than the newest recorded status of the shipment is
-  kept as history and moves nothing. Delivered and returned to sender are final: the state
-  machine has no way out of them, so a late TRANSIT never moves a parcel back.
+  kept as history and moves nothing, unless it is DELIVERED or RETURNED (the carrier's last
+  word, whatever its date). Delivered and returned to sender are final: the state machine has
+  no way out of them, so a late TRANSIT never moves a parcel back.
 - Only a shipment that has left the warehouse moves (shipped, in transit, exception). A status
   for a shipment still in the warehouse, or cancelled, is history only.
 - The order follows: when every shipment of a fully shipped order that was not cancelled is
