@@ -1,11 +1,11 @@
 """The one place fulfillment spells select_for_update. Parents before children, rows in pk order.
 
-Lock order (after the order and its lines, orders/locks.py, when a transaction needs those):
-shipments by pk, then a shipment's lines, then its labels, then stock rows (inventory/locks.py).
-Label services lock the shipment, then the label: never a label first.
+Lock order (the house order): the order row, its lines (orders/locks.py), then shipments (pk
+order), then shipment lines, then a shipment's labels, then stock rows (inventory/locks.py, one
+statement). A service that will move the order locks the order first, even when it starts from a
+shipment. Label services lock the shipment, then the label: never a label first.
 
-Rows are locked FOR NO KEY UPDATE, as in orders and inventory: writers of a row queue on it,
-rows inserted beside it (labels, tracking events) do not wait for their foreign-key checks.
+Rows are locked FOR NO KEY UPDATE, as in orders: writers queue, inserts beside them do not.
 """
 
 from __future__ import annotations

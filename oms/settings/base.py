@@ -159,6 +159,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # `<id:…>` path parameters (oms.core.api.IdConverter): at most 18 digits.
     "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999}},
+    # Enums named after what they are, not after the field ("state" is the name of many).
+    "ENUM_NAME_OVERRIDES": {
+        "ShipmentStateEnum": "fulfillment.states.ShipmentState",
+        "LabelStateEnum": "fulfillment.states.LabelState",
+    },
     # The docs page's assets come from a package, not a CDN: it works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -240,6 +245,7 @@ CELERY_TASK_ROUTES = {
 OUTBOX_RELAY_SECONDS = float(os.environ.get("OMS_OUTBOX_RELAY_SECONDS", "5"))
 OUTBOX_RETENTION_DAYS = int(os.environ.get("OMS_OUTBOX_RETENTION_DAYS", "7"))
 BACKORDERS_SWEEP_SECONDS = float(os.environ.get("OMS_BACKORDERS_SWEEP_SECONDS", "300"))
+TRACKING_POLL_SECONDS = float(os.environ.get("OMS_TRACKING_POLL_SECONDS", "900"))
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-relay": {
         "task": "oms.tasks.outbox_relay_task",
@@ -254,6 +260,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "orders.tasks.orders_backorders_sweep_task",
         "schedule": BACKORDERS_SWEEP_SECONDS,
         "options": {"expires": BACKORDERS_SWEEP_SECONDS},
+    },
+    "fulfillment-tracking-poll-quiet": {
+        "task": "fulfillment.tasks.tracking_poll_quiet_task",
+        "schedule": TRACKING_POLL_SECONDS,
+        "options": {"expires": TRACKING_POLL_SECONDS},
     },
     "inventory-reservations-expire": {
         "task": "inventory.tasks.reservations_expire_task",

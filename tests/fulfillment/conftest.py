@@ -1,4 +1,5 @@
-"""Fulfillment fixtures: an order with a packed shipment, the fake Shippo server, a Shippo account.
+"""Fulfillment fixtures: the order fixtures (W1 NJ, W2 LA, W3 Dallas; SKU-123, SKU-456; `stocked`),
+an order with a packed shipment, the fake Shippo server, a Shippo account.
 
 Until the floor services make shipments, `make_shipment` writes the rows directly (the FSM field
 is protected: its state is set with an UPDATE).
@@ -16,8 +17,7 @@ from integrations.models import ChannelAccount, ChannelKind
 from integrations.shippo.fake_server import FakeShippo
 from orders.models import OrderLine
 from orders.services import order_create
-from tests.inventory.conftest import sku_a, sku_b, warehouses  # noqa: F401  (fixtures)
-from tests.orders.conftest import order_input, stocked  # noqa: F401  (fixtures)
+from tests.orders.conftest import order_input, sku_a, sku_b, stocked, warehouses  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('fulfillment', '0001_initial'),
+        ('fulfillment', '0002_shipmentnotification'),
     ]
 
     operations = [
