@@ -140,7 +140,7 @@ def _fulfillment_world(tenant: Any, tag: str, warehouse: Any) -> dict[str, Any]:
         status_date=timezone.now(),
     )
     settings = FulfillmentSettings.objects.create(tenant=tenant, shipped_email_subject=f"{tag} shipped")
-    picker = staff(tenant, Role.WAREHOUSE, f"picker@{low}.test")
+    picker = staff(tenant, Role.WAREHOUSE, f"world.picker@{low}.test")
     assignment = WarehouseAssignment.objects.create(
         tenant=tenant, membership=Membership.objects.for_tenant(tenant).get(user=picker), warehouse=warehouse
     )
