@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.apps import apps
 from django.db.models import Prefetch, QuerySet
 
 from orders.models import Allocation, Order, OrderEvent, OrderLine
@@ -73,14 +72,9 @@ def order_events(*, tenant: Any, order_id: Any) -> QuerySet[OrderEvent]:
 
 
 def order_shipments(order: Order) -> list[dict[str, Any]]:
-    """Shipments recorded against the order, with carrier and tracking, oldest first."""
-    try:
-        shipment_model = apps.get_model("fulfillment", "Shipment")
-    except LookupError:
-        shipment_model = None
-    if shipment_model is not None:
-        shipments = shipment_model.objects.for_tenant(order.tenant_id).filter(order=order)
-        return [shipment.as_api_dict() for shipment in shipments]
+    """The shipments recorded against the order (`order_record_shipment`), oldest first: reference,
+    carrier, tracking and lines. The room that owns shipment rows shows them in the order JSON
+    (orders/api/shipments.py) and may merge these in."""
     events = OrderEvent.objects.for_tenant(order.tenant_id).filter(order=order, type=OrderEventType.SHIPMENT)
     return [
         {

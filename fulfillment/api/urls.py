@@ -1,3 +1,8 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from fulfillment.api import views
+
+urlpatterns = [
+    path("shipments/", views.ShipmentListApi.as_view(), name="shipment-list"),
+    path("shipments/<id:shipment_id>/", views.ShipmentDetailApi.as_view(), name="shipment-detail"),
+]

@@ -159,6 +159,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # `<id:…>` path parameters (oms.core.api.IdConverter): at most 18 digits.
     "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999}},
+    # Enums named after what they are, not after the field ("state" is the name of many).
+    "ENUM_NAME_OVERRIDES": {
+        "ShipmentStateEnum": "fulfillment.states.ShipmentState",
+        "LabelStateEnum": "fulfillment.states.LabelState",
+    },
     # The docs page's assets come from a package, not a CDN: it works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

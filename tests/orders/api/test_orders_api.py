@@ -179,7 +179,7 @@ def test_order_shows_its_shipments_with_tracking(api_a, tenant_a, stocked):
     assert body["state"] == "shipped"
     assert body["lines"][0]["shipped"] == 2 and body["lines"][0]["allocated"] == 0
     [shipment] = body["shipments"]
-    assert (shipment["reference"], shipment["carrier"], shipment["tracking_number"]) == (
+    assert (shipment["number"], shipment["carrier"], shipment["tracking_number"]) == (
         "SHP-9",
         "USPS",
         "9400100000000000000000",
