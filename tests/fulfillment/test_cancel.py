@@ -1,7 +1,5 @@
 """Cancelling shipments, and orders cancelled or held while in fulfillment."""
 
-# ruff: noqa: F811  (fixtures imported from tests.inventory / tests.orders are parameters here)
-
 from __future__ import annotations
 
 import pytest
@@ -14,8 +12,6 @@ from oms.models import OutboxMessage
 from orders.models import Allocation
 from orders.services import order_cancel, order_hold, order_release
 from tests.fulfillment.floor import SHOES_AND_SOCK, fresh, level, released
-from tests.inventory.conftest import sku_a, sku_b, warehouses  # noqa: F401  (fixtures)
-from tests.orders.conftest import stocked  # noqa: F401  (fixture)
 
 
 def _with_label(tenant, shipment):

@@ -1,7 +1,5 @@
 """Release to the warehouse: an order's allocations become one shipment per warehouse."""
 
-# ruff: noqa: F811  (fixtures imported from tests.inventory / tests.orders are parameters here)
-
 from __future__ import annotations
 
 import pytest
@@ -15,8 +13,6 @@ from oms.models import OutboxMessage
 from orders.models import Order, OrderEvent
 from orders.services import order_cancel, order_hold
 from tests.fulfillment.floor import SHOES_AND_SOCK, auto_release, fresh, lines_of, place
-from tests.inventory.conftest import sku_a, sku_b, warehouses  # noqa: F401  (fixtures)
-from tests.orders.conftest import stocked  # noqa: F401  (fixture)
 
 
 def test_release_makes_one_shipment_per_warehouse_and_moves_the_order(tenant_a, stocked):

@@ -1,7 +1,5 @@
 """Shipping a shipment: through order_record_shipment (stock out, order state, capture), once."""
 
-# ruff: noqa: F811  (fixtures imported from tests.inventory / tests.orders are parameters here)
-
 from __future__ import annotations
 
 import pytest
@@ -13,8 +11,6 @@ from fulfillment.states import LabelState
 from inventory.models import StockMovement
 from orders.models import Allocation, OrderEvent
 from tests.fulfillment.floor import SHOES_AND_SOCK, fresh, level, released
-from tests.inventory.conftest import sku_a, sku_b, warehouses  # noqa: F401  (fixtures)
-from tests.orders.conftest import stocked  # noqa: F401  (fixture)
 
 
 @pytest.fixture
