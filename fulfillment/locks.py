@@ -1,8 +1,9 @@
 """The one place fulfillment spells select_for_update. Parents before children, rows in pk order.
 
-House lock order (a transaction takes what it needs in this order, never back up the list):
-the order row, its lines (orders/locks.py), then shipments (pk order, one statement), then
-shipment lines (pk order, one statement), then stock rows (inventory/locks.py, one statement).
+Lock order (the house order): the order row, its lines (orders/locks.py), then shipments (pk
+order), then shipment lines, then a shipment's labels, then stock rows (inventory/locks.py, one
+statement). A service that will move the order locks the order first, even when it starts from a
+shipment. Label services lock the shipment, then the label: never a label first.
 
 A service that starts from a shipment reads its order id without a lock, locks the order and
 its lines, then the shipment (`shipment_tree_for_update`). The order lock is what serialises the
@@ -20,7 +21,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from fulfillment.models import Shipment, ShipmentLine
+from fulfillment.models import Label, Shipment, ShipmentLine
 from fulfillment.states import OPEN
 from orders import locks as order_locks
 from orders.models import Order, OrderLine
@@ -43,6 +44,7 @@ def shipments_for_update(*, tenant: Any, shipment_ids: Iterable[int]) -> list[Sh
 
 
 def shipment_for_update(*, tenant: Any, shipment_id: Any) -> Shipment:
+    """One shipment of `tenant`, locked (Shipment.DoesNotExist for another tenant's id)."""
     return _for_update(Shipment.objects.for_tenant(tenant)).get(pk=shipment_id)
 
 
@@ -92,3 +94,14 @@ def shipment_tree_for_update(*, tenant: Any, shipment_id: Any) -> ShipmentTree:
     shipment = shipment_for_update(tenant=tenant, shipment_id=shipment_id)
     lines = shipment_lines_for_update(tenant=tenant, shipment_ids=[shipment.pk])
     return ShipmentTree(order, order_lines, shipment, lines)
+
+
+def label_for_update(*, tenant: Any, label_id: Any) -> Label:
+    """One label, locked: take its shipment's lock first (`shipment_for_update`)."""
+    return _for_update(Label.objects.for_tenant(tenant)).get(pk=label_id)
+
+
+def shipment_labels_for_update(*, shipment: Shipment) -> list[Label]:
+    """A (locked) shipment's labels, locked, in pk order."""
+    labels = Label.objects.for_tenant(shipment.tenant_id).filter(shipment=shipment).order_by("pk")
+    return list(_for_update(labels))

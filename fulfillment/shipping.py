@@ -22,19 +22,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from fulfillment import effects, locks
+from fulfillment import effects, labels, locks
 from fulfillment.errors import FulfillmentConflict, FulfillmentError, FulfillmentErrorCode
 from fulfillment.lists import pick_list_refresh
 from fulfillment.models import Label, Shipment, ShipmentLine
 from fulfillment.states import DEPARTED, OPEN, LabelState, ShipmentState
 from oms.core.audit import audit_record
-from oms.core.tasks import enqueue_on_commit
 from orders.models import Order
 from orders.services import order_event_record, order_fulfillment_stop, order_record_shipment
 from orders.states import OrderEventType
-
-# The outbox task that voids a bought label at the carrier (fulfillment/labels.py owns the call).
-LABEL_VOID_TASK = "fulfillment.tasks.label_void_task"
 
 
 def shipment_reference(shipment: Shipment) -> str:
@@ -125,23 +121,6 @@ def shipment_ship(
 
 
 # --- cancel -------------------------------------------------------------------------------
-def _label_void_request(tenant: Any, shipment: Shipment) -> Label | None:
-    """A bought label of a cancelled shipment is voided at the carrier through the outbox (a label
-    still being bought is voided by its purchase, which finds the shipment cancelled)."""
-    label = (
-        Label.objects.for_tenant(tenant)
-        .filter(shipment=shipment, is_return=False, state=LabelState.PURCHASED)
-        .order_by("-pk")
-        .first()
-    )
-    if label is None:
-        return None
-    label.state = LabelState.VOID_REQUESTED
-    label.save(update_fields=["state", "updated_at"])
-    enqueue_on_commit(LABEL_VOID_TASK, tenant_id=shipment.tenant_id, label_id=label.pk)
-    return label
-
-
 def cancel_locked(*, tenant: Any, order: Order, shipment: Shipment, reason: str, actor: Any) -> None:
     """Cancel a locked open shipment (its order, order lines and lines locked before it)."""
     before = shipment.state
@@ -149,14 +128,14 @@ def cancel_locked(*, tenant: Any, order: Order, shipment: Shipment, reason: str,
     shipment.cancel(reason=reason)
     shipment.pick_list = None
     shipment.save(update_fields=["state", "cancel_reason", "pick_list", "updated_at"])
-    label = _label_void_request(tenant, shipment)
+    voided = labels.shipment_labels_void_on_cancel(shipment, actor=actor)
     pick_list_refresh(tenant=tenant, pick_list_id=pick_list_id)
     order_event_record(
         order=order,
         actor=actor,
         type=OrderEventType.NOTE,
         message=f"Shipment {shipment.number} cancelled" + (f": {reason}" if reason else ""),
-        data={"shipment": shipment.pk, "label_void": label.pk if label else None},
+        data={"shipment": shipment.pk, "labels_voided": [label.pk for label in voided]},
     )
     audit_record(
         tenant=tenant,
@@ -164,7 +143,7 @@ def cancel_locked(*, tenant: Any, order: Order, shipment: Shipment, reason: str,
         action="shipment.cancelled",
         obj=shipment,
         before={"state": before},
-        after={"state": shipment.state, "reason": reason, "label_void": bool(label)},
+        after={"state": shipment.state, "reason": reason, "labels_voided": len(voided)},
     )
 
 
