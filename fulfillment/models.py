@@ -18,6 +18,8 @@ from fulfillment.states import (
     OPEN,
     TRACKABLE,
     LabelState,
+    NotificationKind,
+    NotificationState,
     PickListKind,
     PickListState,
     RatePolicy,
@@ -292,3 +294,35 @@ class TrackingEvent(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.status} {self.status_date:%Y-%m-%d %H:%M}"
+
+
+class ShipmentNotification(TenantOwned):
+    """Who was told about a shipment, once per kind: the customer's shipped and delivered emails,
+    the tracking pushed to the order's channel (fulfillment/notifications.py).
+
+    A task claims the row (a lease: `claimed_at`) before it calls out, and marks it sent,
+    skipped or failed after; a rerun finds it done and tells no one again.
+    """
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    state = models.CharField(
+        max_length=10, choices=NotificationState.choices, default=NotificationState.PENDING
+    )
+    recipient = models.CharField(max_length=254, blank=True, help_text="An email address or a channel")
+    subject = models.CharField(max_length=200, blank=True)
+    detail = models.CharField(max_length=500, blank=True, help_text="Why it was skipped or failed")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "shipment", "kind"], name="shipmentnotification_unique_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.get_state_display()}"

@@ -75,3 +75,22 @@ class TrackingStatus(models.TextChoices):
     DELIVERED = "DELIVERED", "Delivered"
     RETURNED = "RETURNED", "Returned to sender"
     FAILURE = "FAILURE", "Failure"
+
+
+class NotificationKind(models.TextChoices):
+    """What is told about a shipment, once each: the customer's emails, the order's channel."""
+
+    SHIPPED_EMAIL = "shipped_email", "Shipped email"
+    DELIVERED_EMAIL = "delivered_email", "Delivered email"
+    CHANNEL_TRACKING = "channel_tracking", "Tracking pushed to the channel"
+
+
+class NotificationState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+
+
+# Outcomes that are final: a rerun finds them and tells no one again.
+NOTIFICATION_DONE = [NotificationState.SENT, NotificationState.SKIPPED, NotificationState.FAILED]

@@ -6,6 +6,8 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations.inbox import register_inbound_handler
+        from integrations.shippo.events import shippo_event_handle
+        from integrations.shippo.webhooks import shippo_webhook_verify
         from integrations.stripe.events import stripe_event_handle
         from integrations.stripe.gateway import stripe_gateway_for
         from integrations.stripe.webhooks import stripe_webhook_verify
@@ -15,3 +17,5 @@ class IntegrationsConfig(AppConfig):
         register_gateway("stripe", stripe_gateway_for)
         register_inbound_handler("stripe", stripe_event_handle)
         register_webhook_verifier("stripe", stripe_webhook_verify)
+        register_inbound_handler("shippo", shippo_event_handle)
+        register_webhook_verifier("shippo", shippo_webhook_verify)

@@ -1016,3 +1016,34 @@ def order_record_shipment(
             shipment_ref=reference,
         )
     return order
+
+
+@transaction.atomic
+def order_mark_delivered(*, tenant: Any, order_id: int, actor: Any = None, message: str = "") -> Order:
+    """The carrier delivered every shipment of a fully shipped order: the order is delivered.
+
+    The fulfillment room decides when (its shipments); this only moves the order. Marking a
+    delivered order again changes nothing.
+    """
+    order = locks.order_for_update(tenant=tenant, order_id=order_id)
+    if order.state == OrderState.DELIVERED:
+        return order
+    if not can_proceed(order.deliver):
+        raise OrderConflict(
+            OrderErrorCode.ILLEGAL_TRANSITION,
+            f"Order #{order.number} is {order.state}; only a shipped order can be delivered.",
+            state=order.state,
+        )
+    before = order.state
+    order.deliver()
+    order.save(update_fields=["state", "updated_at"])
+    _transition_event(order, before, actor, message)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="order.delivered",
+        obj=order,
+        before={"state": before},
+        after={"state": order.state},
+    )
+    return order

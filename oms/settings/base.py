@@ -244,6 +244,7 @@ CELERY_TASK_ROUTES = {
 OUTBOX_RELAY_SECONDS = float(os.environ.get("OMS_OUTBOX_RELAY_SECONDS", "5"))
 OUTBOX_RETENTION_DAYS = int(os.environ.get("OMS_OUTBOX_RETENTION_DAYS", "7"))
 BACKORDERS_SWEEP_SECONDS = float(os.environ.get("OMS_BACKORDERS_SWEEP_SECONDS", "300"))
+TRACKING_POLL_SECONDS = float(os.environ.get("OMS_TRACKING_POLL_SECONDS", "900"))
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-relay": {
         "task": "oms.tasks.outbox_relay_task",
@@ -258,6 +259,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "orders.tasks.orders_backorders_sweep_task",
         "schedule": BACKORDERS_SWEEP_SECONDS,
         "options": {"expires": BACKORDERS_SWEEP_SECONDS},
+    },
+    "fulfillment-tracking-poll-quiet": {
+        "task": "fulfillment.tasks.tracking_poll_quiet_task",
+        "schedule": TRACKING_POLL_SECONDS,
+        "options": {"expires": TRACKING_POLL_SECONDS},
     },
     "inventory-reservations-expire": {
         "task": "inventory.tasks.reservations_expire_task",

@@ -1,0 +1,25 @@
+"""The one place fulfillment spells select_for_update. Parents before children, rows in pk order.
+
+Lock order (the house order): the order row, its lines (orders/locks.py), then shipments (pk
+order), then shipment lines, then stock rows (inventory/locks.py, one statement). A service
+that will move the order locks the order first, even when it starts from a shipment.
+
+Rows are locked FOR NO KEY UPDATE, as in orders: writers queue, inserts beside them do not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from fulfillment.models import Shipment
+
+
+def _for_update(qs: QuerySet[Any]) -> QuerySet[Any]:
+    """The one spelling of a row lock in fulfillment."""
+    return qs.select_for_update(of=("self",), no_key=True)
+
+
+def shipment_for_update(*, tenant: Any, shipment_id: Any) -> Shipment:
+    return _for_update(Shipment.objects.for_tenant(tenant)).get(pk=shipment_id)
