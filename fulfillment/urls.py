@@ -20,6 +20,7 @@ urlpatterns = [
     path(SHIPMENT, packing.pack_page, name="pack"),
     path(SHIPMENT + "scan/", packing.pack_scan_page, name="pack_scan"),
     path(SHIPMENT + "pack/", packing.pack_confirm_page, name="pack_confirm"),
+    path(SHIPMENT + "rates/", packing.rates_quote_page, name="rates_quote"),
     path(SHIPMENT + "label/", packing.label_buy_page, name="label_buy"),
     path(SHIPMENT + "label/print/", packing.label_file, name="label_file"),
     path(SHIPMENT + "slip/", packing.packing_slip, name="packing_slip"),

@@ -10,6 +10,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
+from fulfillment.carriers import CarrierUnavailable
 from oms.core.errors import DomainError
 
 T = TypeVar("T")
@@ -27,6 +28,8 @@ def attempt(request: HttpRequest, action: Callable[[], T]) -> T | None:
         messages.error(request, refused.message)
     except (ConcurrentTransition, TransitionNotAllowed):
         messages.error(request, NOT_NOW)
+    except CarrierUnavailable as unreachable:
+        messages.error(request, f"The carrier could not be reached: {unreachable}. Try again in a minute.")
     except ObjectDoesNotExist as missing:
         raise Http404(str(missing)) from missing
     return None

@@ -77,6 +77,20 @@ def current_label(tenant: Any, shipment: Shipment) -> Label | None:
     return labels.filter(state__in=LIVE_LABEL).first() or labels.order_by("-created_at", "-pk").first()
 
 
+def policy_choice(tenant: Any, shipment: Shipment) -> str:
+    """What the tenant's rate policy would buy from the quoted rates (no carrier call)."""
+    quoted = rates.rates_of(shipment)
+    if not quoted:
+        return ""
+    choice = rates.rate_choose(
+        quoted,
+        policy=rates.fulfillment_settings(tenant).rate_policy,
+        service_level=shipment.service_level or shipment.order.service_level,
+        promised_date=shipment.promised_date,
+    )
+    return choice.reason
+
+
 def pack_context(
     request: HttpRequest, warehouse: Any, shipment: Shipment, parcel_form: ParcelForm | None = None
 ) -> dict[str, Any]:
@@ -96,6 +110,7 @@ def pack_context(
         "units_packed": sum(line.quantity_packed for line in lines),
         "parcel_form": parcel_form or ParcelForm(initial=parcel_initial(tenant, shipment, lines)),
         "rates": shipment.rates or [],
+        "policy_choice": policy_choice(tenant, shipment),
         "label_form": LabelForm(),
         "label": label,
         "label_pending": label_pending,
@@ -201,6 +216,21 @@ def pack_confirm_page(request: HttpRequest, warehouse_id: int, shipment_id: int)
         return _back(warehouse, shipment)
     messages.success(request, f"{shipment.number} is packed.")
     attempt(request, lambda: rates.shipment_rates_quote(tenant=tenant, shipment_id=shipment.pk))
+    return _back(warehouse, shipment)
+
+
+@capability_required(WORK)
+@require_POST
+def rates_quote_page(request: HttpRequest, warehouse_id: int, shipment_id: int) -> HttpResponse:
+    """Ask the carrier for rates again (they expire; the carrier may have been down)."""
+    warehouse = warehouse_or_404(request, warehouse_id)
+    shipment = shipment_or_404(request, warehouse, shipment_id)
+    quoted = attempt(
+        request,
+        lambda: rates.shipment_rates_quote(tenant=request.tenant, shipment_id=shipment.pk),  # type: ignore[attr-defined]
+    )
+    if quoted is not None:
+        messages.success(request, f"{len(quoted)} rate{'s' if len(quoted) != 1 else ''} quoted.")
     return _back(warehouse, shipment)
 
 

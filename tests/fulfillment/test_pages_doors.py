@@ -25,7 +25,16 @@ from tests.worlds import staff
 
 ROUTES = [(p.name, str(p.pattern)) for p in warehouse_urls.urlpatterns]
 # The forms: they answer GET with 405. A test below keeps this set equal to what the views do.
-POSTED = {"pick_list_create", "pick_scan", "pick_short", "pack_scan", "pack_confirm", "label_buy", "ship"}
+POSTED = {
+    "pick_list_create",
+    "pick_scan",
+    "pick_short",
+    "pack_scan",
+    "pack_confirm",
+    "rates_quote",
+    "label_buy",
+    "ship",
+}
 WITH_ARGS = [(name, route) for name, route in ROUTES if "<" in route]
 
 
