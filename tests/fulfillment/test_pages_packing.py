@@ -145,3 +145,22 @@ def test_a_label_bought_elsewhere_prints_from_the_carriers_url(packer, tenant_a,
     )
     printed = packer.get(page_of(packed_shipment, "label_file"))
     assert (printed.status_code, printed["Location"]) == (302, "https://labels.example.test/1.pdf")
+
+
+def test_mark_shipped_once_the_label_is_bought(
+    packer, tenant_a, shippo, shippo_account_a, packed_shipment, django_capture_on_commit_callbacks
+):
+    html = text(packer.get(page_of(packed_shipment)))
+    assert "Mark shipped" not in html  # no label yet
+    with django_capture_on_commit_callbacks(execute=True):
+        packer.post(page_of(packed_shipment, "label_buy"), {"rate_id": ""})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = packer.post(page_of(packed_shipment, "ship"), follow=True)
+    packed_shipment.refresh_from_db()
+    assert packed_shipment.state == ShipmentState.SHIPPED
+    html = text(response)
+    assert f"{packed_shipment.number} shipped." in html
+    assert packed_shipment.tracking_number in html
+    order = packed_shipment.order
+    order.refresh_from_db()
+    assert order.state == "shipped"
