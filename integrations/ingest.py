@@ -39,6 +39,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_fsm import can_proceed
 
+from integrations.locks import channel_order_for_update
 from integrations.models import (
     ChannelAccount,
     ChannelOrder,
@@ -177,7 +178,9 @@ def _channel_order_locked(account: ChannelAccount, incoming: MarketplaceOrder) -
                 )
         except IntegrityError:
             pass  # another delivery made it; wait for its lock below
-    row = rows.select_for_update().get(account=account, external_id=incoming.external_id)
+    row = channel_order_for_update(
+        tenant=account.tenant_id, account=account, external_id=incoming.external_id
+    )
     return row, row.order_id is None and row.state != ChannelOrderState.CANCELLED
 
 
@@ -413,9 +416,7 @@ def unmapped_lines_resolve(*, account: ChannelAccount, actor: Any = None) -> int
             continue
         with transaction.atomic():
             # The channel order first (the ingest's lock order), then the order inside the services.
-            row = (
-                ChannelOrder.objects.for_tenant(account.tenant_id).select_for_update().get(order_id=order_id)
-            )
+            row = channel_order_for_update(tenant=account.tenant_id, order_id=order_id)
             order = Order.objects.for_tenant(account.tenant_id).get(pk=order_id)
             if order.state not in EDITABLE:
                 continue
