@@ -89,9 +89,12 @@ class LabelInputSerializer(BodySerializer):
 
 @extend_schema_serializer(component_name="ShipmentShip")
 class ShipInputSerializer(BodySerializer):
-    carrier = serializers.CharField(max_length=64)
-    tracking_number = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
-    tracking_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+    # Left out, each is the shipment's own (its bought label's): `{}` ships a labelled shipment.
+    carrier = serializers.CharField(
+        max_length=64, required=False, help_text="Required unless the shipment has a bought label"
+    )
+    tracking_number = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    tracking_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
 
 
 @extend_schema_serializer(component_name="ShipmentCancel")

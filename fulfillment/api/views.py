@@ -30,6 +30,7 @@ from fulfillment.carriers import CarrierUnavailable
 from fulfillment.labels import label_request
 from fulfillment.models import Label, Shipment
 from fulfillment.rates import shipment_rates
+from fulfillment.services import shipment_cancel, shipment_ship
 from fulfillment.states import LabelState, ShipmentState
 from oms.core.api import ID_MAX, CursorPagination, TenantApiMixin, error_response
 from oms.core.idempotency import idempotent
@@ -206,3 +207,36 @@ class ShipmentLabelApi(TenantApiMixin, APIView):
             status.HTTP_422_UNPROCESSABLE_ENTITY,
             extra={"shipment_id": str(shipment_id), "label_state": state},
         )
+
+
+class ShipmentShipApi(TenantApiMixin, APIView):
+    """A shipment sent outside our labels (a 3PL's own): stock goes out, the order moves on, as with
+    a bought label. A shipment that already left answers as it is."""
+
+    permission_classes = [requires(C.SHIPMENTS_MANAGE)]
+
+    @extend_schema(
+        operation_id="shipments_ship", request=s.ShipInputSerializer, responses=s.ShipmentOutputSerializer
+    )
+    def post(self, request: Request, shipment_id: int) -> Response:
+        data = s.ShipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shipment_ship(tenant=self.tenant, shipment_id=shipment_id, actor=request.user, **data.validated_data)
+        return render_shipment(self.tenant, shipment_id)
+
+
+class ShipmentCancelApi(TenantApiMixin, APIView):
+    """Voids the label if any (through the outbox); the lines go back to the order's allocation."""
+
+    permission_classes = [requires(C.SHIPMENTS_MANAGE)]
+
+    @extend_schema(
+        operation_id="shipments_cancel", request=s.CancelInputSerializer, responses=s.ShipmentOutputSerializer
+    )
+    def post(self, request: Request, shipment_id: int) -> Response:
+        data = s.CancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shipment_cancel(
+            tenant=self.tenant, shipment_id=shipment_id, actor=request.user, **data.validated_data
+        )
+        return render_shipment(self.tenant, shipment_id)
