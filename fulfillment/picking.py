@@ -142,12 +142,11 @@ def pick_list_create(
         ),
         created_by=actor_of(actor)[1][:200],
     )
-    now = timezone.now()
     for shipment in shipments:
-        shipment.start_picking()
-        shipment.pick_list = pick_list
-        shipment.updated_at = now
-    Shipment.objects.for_tenant(tenant).bulk_update(shipments, ["state", "pick_list", "updated_at"])
+        shipment.start_picking()  # the transition's check, in memory; one UPDATE writes them all
+    Shipment.objects.for_tenant(tenant).filter(pk__in=[s.pk for s in shipments]).update(
+        state=S.PICKING, pick_list=pick_list, updated_at=timezone.now()
+    )
     audit_record(
         tenant=tenant,
         actor=actor,

@@ -167,39 +167,55 @@ def pick_list_lines(*, tenant: Any, pick_list: PickList) -> QuerySet[ShipmentLin
     )
 
 
+SHEET_FIELDS = (
+    "pk",
+    "sku_id",
+    "sku__code",
+    "sku__name",
+    "sku__barcode",
+    "shipment_id",
+    "shipment__number",
+    "shipment__state",
+    "shipment__order_id",
+    "shipment__order__number",
+    "quantity",
+    "quantity_picked",
+    "quantity_short",
+    "short_reason",
+    "bin_location",
+)
+
+
 def pick_list_sheet(*, tenant: Any, pick_list_id: int) -> PickListSheet:
-    """A pick list as the page prints it, in two queries whatever its size."""
+    """A pick list as the page prints it, in two queries whatever its size (plain rows, no models)."""
     pick_list = PickList.objects.for_tenant(tenant).select_related("warehouse").get(pk=pick_list_id)
     stops: dict[tuple[str, int], PickStop] = {}
     orders: dict[int, PickOrder] = {}
-    for line in pick_list_lines(tenant=tenant, pick_list=pick_list):
-        shipment = line.shipment
+    for line in pick_list_lines(tenant=tenant, pick_list=pick_list).values(*SHEET_FIELDS):
         row = PickLineRow(
-            line_id=line.pk,
-            shipment_id=shipment.pk,
-            shipment_number=shipment.number,
-            shipment_state=shipment.state,
-            order_id=shipment.order_id,
-            order_number=shipment.order.number,
-            quantity=line.quantity,
-            picked=line.quantity_picked,
-            short=line.quantity_short,
-            short_reason=line.short_reason,
+            line_id=line["pk"],
+            shipment_id=line["shipment_id"],
+            shipment_number=line["shipment__number"],
+            shipment_state=line["shipment__state"],
+            order_id=line["shipment__order_id"],
+            order_number=line["shipment__order__number"],
+            quantity=line["quantity"],
+            picked=line["quantity_picked"],
+            short=line["quantity_short"],
+            short_reason=line["short_reason"],
         )
-        bin_location = line.bin_location or ""
-        key = (bin_location, line.sku_id)
-        stop = stops.get(key)
+        sku = (line["sku_id"], line["sku__code"], line["sku__name"], line["sku__barcode"])
+        bin_location = line["bin_location"] or ""
+        stop = stops.get((bin_location, sku[0]))
         if stop is None:
-            stop = stops[key] = PickStop(
-                bin_location, line.sku_id, line.sku.code, line.sku.name, line.sku.barcode
-            )
+            stop = stops[(bin_location, sku[0])] = PickStop(bin_location, *sku)
         stop.lines.append(row)
-        order = orders.get(shipment.pk)
+        order = orders.get(row.shipment_id)
         if order is None:
-            order = orders[shipment.pk] = PickOrder(shipment.pk, shipment.number, shipment.order.number)
-        order.stops.append(
-            PickStop(bin_location, line.sku_id, line.sku.code, line.sku.name, line.sku.barcode, [row])
-        )
+            order = orders[row.shipment_id] = PickOrder(
+                row.shipment_id, row.shipment_number, row.order_number
+            )
+        order.stops.append(PickStop(bin_location, *sku, [row]))
     return PickListSheet(
         pick_list=pick_list,
         stops=list(stops.values()),
