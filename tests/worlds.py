@@ -8,7 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
+from fulfillment.models import (
+    FulfillmentSettings,
+    Label,
+    Parcel,
+    PickList,
+    Shipment,
+    ShipmentLine,
+    TrackingEvent,
+    WarehouseAssignment,
+)
 from integrations.inbox import inbound_event_reject
 from inventory.allocation import ShipTo
 from inventory.services import inbound_create, reservation_create
@@ -62,6 +73,7 @@ def build_world(tenant: Any, tag: str) -> dict[str, Any]:
     )
     owner = staff(tenant, Role.OWNER, f"owner@{low}.test")
     api_key_create(tenant=tenant, name=f"{tag} storefront", role=Role.MANAGER)
+    fulfillment = _fulfillment_world(tenant, tag, warehouse)
     return {
         "tenant": tenant,
         "warehouse": warehouse,
@@ -73,6 +85,74 @@ def build_world(tenant: Any, tag: str) -> dict[str, Any]:
         "account": account,
         "event": event,
         "owner": owner,
+        **fulfillment,
+    }
+
+
+def _fulfillment_world(tenant: Any, tag: str, warehouse: Any) -> dict[str, Any]:
+    """A second order, shipped from `warehouse` on a pick list with a label and a tracking event;
+    the tenant's fulfillment settings; a picker who works in the warehouse."""
+    low = tag.lower()
+    order, _ = order_create(
+        tenant=tenant,
+        data=order_input(
+            f"{tag}-SHIP",
+            customer={"email": f"shipto@{low}.test", "name": f"{tag} shipto"},
+            ship_to={**AUSTIN, "name": f"{tag} shipto"},
+        ),
+    )
+    pick_list = PickList.objects.create(
+        tenant=tenant, warehouse=warehouse, filters={"carrier": f"{tag} post"}, created_by=f"{tag} lead"
+    )
+    shipment = Shipment.objects.create(
+        tenant=tenant,
+        order=order,
+        warehouse=warehouse,
+        pick_list=pick_list,
+        number=f"{tag}-SHP-1",
+        carrier=f"{tag} post",
+        service=f"{low}_ground",
+        tracking_number=f"{tag}-TRK-1",
+        tracking_url=f"https://track.example/{low}/1",
+        label_url=f"https://labels.example/{low}/1.pdf",
+    )
+    for line in order.lines.all():
+        ShipmentLine.objects.create(
+            tenant=tenant, shipment=shipment, order_line=line, sku=line.sku, quantity=line.quantity
+        )
+    Parcel.objects.create(tenant=tenant, shipment=shipment, weight_grams=1200, length_mm=300)
+    Shipment.objects.for_tenant(tenant).filter(pk=shipment.pk).update(state="label_purchased")
+    label = Label.objects.create(
+        tenant=tenant,
+        shipment=shipment,
+        reference=f"{low}:shp{shipment.pk}:L1",
+        state="purchased",
+        carrier=f"{tag} post",
+        tracking_number=f"{tag}-TRK-1",
+        label_url=f"https://labels.example/{low}/1.pdf",
+        requested_by=f"{tag} lead",
+    )
+    event = TrackingEvent.objects.create(
+        tenant=tenant,
+        shipment=shipment,
+        status="PRE_TRANSIT",
+        status_details=f"{tag} label created",
+        status_date=timezone.now(),
+    )
+    settings = FulfillmentSettings.objects.create(tenant=tenant, shipped_email_subject=f"{tag} shipped")
+    picker = staff(tenant, Role.WAREHOUSE, f"world.picker@{low}.test")
+    assignment = WarehouseAssignment.objects.create(
+        tenant=tenant, membership=Membership.objects.for_tenant(tenant).get(user=picker), warehouse=warehouse
+    )
+    return {
+        "ship_order": order,
+        "pick_list": pick_list,
+        "shipment": shipment,
+        "label": label,
+        "tracking_event": event,
+        "fulfillment_settings": settings,
+        "picker": picker,
+        "assignment": assignment,
     }
 
 

@@ -10,6 +10,7 @@ from django.core import mail
 from django.urls import reverse
 
 from oms.models import Membership, OutboxMessage, Role
+from tests.worlds import admin_form_data
 
 ADD = reverse("admin:oms_membership_add")
 
@@ -80,9 +81,10 @@ def test_changing_a_membership_changes_its_role_only(client, owner_a, owner_b, m
     membership = Membership.objects.for_tenant(tenant_a).get(user=manager_a)
     url = reverse("admin:oms_membership_change", args=[membership.pk])
     client.force_login(owner_a)
-    page = client.get(url).content.decode()
+    shown = client.get(url)
+    page = shown.content.decode()
     assert "manager@acme.test" in page and "owner@globex.test" not in page and 'name="user"' not in page
-    response = client.post(url, {"role": Role.AGENT, "user": owner_b.pk})
+    response = client.post(url, {**admin_form_data(shown), "role": Role.AGENT, "user": owner_b.pk})
     assert response.status_code == 302
     membership.refresh_from_db()
     assert (membership.role, membership.user_id) == (Role.AGENT, manager_a.pk)
