@@ -107,8 +107,18 @@ class CarrierGateway(Protocol):
     def validate_address(self, *, address: PostalAddress) -> AddressCheck: ...
 
     def rates(
-        self, *, ship_from: PostalAddress, ship_to: PostalAddress, parcels: list[ParcelSpec], reference: str
-    ) -> list[Rate]: ...
+        self,
+        *,
+        ship_from: PostalAddress,
+        ship_to: PostalAddress,
+        parcels: list[ParcelSpec],
+        reference: str,
+        is_return: bool = False,
+    ) -> list[Rate]:
+        """Rates for carrying `parcels` from `ship_from` to `ship_to` (for a return label: from the
+        customer, `ship_from`, back to the warehouse, `ship_to`). CarrierRefused when the carrier
+        quotes none (an address it cannot ship to), with its reasons."""
+        ...
 
     def buy_label(
         self, *, rate_id: str, reference: str, label_file_type: str = "PDF_4x6"
@@ -129,7 +139,14 @@ class CarrierGateway(Protocol):
         ship_to: PostalAddress,
         parcels: list[ParcelSpec],
         reference: str,
-    ) -> PurchasedLabel: ...
+    ) -> PurchasedLabel:
+        """Quote return rates and buy the cheapest, in one go (no look-up by reference first:
+        fulfillment.labels buys return labels step by step, idempotently)."""
+        ...
+
+    def download_label(self, *, label_url: str) -> bytes:
+        """The label file behind `label_url` (CarrierUnavailable when it cannot be fetched)."""
+        ...
 
     def track(self, *, carrier: str, tracking_number: str) -> TrackingUpdate: ...
 

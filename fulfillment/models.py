@@ -254,6 +254,9 @@ class Label(TenantOwned):
     label_url = models.URLField(max_length=500, blank=True)
     label_file = models.FileField(upload_to="labels/%Y/%m/", blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The lease of the worker talking to the carrier about this label: while it runs no other
+    # worker calls the carrier for it (two deliveries of one task never buy twice).
+    locked_until = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
     requested_by = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -5,8 +5,10 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self) -> None:
+        from fulfillment.carriers import register_carrier_gateway
         from integrations.inbox import register_inbound_handler
         from integrations.shippo.events import shippo_event_handle
+        from integrations.shippo.gateway import shippo_gateway_for
         from integrations.shippo.webhooks import shippo_webhook_verify
         from integrations.stripe.events import stripe_event_handle
         from integrations.stripe.gateway import stripe_gateway_for
@@ -15,6 +17,7 @@ class IntegrationsConfig(AppConfig):
         from orders.payments.gateway import register_gateway
 
         register_gateway("stripe", stripe_gateway_for)
+        register_carrier_gateway("shippo", shippo_gateway_for)
         register_inbound_handler("stripe", stripe_event_handle)
         register_webhook_verifier("stripe", stripe_webhook_verify)
         register_inbound_handler("shippo", shippo_event_handle)

@@ -14,6 +14,15 @@ stop() {
     wait "${pids[@]}" 2>/dev/null || true
 }
 trap stop EXIT INT TERM
+# The local fake Shippo (no internet): labels, rates and tracking for the demo tenant's Shippo
+# account; every ${OMS_SHIPPO_ADVANCE_SECONDS:-60} s each bought label's parcel moves one step
+# (pre-transit, transit, delivered) and a track_updated webhook is POSTed to the account.
+shippo_args=(--port "${OMS_SHIPPO_PORT:-8025}" --auto-advance "${OMS_SHIPPO_ADVANCE_SECONDS:-60}")
+if [ -s "$VAR/shippo-webhook-path.txt" ]; then
+    shippo_args+=(--webhook-url "http://127.0.0.1:${OMS_PORT:-8000}$(head -n1 "$VAR/shippo-webhook-path.txt")")
+fi
+$PY -m integrations.shippo.fake_server "${shippo_args[@]}" >"$VAR/log/shippo.log" 2>&1 &
+pids+=($!)
 $PY -m celery -A oms worker -Q default,ingest,allocation,labels,sync -c 2 \
     --without-mingle --without-gossip --loglevel INFO >"$VAR/log/worker.log" 2>&1 &
 pids+=($!)
@@ -27,7 +36,8 @@ cat <<TXT
     API docs:  http://127.0.0.1:${OMS_PORT:-8000}/api/v1/docs/
     API key:   $(cat "$VAR/demo-api-key.txt" 2>/dev/null || echo "see $VAR/demo-api-key.txt")
     health:    http://127.0.0.1:${OMS_PORT:-8000}/health
-    logs:      $VAR/log/worker.log, $VAR/log/beat.log
+    Shippo:    http://127.0.0.1:${OMS_SHIPPO_PORT:-8025}/_control/state (a local fake)
+    logs:      $VAR/log/worker.log, $VAR/log/beat.log, $VAR/log/shippo.log
 
 TXT
 $PY manage.py runserver "127.0.0.1:${OMS_PORT:-8000}" &

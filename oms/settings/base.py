@@ -238,6 +238,7 @@ CELERY_TASK_ROUTES = {
     "inventory.*": {"queue": "allocation"},
     "orders.tasks.order_allocate*": {"queue": "allocation"},
     "orders.tasks.orders_allocate*": {"queue": "allocation"},
+    "fulfillment.tasks.label_*": {"queue": "labels"},
 }
 # The outbox relay (oms/core/outbox.py) runs this often as the safety net behind the on-commit
 # kick; a relay task older than two periods is dropped rather than run late (the next one comes).
