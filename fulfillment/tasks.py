@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
-from fulfillment import labels
+from fulfillment import labels, services
 from fulfillment.carriers import CarrierUnavailable
 from fulfillment.notifications import NotificationRetry, shipment_email_send, shipment_tracking_push
 from fulfillment.tracking import shipment_tracking_register, tracking_poll_quiet
@@ -84,3 +84,11 @@ def label_tracking_register_task(self: Any, *, tenant_id: int, label_id: int) ->
         labels.label_tracking_register(tenant=_tenant(tenant_id), label_id=label_id)
     except CarrierUnavailable as exc:
         _retry_or_give_up(self, exc)
+
+
+# --- release and pick lists -----------------------------------------------------------------------
+@shared_task(acks_late=True)
+def order_release_to_warehouse_task(*, tenant_id: int, order_id: int) -> list[int]:
+    """Outbox (orders' order_allocated, auto_release on): the order's new allocations become shipments."""
+    made = services.order_release_auto(tenant=_tenant(tenant_id), order_id=order_id)
+    return [shipment.pk for shipment in made]

@@ -124,6 +124,8 @@ class AllocationPolicy:
     allow_split: bool = True
     allow_backorder: bool = True
     max_shipments: int = 3
+    # Warehouses not to plan from this time (a short pick re-routes the units elsewhere).
+    exclude_warehouses: frozenset[int] = frozenset()
 
     @classmethod
     def for_tenant(cls, tenant: Any) -> AllocationPolicy:
@@ -182,6 +184,9 @@ def plan_allocation(
     for cand in candidates:
         if not cand.active:
             notes.append(f"{cand.code}: not a candidate (inactive).")
+            continue
+        if cand.id in policy.exclude_warehouses:
+            notes.append(f"{cand.code}: not a candidate (excluded this time).")
             continue
         if not cand.ships_to_country(country):
             notes.append(f"{cand.code}: not a candidate (does not ship to {country}).")

@@ -156,6 +156,15 @@ class Order(ConcurrentTransitionMixin, TenantOwned):
 
     @transition(
         field=state,
+        source=OrderState.IN_FULFILLMENT,
+        target=RETURN_VALUE(OrderState.ALLOCATED, OrderState.PARTIALLY_ALLOCATED, OrderState.BACKORDERED),
+    )
+    def stop_fulfillment(self, *, outcome: str) -> str:
+        """Its shipments were all cancelled before any left: back to where allocation put it."""
+        return outcome
+
+    @transition(
+        field=state,
         source=[
             OrderState.ALLOCATED,
             OrderState.PARTIALLY_ALLOCATED,

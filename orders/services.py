@@ -29,9 +29,9 @@ from inventory.allocation import (
     allocation_reserved_rows,
 )
 from inventory.locks import stock_lock
-from inventory.models import SKU, StockLevel
+from inventory.models import SKU, MovementReason, StockLevel
 from inventory.selectors import promise_date_for
-from inventory.services import stock_ship
+from inventory.services import stock_adjust, stock_ship
 from oms.core.audit import actor_of, audit_record
 from oms.core.money import fits_currency, is_currency
 from oms.core.tasks import enqueue_on_commit
@@ -50,7 +50,16 @@ from orders.models import (
     OrderLine,
     OrderNumber,
 )
-from orders.states import ALLOCATABLE, EDITABLE, HoldKind, OrderEventType, OrderState
+from orders.signals import order_allocated, order_recalled
+from orders.states import (
+    ALLOCATABLE,
+    EDITABLE,
+    FULFILLING,
+    RELEASABLE,
+    HoldKind,
+    OrderEventType,
+    OrderState,
+)
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -395,25 +404,30 @@ def _allocate_locked(
     reservation_id: int | None = None,
     release: list[tuple[int, int]] | None = None,
     now: Any = None,
+    policy: AllocationPolicy | None = None,
 ) -> Order:
     """Allocate what is still open on a locked order and move it to the matching state.
 
     `release`: stock given back by `_take_allocations`, released in the same stock lock.
     `now`: when reservations count as expired (`_backorders_first` locked their rows at that time).
+    New allocations of an order a warehouse may ship from are announced (`order_allocated`):
+    fulfillment turns them into shipments.
     """
     before = order.state
     demand = _demand(lines)
+    policy = policy or AllocationPolicy.for_tenant(order.tenant)
     if release and not demand and not reservation_id:
         allocation_release(tenant=order.tenant, picks=release)
         release = None
-    if order.state == OrderState.PARTIALLY_SHIPPED:
-        # Part of it is on its way: the rest is allocated as it arrives; the state stays.
+    if order.state in FULFILLING:
+        # Released to a warehouse or partly on its way: the rest is allocated as it arrives; the
+        # state stays, and fulfillment makes new shipments of the new allocations.
         if demand:
             plan = allocation_apply(
                 tenant=order.tenant,
                 lines=demand,
                 ship_to=_ship_to_of(order),
-                policy=AllocationPolicy.for_tenant(order.tenant),
+                policy=policy,
                 release=release or (),
                 now=now,
             )
@@ -428,6 +442,7 @@ def _allocate_locked(
                     message=plan.explanation,
                     data=plan.as_dict(),
                 )
+                order_allocated.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
         return order
     plan = None
     if demand or reservation_id:
@@ -436,7 +451,7 @@ def _allocate_locked(
             tenant=tenant,
             lines=demand,
             ship_to=_ship_to_of(order),
-            policy=AllocationPolicy.for_tenant(tenant),
+            policy=policy,
             reservation_id=reservation_id,
             release=release or (),
             now=now,
@@ -457,6 +472,8 @@ def _allocate_locked(
                 data=plan.as_dict(),
             )
         _transition_event(order, before, actor)
+        if order.state in RELEASABLE and ((plan is not None and plan.picks) or before not in RELEASABLE):
+            order_allocated.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
     return order
 
 
@@ -485,11 +502,7 @@ def _units_ahead(order: Order, sku_id: int) -> int:
         OrderLine.objects.for_tenant(order.tenant_id)
         .filter(
             sku_id=sku_id,
-            order__state__in=[
-                OrderState.BACKORDERED,
-                OrderState.PARTIALLY_ALLOCATED,
-                OrderState.PARTIALLY_SHIPPED,
-            ],
+            order__state__in=WAITING,
             order__placed_at__lt=order.placed_at,
         )
         .aggregate(units=Sum(F("quantity") - F("quantity_allocated") - F("quantity_shipped")))["units"]
@@ -514,14 +527,19 @@ def _promise_date(order: Order, lines: list[OrderLine]) -> Any:
 def order_allocate(*, tenant: Any, order_id: int, actor: Any = None) -> Order:
     """(Re-)allocate whatever is still open. A no-op for orders that are not waiting on stock."""
     order = locks.order_for_update(tenant=tenant, order_id=order_id)
-    if order.state not in [*ALLOCATABLE, OrderState.PARTIALLY_SHIPPED]:
+    if order.state not in [*ALLOCATABLE, *FULFILLING]:
         return order
     lines = locks.order_lines_for_update(order=order)
     return _allocate_locked(order, lines, actor=actor)
 
 
 # --- backorders ---------------------------------------------------------------------------
-WAITING = [OrderState.BACKORDERED, OrderState.PARTIALLY_ALLOCATED, OrderState.PARTIALLY_SHIPPED]
+WAITING = [
+    OrderState.BACKORDERED,
+    OrderState.PARTIALLY_ALLOCATED,
+    OrderState.IN_FULFILLMENT,
+    OrderState.PARTIALLY_SHIPPED,
+]
 # How many older waiting orders a new order serves first (they are locked in its transaction);
 # past that the receipt's own sweep and the periodic one serve them.
 BACKORDERS_AHEAD_LIMIT = 100
@@ -682,6 +700,12 @@ def _hold_add(order: Order, *, kind: str, reason: str, actor: Any) -> Hold:
         )
     if order.state != OrderState.ON_HOLD:
         before = order.state
+        if order.state == OrderState.IN_FULFILLMENT:
+            # Back from the warehouse: its open shipments are cancelled (lines locked first).
+            locks.order_lines_for_update(order=order)
+            order_recalled.send(
+                sender=Order, tenant=order.tenant, order=order, reason=f"On hold: {reason}", actor=actor
+            )
         order.hold()
         order.save(update_fields=["state", "updated_at"])
         _transition_event(order, before, actor, message=reason)
@@ -757,6 +781,14 @@ def order_cancel(*, tenant: Any, order_id: int, reason: str = "", actor: Any = N
             state=order.state,
         )
     lines = locks.order_lines_for_update(order=order)
+    # Whatever was made of its allocations (open shipments) is cancelled first, in this transaction.
+    order_recalled.send(
+        sender=Order,
+        tenant=tenant,
+        order=order,
+        reason=f"Order cancelled: {reason}" if reason else "Order cancelled",
+        actor=actor,
+    )
     allocation_release(tenant=tenant, picks=_take_allocations(order, lines))
     before = order.state
     order.cancel(reason=reason)
@@ -911,6 +943,7 @@ def order_record_shipment(
     order_id: int,
     reference: str,
     quantities: dict[int, int] | None = None,
+    warehouse_id: int | None = None,
     carrier: str = "",
     tracking_number: str = "",
     actor: Any = None,
@@ -919,7 +952,8 @@ def order_record_shipment(
     lines count them shipped, the order moves to partially shipped or shipped, and the payment
     is captured for the shipment on commit, by the tenant's capture policy.
 
-    `quantities` maps order line ids to units; by default every allocated unit ships. The
+    `quantities` maps order line ids to units; by default every allocated unit ships. With
+    `warehouse_id` only that warehouse's allocations ship (a shipment leaves one warehouse). The
     reference is the shipment's id: recording the same reference twice changes nothing.
     """
     order = locks.order_for_update(tenant=tenant, order_id=order_id)
@@ -937,27 +971,35 @@ def order_record_shipment(
         )
     lines = locks.order_lines_for_update(order=order)
     by_id = {line.pk: line for line in lines}
+    allocations = Allocation.objects.for_tenant(tenant).filter(order_line__in=lines)
+    if warehouse_id is not None:
+        allocations = allocations.filter(warehouse_id=warehouse_id)
+    allocations = list(allocations.order_by("pk"))
+    allocated: dict[int, int] = defaultdict(int)
+    for allocation in allocations:
+        allocated[allocation.order_line_id] += allocation.quantity
     if quantities is None:
-        wanted = {line.pk: line.quantity_allocated for line in lines}
+        wanted = dict(allocated)
     else:
         wanted = {int(line_id): int(qty) for line_id, qty in quantities.items()}
     wanted = {line_id: qty for line_id, qty in wanted.items() if qty}
     for line_id, qty in wanted.items():
         line = by_id.get(line_id)
-        if line is None or qty < 0 or qty > line.quantity_allocated:
+        if line is None or qty < 0 or qty > allocated.get(line_id, 0):
             raise OrderError(
                 "exceeds_allocated",
-                "Only allocated units of the order's lines can ship.",
+                "Only allocated units of the order's lines can ship"
+                + (" (from this warehouse)." if warehouse_id is not None else "."),
                 line_id=line_id,
                 quantity=qty,
-                allocated=line.quantity_allocated if line else 0,
+                allocated=allocated.get(line_id, 0),
             )
     if not wanted:
         raise OrderError("nothing_to_ship", f"Order #{order.number} has no allocated units to ship.")
 
     picks: list[tuple[int, int]] = []
     shipped: dict[int, int] = {}
-    for allocation in Allocation.objects.for_tenant(tenant).filter(order_line__in=lines).order_by("pk"):
+    for allocation in allocations:
         taken = min(allocation.quantity, wanted.get(allocation.order_line_id, 0))
         if taken <= 0:
             continue
@@ -1047,3 +1089,134 @@ def order_mark_delivered(*, tenant: Any, order_id: int, actor: Any = None, messa
         after={"state": order.state},
     )
     return order
+
+
+# --- fulfillment: the order side of shipments ---------------------------------------------------
+# Fulfillment owns shipments and calls these with the order's row lock taken first (house lock
+# order: order, lines, shipments, shipment lines, stock). Orders never imports fulfillment.
+@transaction.atomic
+def order_fulfillment_start(*, tenant: Any, order_id: int, actor: Any = None) -> Order:
+    """Released to the warehouse: allocated / partially allocated -> in fulfillment.
+
+    An order already in fulfillment or partly shipped stays as it is (more shipments are made).
+    """
+    order = locks.order_for_update(tenant=tenant, order_id=order_id)
+    if order.state in FULFILLING:
+        return order
+    if not can_proceed(order.start_fulfillment):
+        raise OrderConflict(
+            OrderErrorCode.ILLEGAL_TRANSITION,
+            f"Order #{order.number} is {order.state}; it cannot be released to a warehouse.",
+            state=order.state,
+        )
+    before = order.state
+    order.start_fulfillment()
+    order.save(update_fields=["state", "updated_at"])
+    _transition_event(order, before, actor, message="Released to the warehouse")
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="order.released_to_warehouse",
+        obj=order,
+        before={"state": before},
+        after={"state": order.state},
+    )
+    return order
+
+
+@transaction.atomic
+def order_fulfillment_stop(*, tenant: Any, order_id: int, reason: str = "", actor: Any = None) -> Order:
+    """Every shipment of an order in fulfillment was cancelled before any left: the order goes back
+    to the state its allocations give it (allocated, partially allocated, backordered), so it can be
+    edited, re-allocated, cancelled or released again. Other states are left as they are."""
+    order = locks.order_for_update(tenant=tenant, order_id=order_id)
+    if order.state != OrderState.IN_FULFILLMENT:
+        return order
+    lines = locks.order_lines_for_update(order=order)
+    before = order.state
+    outcome = _outcome(lines)
+    order.stop_fulfillment(outcome=outcome)
+    order.promise_date = _promise_date(order, lines) if outcome != OrderState.ALLOCATED else None
+    order.save(update_fields=["state", "promise_date", "updated_at"])
+    _transition_event(order, before, actor, message=reason or "Shipments cancelled")
+    return order
+
+
+@transaction.atomic
+def order_line_short(
+    *,
+    tenant: Any,
+    order_id: int,
+    order_line_id: int,
+    warehouse_id: int,
+    quantity: int,
+    reason: str,
+    reference: str = "",
+    actor: Any = None,
+) -> Order:
+    """A picker could not ship `quantity` allocated units of a line from a warehouse (not found,
+    damaged): that allocation is given back, the warehouse's stock is written down through the
+    ledger (an adjustment, or damage), and the units are allocated again from the nearest other
+    warehouse by the allocation engine, or backordered.
+
+    Stock rows are locked in one statement before any is touched: every row of the order's SKUs,
+    with the rows of reservations of them expired by now (what the re-allocation may read).
+    """
+    order = locks.order_for_update(tenant=tenant, order_id=order_id)
+    lines = locks.order_lines_for_update(order=order)
+    line = next((candidate for candidate in lines if candidate.pk == int(order_line_id)), None)
+    if line is None:
+        raise OrderLine.DoesNotExist(f"Order line {order_line_id} not found")
+    quantity = int(quantity)
+    allocation = (
+        Allocation.objects.for_tenant(tenant).filter(order_line=line, warehouse_id=warehouse_id).first()
+    )
+    held = allocation.quantity if allocation is not None else 0
+    if quantity <= 0 or quantity > held:
+        raise OrderError(
+            "exceeds_allocated",
+            f"Only the {held} unit(s) allocated from this warehouse can be short.",
+            line_id=line.pk,
+            quantity=quantity,
+            allocated=held,
+        )
+    assert allocation is not None
+    now = timezone.now()
+    every_sku = {candidate.sku_id for candidate in lines}
+    reserved_rows = allocation_reserved_rows(tenant=tenant, sku_ids=every_sku, reservation_id=None, now=now)
+    stock_lock(tenant=tenant, pks=reserved_rows, sku_ids=every_sku)
+
+    level_id = allocation.stock_level_id
+    allocation.quantity -= quantity
+    if allocation.quantity:
+        allocation.save(update_fields=["quantity"])
+    else:
+        allocation.delete()
+    line.quantity_allocated -= quantity
+    line.save(update_fields=["quantity_allocated"])
+    allocation_release(tenant=tenant, picks=[(level_id, quantity)])
+    movement = MovementReason.DAMAGE if reason == "damaged" else MovementReason.ADJUSTMENT
+    stock_adjust(
+        tenant=tenant,
+        sku_id=line.sku_id,
+        warehouse_id=warehouse_id,
+        delta=-quantity,
+        reason=movement,
+        reference=reference or f"short pick: order {order.number}",
+        actor=actor,
+    )
+    order_event_record(
+        order=order,
+        actor=actor,
+        type=OrderEventType.NOTE,
+        message=f"Short pick: {quantity} × {line.sku.code} ({reason}); allocating elsewhere",
+        data={"line": line.pk, "warehouse": warehouse_id, "quantity": quantity, "reason": reason},
+    )
+    base = AllocationPolicy.for_tenant(tenant)
+    policy = AllocationPolicy(
+        allow_split=base.allow_split,
+        allow_backorder=True,  # a unit that cannot be found anywhere waits; the order stands
+        max_shipments=base.max_shipments,
+        exclude_warehouses=frozenset({int(warehouse_id)}),
+    )
+    return _allocate_locked(order, lines, actor=actor, now=now, policy=policy)

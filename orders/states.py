@@ -26,8 +26,15 @@ ALLOCATABLE = [
     OrderState.BACKORDERED,
 ]
 EDITABLE = [OrderState.PENDING, OrderState.ON_HOLD, *ALLOCATABLE[1:]]
-HOLDABLE = ALLOCATABLE
+# An order in fulfillment can be held too (a refused payment, staff): its open shipments are
+# cancelled first (orders.signals.order_recalled), and releasing the hold allocates it again.
+HOLDABLE = [*ALLOCATABLE, OrderState.IN_FULFILLMENT]
 CANCELLABLE = [*EDITABLE, OrderState.IN_FULFILLMENT]
+# Released to a warehouse or partly on its way: open units are still allocated as stock arrives
+# (the state stays), and every new allocation becomes a new shipment.
+FULFILLING = [OrderState.IN_FULFILLMENT, OrderState.PARTIALLY_SHIPPED]
+# Has allocated units a warehouse can be asked to ship (fulfillment's release).
+RELEASABLE = [OrderState.ALLOCATED, OrderState.PARTIALLY_ALLOCATED, *FULFILLING]
 
 
 class HoldKind(models.TextChoices):

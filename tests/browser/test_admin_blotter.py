@@ -35,7 +35,8 @@ def test_staff_holds_an_order_from_the_blotter_and_never_sees_another_tenant(
     page = browser.page_source
     assert "ACME-WEB-1" in page
     assert "GLOBEX-WEB-1" not in page
-    assert browser.find_element(By.CSS_SELECTOR, ".state-badge").text == "Allocated"
+    # allocated and released to the warehouse at once (fulfillment's auto_release, on by default)
+    assert browser.find_element(By.CSS_SELECTOR, ".state-badge").text == "In fulfillment"
 
     browser.find_element(By.CSS_SELECTOR, f"input.action-select[value='{mine.pk}']").click()
     Select(browser.find_element(By.NAME, "action")).select_by_value("hold_orders")
@@ -54,4 +55,4 @@ def test_staff_holds_an_order_from_the_blotter_and_never_sees_another_tenant(
     assert "Billing and shipping countries differ" in browser.page_source
     mine.refresh_from_db()
     assert mine.state == "on_hold"
-    assert Order.objects.for_tenant(tenant_b).get().state == "allocated"
+    assert Order.objects.for_tenant(tenant_b).get().state == "in_fulfillment"

@@ -160,14 +160,16 @@ def test_stock_received_through_the_api_is_allocated_by_the_worker(running_stack
     )
     assert received.status_code in (200, 201), received.text
 
-    def allocated():
+    def released():
+        # allocated by the backorder sweep, then released to the warehouse (auto_release is on)
         body = api.get(f"{base}/api/v1/orders/{order_id}/", timeout=10).json()
-        return body if body["state"] == "allocated" else None
+        return body if body["state"] == "in_fulfillment" else None
 
-    body = _wait(allocated, 90, _Alive(), var / "log" / "worker.log")
+    body = _wait(released, 90, _Alive(), var / "log" / "worker.log")
     assert body["lines"][0]["allocations"] == [{"warehouse": "E2E", "quantity": 2}]
     worker_log = (var / "log" / "worker.log").read_text()
     assert "orders_allocate_backorders_task" in worker_log
+    assert "order_release_to_warehouse_task" in worker_log
 
 
 class _Alive:

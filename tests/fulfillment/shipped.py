@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from fulfillment.models import Shipment, ShipmentLine
+from fulfillment.models import FulfillmentSettings, Shipment, ShipmentLine
 from fulfillment.states import ShipmentState
 from orders.services import order_create, order_record_shipment
 from tests.inventory.factories import SKUFactory, WarehouseFactory, stock
@@ -20,6 +20,8 @@ _numbers = count(1)
 
 
 def _world(tenant: Any) -> tuple[Any, list[Any]]:
+    # These orders' shipments are written by hand below: no automatic release beside them.
+    FulfillmentSettings.objects.update_or_create(tenant=tenant, defaults={"auto_release": False})
     warehouse = WarehouseFactory(tenant=tenant, code=f"TRK-{tenant.slug}", postal_code="75201")
     skus = [
         SKUFactory(tenant=tenant, code=f"TRK-{i}", name=name)

@@ -10,10 +10,12 @@ from orders.states import OrderState as S
 
 ALL = list(S)
 ALLOWED = {
-    "hold": {S.PENDING, S.ALLOCATED, S.PARTIALLY_ALLOCATED, S.BACKORDERED},
+    # in fulfillment: its open shipments are cancelled first (fulfillment listens)
+    "hold": {S.PENDING, S.ALLOCATED, S.PARTIALLY_ALLOCATED, S.BACKORDERED, S.IN_FULFILLMENT},
     "release": {S.ON_HOLD},
     "apply_allocation": {S.PENDING, S.ALLOCATED, S.PARTIALLY_ALLOCATED, S.BACKORDERED},
     "start_fulfillment": {S.ALLOCATED, S.PARTIALLY_ALLOCATED},
+    "stop_fulfillment": {S.IN_FULFILLMENT},
     "record_shipment": {
         S.ALLOCATED,
         S.PARTIALLY_ALLOCATED,
@@ -27,6 +29,7 @@ ALLOWED = {
 }
 ARGS = {
     "apply_allocation": {"outcome": S.ALLOCATED},
+    "stop_fulfillment": {"outcome": S.ALLOCATED},
     "record_shipment": {"complete": True},
     "cancel": {"reason": "x"},
 }
