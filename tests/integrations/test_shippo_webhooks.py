@@ -324,13 +324,12 @@ def test_the_event_id_names_one_status_of_one_parcel(shipped_a):
 # --- end to end: the fake Shippo POSTs its webhooks to the real URL over HTTP -------------------
 @pytest.mark.django_db(transaction=True)
 def test_the_fake_shippo_posts_track_updated_to_the_live_url(live_server, shippo):  # noqa: F811
-    """A label-less parcel registered at the fake through the adapter; the fake signs and POSTs each
-    status to the account's URL on a live server; the inbox processes them on commit."""
-    from fulfillment.tasks import shipment_tracking_register_task
+    """A 3PL's parcel, registered at the fake by the ship's own effect (through the adapter); the
+    fake signs and POSTs each status to the account's URL on a live server; the inbox processes
+    them on commit; the customer gets the shipped and the delivered email."""
     from tests.oms.factories import TenantFactory
 
     tenant = TenantFactory(slug="live")
-    order, (shipment,) = shipped_order(tenant)
     account = ChannelAccount.objects.create(
         tenant=tenant,
         kind="shippo",
@@ -340,7 +339,8 @@ def test_the_fake_shippo_posts_track_updated_to_the_live_url(live_server, shippo
         webhook_secret=SECRET,
     )
     shippo.add_webhook(live_server.url + account.webhook_path, secret=SECRET)
-    shipment_tracking_register_task(tenant_id=tenant.pk, shipment_id=shipment.pk)
+    order, (shipment,) = shipped_order(tenant)
+    assert ("usps", shipment.tracking_number) in shippo.tracks
 
     transit = shippo.advance(shipment.tracking_number, "TRANSIT", carrier="usps")
     assert state_of(shipment) == S.IN_TRANSIT
@@ -360,4 +360,8 @@ def test_the_fake_shippo_posts_track_updated_to_the_live_url(live_server, shippo
         order=order, type=OrderEventType.TRANSITION, to_state=OrderState.DELIVERED
     )
     assert moves.count() == 1
-    assert [m.subject for m in mail.outbox] == [f"Your order {order.number} has been delivered"]
+    assert [m.subject for m in mail.outbox] == [
+        f"Your order {order.number} is on its way",
+        f"Your order {order.number} has been delivered",
+    ]
+    assert shipment.tracking_number in mail.outbox[0].body
