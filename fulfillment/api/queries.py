@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from fulfillment.models import Label, Parcel, Shipment, ShipmentLine
+from fulfillment.shipping import shipment_reference
 from fulfillment.states import ShipmentState
 from orders.selectors import order_shipments
 
@@ -51,11 +52,11 @@ def order_shipments_for_api(order: Any) -> list[Any]:
     """The order's shipments, oldest first: its Shipment rows, and the shipments recorded on the order
     that no row stands for (shipped before the fulfillment room, or marked shipped outside it)."""
     rows = list(shipment_api_queryset(order.tenant_id).filter(order=order).order_by("created_at", "pk"))
-    numbers = {row.number for row in rows}
+    covered = {shipment_reference(row) for row in rows}
     recorded = [
         recorded_shipment(order, record)
         for record in order_shipments(order)
-        if record["reference"] not in numbers
+        if record["reference"] not in covered
     ]
     return sorted([*rows, *recorded], key=_since)
 

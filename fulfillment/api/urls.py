@@ -5,4 +5,6 @@ from fulfillment.api import views
 urlpatterns = [
     path("shipments/", views.ShipmentListApi.as_view(), name="shipment-list"),
     path("shipments/<id:shipment_id>/", views.ShipmentDetailApi.as_view(), name="shipment-detail"),
+    path("shipments/<id:shipment_id>/rates/", views.ShipmentRatesApi.as_view(), name="shipment-rates"),
+    path("shipments/<id:shipment_id>/label/", views.ShipmentLabelApi.as_view(), name="shipment-label"),
 ]

@@ -12,6 +12,7 @@ rather than by hand in each view, the errors in the shape every view renders
 | 409, 422 | writes: a conflict (idempotency, a transition, a concurrent update), a rule refused it |
 | 413, 415 | operations with a request body: too large, not JSON |
 | any | those a view lists in `extra_error_statuses` (e.g. 404 for a filter naming an object) |
+| 503 | listed by views that call an outside service (a carrier): it could not be reached (`Retry-After`) |
 
 Request bodies of `BodySerializer`s say `additionalProperties: false`, as the serializer
 refuses unknown keys; a decimal's pattern says which digits it takes and whether it may be negative.
@@ -59,6 +60,7 @@ ERROR_DESCRIPTIONS = {
     "415": "The request body is not JSON.",
     "422": "A rule refused the operation (e.g. insufficient_stock).",
     "429": "Too many requests: retry after the given number of seconds.",
+    "503": "An outside service (a carrier) could not be reached: retry after the given number of seconds.",
 }
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -95,7 +97,7 @@ class ApiAutoSchema(AutoSchema):
                 continue
             response = self._get_response_for_code(self._error_ref(), status, direction=direction)
             response["description"] = ERROR_DESCRIPTIONS[status]
-            if status == "429":
+            if status in ("429", "503"):
                 response["headers"] = dict(RETRY_AFTER)
             responses[status] = response
         return dict(sorted(responses.items()))

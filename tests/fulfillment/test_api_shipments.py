@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
-from fulfillment.models import Label, Parcel, Shipment, ShipmentLine
+from fulfillment.models import Label, Parcel, Shipment
+from fulfillment.services import order_release_to_warehouse, shipment_ship
 from oms.models import Role
 from oms.services import api_key_create
 from orders.api import shipments as order_shipments_registry
-from orders.models import Allocation
 from orders.services import order_create, order_record_shipment
 from tests.conftest import api_client_for
 from tests.orders.conftest import order_input
@@ -22,29 +22,8 @@ TWO_WAREHOUSES = [
 
 
 def released(order):
-    """One shipment per warehouse the order is allocated from (what releasing to the warehouse makes)."""
-    shipments = {}
-    for allocation in (
-        Allocation.objects.for_tenant(order.tenant).filter(order_line__order=order).order_by("pk")
-    ):
-        line = allocation.order_line
-        warehouse = allocation.stock_level.warehouse
-        if warehouse.pk not in shipments:
-            shipments[warehouse.pk] = Shipment.objects.create(
-                tenant=order.tenant,
-                order=order,
-                warehouse=warehouse,
-                number=f"{order.number}-{len(shipments) + 1}",
-                service_level=order.service_level,
-            )
-        ShipmentLine.objects.create(
-            tenant=order.tenant,
-            shipment=shipments[warehouse.pk],
-            order_line=line,
-            sku=line.sku,
-            quantity=allocation.quantity,
-        )
-    return sorted(shipments.values(), key=lambda s: s.pk)
+    """One shipment per warehouse the order is allocated from."""
+    return order_release_to_warehouse(tenant=order.tenant, order_id=order.pk, actor="test")
 
 
 @pytest.fixture
@@ -70,8 +49,9 @@ def test_list_shows_the_tenants_shipments_in_the_contracts_shape(api_a, order, s
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"results", "next", "previous"}
-    assert [r["id"] for r in body["results"]] == [str(w1.pk), str(w3.pk)]  # newest first
-    first = body["results"][1]
+    newest_first = sorted([w1, w3], key=lambda s: -s.pk)
+    assert [r["id"] for r in body["results"]] == [str(s.pk) for s in newest_first]
+    first = next(r for r in body["results"] if r["id"] == str(w3.pk))
     assert set(first) >= {
         "id",
         "order",
@@ -217,3 +197,17 @@ def test_the_schema_shows_shipments_in_the_order_and_on_their_routes(db):
         "cursor",
         "limit",
     }
+
+
+def test_a_shipment_that_shipped_shows_once_in_the_order(api_a, tenant_a, order, shipments):
+    shipment = by_warehouse(shipments)["W3"]
+    shipment_ship(
+        tenant=tenant_a, shipment_id=shipment.pk, carrier="UPS", tracking_number="1Z9", actor="test"
+    )
+    body = api_a.get(f"/api/v1/orders/{order.pk}/").json()
+    assert body["state"] == "partially_shipped"
+    assert [(s["id"], s["state"]) for s in body["shipments"]] == [
+        (str(s.pk), "shipped" if s.pk == shipment.pk else "pending") for s in shipments
+    ]
+    shipped = next(s for s in body["shipments"] if s["id"] == str(shipment.pk))
+    assert (shipped["carrier"], shipped["tracking_number"]) == ("UPS", "1Z9") and shipped["shipped_at"]

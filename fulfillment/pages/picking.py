@@ -1,0 +1,302 @@
+"""The pick-list index of a warehouse and the pick-list page: scan to pick, short-pick a line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from fulfillment import services
+from fulfillment.forms import PickListCreateForm, ScanForm, ShortPickForm
+from fulfillment.models import PickList, Shipment, ShipmentLine
+from fulfillment.pages.access import warehouse_or_404, warehouses_for
+from fulfillment.pages.common import attempt, form_errors
+from fulfillment.states import PickListState, ShipmentState
+from inventory.models import StockLevel
+from oms.core.permissions import capability_required
+from oms.core.roles import Capability
+
+WORK = Capability.FULFILLMENT_WORK
+# Shipments a packer may open from the index: picked (or being picked), packed, labelled.
+AT_THE_BENCH = [ShipmentState.PICKING, ShipmentState.PACKED, ShipmentState.LABEL_PURCHASED]
+
+
+@capability_required(WORK)
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The warehouses this member works in; straight to the index when there is one."""
+    warehouses = list(warehouses_for(request))
+    if len(warehouses) == 1:
+        return redirect("warehouse:index", warehouse_id=warehouses[0].pk)
+    return render(request, "warehouse/home.html", {"warehouses": warehouses})
+
+
+def _pending(tenant: Any, warehouse: Any) -> Any:
+    return Shipment.objects.for_tenant(tenant).filter(
+        warehouse=warehouse, state=ShipmentState.PENDING, pick_list__isnull=True
+    )
+
+
+def _open_pick_lists(tenant: Any, warehouse: Any) -> list[PickList]:
+    lines = ShipmentLine.objects.for_tenant(tenant).filter(shipment__pick_list=OuterRef("pk"))
+
+    def units(expression: Any) -> Subquery:
+        total = lines.values("shipment__pick_list").annotate(n=Sum(expression)).values("n")
+        return Coalesce(Subquery(total, output_field=IntegerField()), 0)
+
+    return list(
+        PickList.objects.for_tenant(tenant)
+        .filter(warehouse=warehouse, state=PickListState.OPEN)
+        .annotate(
+            shipment_count=Count("shipments", distinct=True),
+            units_total=units(F("quantity")),
+            units_done=units(F("quantity_picked") + F("quantity_short")),
+        )
+        .order_by("created_at", "pk")
+    )
+
+
+def _at_the_bench(tenant: Any, warehouse: Any) -> list[Shipment]:
+    return list(
+        Shipment.objects.for_tenant(tenant)
+        .filter(warehouse=warehouse, state__in=AT_THE_BENCH)
+        .select_related("order")
+        .annotate(
+            units_left=Coalesce(
+                Sum(F("lines__quantity") - F("lines__quantity_picked") - F("lines__quantity_short")), 0
+            )
+        )
+        .order_by("updated_at", "pk")[:100]
+    )
+
+
+def index_context(
+    request: HttpRequest, warehouse: Any, form: PickListCreateForm | None = None
+) -> dict[str, Any]:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    pending = _pending(tenant, warehouse)
+    if form is None:
+        form = create_form(request, warehouse)
+    return {
+        "warehouse": warehouse,
+        "pick_lists": _open_pick_lists(tenant, warehouse),
+        "pending_count": pending.count(),
+        "bench": _at_the_bench(tenant, warehouse),
+        "form": form,
+    }
+
+
+def create_form(request: HttpRequest, warehouse: Any, data: Any = None) -> PickListCreateForm:
+    """The filters offer the carriers and service levels of the shipments waiting."""
+    pending = _pending(request.tenant, warehouse)  # type: ignore[attr-defined]
+    return PickListCreateForm(
+        data,
+        carriers=sorted(set(pending.exclude(carrier="").values_list("carrier", flat=True).distinct())),
+        service_levels=sorted(set(pending.values_list("service_level", flat=True).distinct())),
+    )
+
+
+@capability_required(WORK)
+@require_GET
+def index(request: HttpRequest, warehouse_id: int) -> HttpResponse:
+    warehouse = warehouse_or_404(request, warehouse_id)
+    return render(request, "warehouse/index.html", index_context(request, warehouse))
+
+
+# --- the pick-list page --------------------------------------------------------------------
+@dataclass
+class PickGroup:
+    """One stop on the walk: a bin and a SKU, with every shipment line that wants it."""
+
+    bin_location: str | None
+    sku: Any
+    lines: list[Any] = field(default_factory=list)
+
+    @property
+    def quantity(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def picked(self) -> int:
+        return sum(line.quantity_picked for line in self.lines)
+
+    @property
+    def short(self) -> int:
+        return sum(line.quantity_short for line in self.lines)
+
+    @property
+    def to_pick(self) -> int:
+        return self.quantity - self.picked - self.short
+
+    @property
+    def is_done(self) -> bool:
+        return self.to_pick <= 0
+
+
+def pick_rows(tenant: Any, pick_list: PickList) -> list[Any]:
+    """The pick list's shipment lines in walking order (bin, SKU), with SKU, shipment and order."""
+    bins = StockLevel.objects.for_tenant(tenant).filter(
+        sku=OuterRef("sku"), warehouse_id=pick_list.warehouse_id
+    )
+    return list(
+        ShipmentLine.objects.for_tenant(tenant)
+        .filter(shipment__pick_list=pick_list)
+        .exclude(shipment__state=ShipmentState.CANCELLED)
+        .select_related("sku", "shipment", "shipment__order")
+        .annotate(bin_location=NullIf(Subquery(bins.values("bin_location")[:1]), Value("")))
+        .order_by(F("bin_location").asc(nulls_last=True), "sku__code", "shipment_id", "pk")
+    )
+
+
+def group_rows(rows: list[Any]) -> list[PickGroup]:
+    groups: dict[tuple[str, int], PickGroup] = {}
+    for row in rows:
+        key = (row.bin_location, row.sku_id)
+        if key not in groups:
+            groups[key] = PickGroup(bin_location=row.bin_location, sku=row.sku)
+        groups[key].lines.append(row)
+    return list(groups.values())
+
+
+def pick_list_or_404(request: HttpRequest, warehouse: Any, pick_list_id: int) -> PickList:
+    pick_list = (
+        PickList.objects.for_tenant(request.tenant)  # type: ignore[attr-defined]
+        .filter(warehouse=warehouse, pk=pick_list_id)
+        .first()
+    )
+    if pick_list is None:
+        raise Http404("No such pick list.")
+    return pick_list
+
+
+def pick_list_context(request: HttpRequest, warehouse: Any, pick_list: PickList) -> dict[str, Any]:
+    rows = pick_rows(request.tenant, pick_list)  # type: ignore[attr-defined]
+    groups = group_rows(rows)
+    total = sum(g.quantity for g in groups)
+    done = sum(g.picked + g.short for g in groups)
+    shipments = {row.shipment_id: row.shipment for row in rows}
+    left: dict[int, int] = dict.fromkeys(shipments, 0)
+    picked: dict[int, int] = dict.fromkeys(shipments, 0)
+    for row in rows:
+        row.left = row.quantity - row.quantity_picked - row.quantity_short
+        left[row.shipment_id] += row.left
+        picked[row.shipment_id] += row.quantity_picked
+    ready = [s for pk, s in shipments.items() if left[pk] <= 0 and picked[pk] > 0]
+    return {
+        "warehouse": warehouse,
+        "pick_list": pick_list,
+        "groups": groups,
+        "units_total": total,
+        "units_done": done,
+        "shipment_count": len(shipments),
+        "ready_to_pack": ready,
+        "is_complete": total > 0 and done >= total,
+        "scan_form": ScanForm(),
+        "short_form": ShortPickForm(),
+        "scan_action": reverse(
+            "warehouse:pick_scan", kwargs={"warehouse_id": warehouse.pk, "pick_list_id": pick_list.pk}
+        ),
+    }
+
+
+@capability_required(WORK)
+@require_GET
+def pick_list_page(request: HttpRequest, warehouse_id: int, pick_list_id: int) -> HttpResponse:
+    warehouse = warehouse_or_404(request, warehouse_id)
+    pick_list = pick_list_or_404(request, warehouse, pick_list_id)
+    return render(request, "warehouse/pick_list.html", pick_list_context(request, warehouse, pick_list))
+
+
+# --- the forms ---------------------------------------------------------------------------------
+@capability_required(WORK)
+@require_POST
+def pick_list_create_page(request: HttpRequest, warehouse_id: int) -> HttpResponse:
+    warehouse = warehouse_or_404(request, warehouse_id)
+    form = create_form(request, warehouse, request.POST)
+    if not form.is_valid():
+        form_errors(request, form)
+        return redirect("warehouse:index", warehouse_id=warehouse.pk)
+    data = form.cleaned_data
+    pick_list = attempt(
+        request,
+        lambda: services.pick_list_create(
+            tenant=request.tenant,  # type: ignore[attr-defined]
+            warehouse_id=warehouse.pk,
+            kind=data["kind"],
+            limit=data["limit"],
+            actor=request.user,
+            **form.filters(),
+        ),
+    )
+    if pick_list is None:
+        return redirect("warehouse:index", warehouse_id=warehouse.pk)
+    messages.success(request, f"Pick list {pick_list.pk} made.")
+    return redirect("warehouse:pick_list", warehouse_id=warehouse.pk, pick_list_id=pick_list.pk)
+
+
+@capability_required(WORK)
+@require_POST
+def pick_scan_page(request: HttpRequest, warehouse_id: int, pick_list_id: int) -> HttpResponse:
+    warehouse = warehouse_or_404(request, warehouse_id)
+    pick_list = pick_list_or_404(request, warehouse, pick_list_id)
+    back = redirect("warehouse:pick_list", warehouse_id=warehouse.pk, pick_list_id=pick_list.pk)
+    form = ScanForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Scan a barcode or type a SKU code.")
+        return back
+    code = form.cleaned_data["code"]
+    line = attempt(
+        request,
+        lambda: services.pick_scan(
+            tenant=request.tenant,  # type: ignore[attr-defined]
+            pick_list_id=pick_list.pk,
+            code=code,
+            actor=request.user,
+        ),
+    )
+    if line is not None:
+        messages.success(request, f"Picked {line.sku.code} for {line.shipment.number}.")
+    return back
+
+
+@capability_required(WORK)
+@require_POST
+def pick_short_page(request: HttpRequest, warehouse_id: int, pick_list_id: int, line_id: int) -> HttpResponse:
+    warehouse = warehouse_or_404(request, warehouse_id)
+    pick_list = pick_list_or_404(request, warehouse, pick_list_id)
+    line = (
+        ShipmentLine.objects.for_tenant(request.tenant)  # type: ignore[attr-defined]
+        .filter(pk=line_id, shipment__pick_list=pick_list)
+        .first()
+    )
+    if line is None:
+        raise Http404("No such line on this pick list.")
+    back = redirect("warehouse:pick_list", warehouse_id=warehouse.pk, pick_list_id=pick_list.pk)
+    form = ShortPickForm(request.POST)
+    if not form.is_valid():
+        form_errors(request, form)
+        return back
+    result = attempt(
+        request,
+        lambda: services.pick_short(
+            tenant=request.tenant,  # type: ignore[attr-defined]
+            shipment_line_id=line.pk,
+            quantity=form.cleaned_data["quantity"],
+            reason=form.cleaned_data["reason"],
+            actor=request.user,
+        ),
+    )
+    if result is not None:
+        messages.warning(request, short_outcome(result))
+    return back
+
+
+def short_outcome(result: Any) -> str:
+    return str(result)
