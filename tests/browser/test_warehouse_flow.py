@@ -2,8 +2,11 @@
 its order is re-routed, pack, buy the label from the fake Shippo over real HTTP with the real SDK,
 print the packing slip, see the tracking number; then the owner sees the order shipped.
 
-Screenshots of every step go to $OMS_TEST_ARTIFACTS (default var/test-artifacts/) for a person
-to look at; CI keeps that folder.
+And the phone's camera as a scanner: Chromium's fake camera films an EAN-13 (a Y4M video made
+here), the vendored ZXing reads it, and the code goes through the same scan form.
+
+Screenshots of every step go to $OMS_TEST_ARTIFACTS/<test> (default var/test-artifacts/, which
+git ignores) for a person to look at; point the variable wherever a CI run keeps its artefacts.
 """
 
 from __future__ import annotations
@@ -13,15 +16,18 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from fulfillment.models import PickList, Shipment
+from fulfillment.models import PickList, Shipment, ShipmentLine
 from fulfillment.states import ShipmentState
+from inventory.models import SKU
 from oms.models import Role
 from orders.models import Order
 from orders.services import order_create
+from tests.browser.conftest import CHROMEDRIVER, CHROMIUM
 from tests.fulfillment.conftest import make_shippo_account, shippo_server  # noqa: F401  (fixture)
 from tests.fulfillment.pages_world import assign
 from tests.inventory.factories import SKUFactory, WarehouseFactory, stock
@@ -34,17 +40,17 @@ PHONE = (375, 812)
 WAIT = 20
 
 
-def artifacts_dir() -> Path:
+def artifacts_dir(name: str) -> Path:
     path = Path(os.environ.get("OMS_TEST_ARTIFACTS") or settings.BASE_DIR / "var" / "test-artifacts")
-    path = path / "warehouse_flow"
+    path = path / name
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 class Phone:
-    def __init__(self, browser, base: str) -> None:
+    def __init__(self, browser, base: str, shots: str) -> None:
         self.browser, self.base = browser, base
-        self.shots = artifacts_dir()
+        self.shots = artifacts_dir(shots)
         self.step = 0
         browser.set_window_size(*PHONE)
 
@@ -70,7 +76,9 @@ class Phone:
         self.browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
 
     def wait(self, condition, message: str = ""):
-        return WebDriverWait(self.browser, WAIT).until(condition, message)
+        """Until `condition` holds; a page that is still being replaced counts as not yet."""
+        waiting = WebDriverWait(self.browser, WAIT, ignored_exceptions=[StaleElementReferenceException])
+        return waiting.until(condition, message)
 
     def text(self, css: str) -> str:
         return self.browser.find_element(By.CSS_SELECTOR, css).text
@@ -173,7 +181,7 @@ def test_a_picker_picks_short_picks_packs_and_ships_on_a_phone(
 ):
     dallas = floor["dallas"]
     first, second = floor["first"], floor["second"]
-    phone = Phone(browser, live_server.url)
+    phone = Phone(browser, live_server.url, "warehouse_flow")
 
     # signs in and lands on the only warehouse they work in
     phone.sign_in("picker@acme.test", "/warehouse/")
@@ -252,12 +260,15 @@ def test_a_picker_picks_short_picks_packs_and_ships_on_a_phone(
     phone.wait(lambda b: "Packing slip" in b.page_source, "the packing slip")
     assert phone.text("[data-order-number]") == first.number
     phone.shot("packing-slip")
-    browser.back()
+    phone.open(f"/warehouse/{dallas.pk}/shipments/{shipment.pk}/")
 
     # hands it to the carrier
     phone.wait(lambda b: b.find_elements(By.XPATH, "//button[text()='Mark shipped']"), "mark shipped")
     browser.find_element(By.XPATH, "//button[text()='Mark shipped']").click()
-    phone.wait(lambda b: "shipped." in b.find_element(By.CSS_SELECTOR, ".messages").text, "shipped")
+    phone.wait(
+        lambda b: "Shipped" in b.find_element(By.CSS_SELECTOR, "[data-shipment-state]").text, "shipped"
+    )
+    assert f"{shipment.number} shipped." in phone.text(".messages")
     phone.shot("shipped")
 
     # the merchant sees the order shipped, with its tracking number
@@ -270,3 +281,137 @@ def test_a_picker_picks_short_picks_packs_and_ships_on_a_phone(
     assert order.state == "shipped"
     assert shipment.tracking_number in browser.page_source
     phone.shot("owner-order-shipped", xpath=f"//*[contains(text(), '{shipment.tracking_number}')]")
+
+
+# --- the phone's camera as a scanner ---------------------------------------------------------------
+EAN_L = [
+    "0001101",
+    "0011001",
+    "0010011",
+    "0111101",
+    "0100011",
+    "0110001",
+    "0101111",
+    "0111011",
+    "0110111",
+    "0001011",
+]
+EAN_G = [
+    "0100111",
+    "0110011",
+    "0011011",
+    "0100001",
+    "0011101",
+    "0111001",
+    "0000101",
+    "0010001",
+    "0001001",
+    "0010111",
+]
+EAN_R = [
+    "1110010",
+    "1100110",
+    "1101100",
+    "1000010",
+    "1011100",
+    "1001110",
+    "1010000",
+    "1000100",
+    "1001000",
+    "1110100",
+]
+# An EAN-13 whose first digit is not 0 (ZXing reads those as 12-digit UPC-A codes).
+CAMERA_EAN = "5901234123457"
+EAN_PARITY = [
+    "LLLLLL",
+    "LLGLGG",
+    "LLGGLG",
+    "LLGGGL",
+    "LGLLGG",
+    "LGGLLG",
+    "LGGGLL",
+    "LGLGLG",
+    "LGLGGL",
+    "LGGLGL",
+]
+
+
+def ean13_modules(code: str) -> str:
+    """The 95 bars and spaces (1 = bar) of an EAN-13 code."""
+    digits = [int(c) for c in code]
+    left = "".join(
+        (EAN_L if parity == "L" else EAN_G)[d]
+        for parity, d in zip(EAN_PARITY[digits[0]], digits[1:7], strict=True)
+    )
+    right = "".join(EAN_R[d] for d in digits[7:])
+    return "101" + left + "01010" + right + "101"
+
+
+def barcode_video(path: Path, code: str, width: int = 640, height: int = 480, module: int = 4) -> Path:
+    """A one-frame Y4M video of an EAN-13 barcode, black on white: what Chromium's fake camera shows."""
+    modules = ean13_modules(code)
+    left = (width - len(modules) * module) // 2
+    row = bytearray([235] * width)
+    for i, bit in enumerate(modules):
+        if bit == "1":
+            row[left + i * module : left + (i + 1) * module] = bytes([16] * module)
+    white = bytes([235] * width)
+    luma = b"".join(bytes(row) if height // 5 <= y < height * 4 // 5 else white for y in range(height))
+    chroma = bytes([128] * (width // 2 * height // 2))
+    header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + b"FRAME\n" + luma + chroma + chroma)
+    return path
+
+
+@pytest.fixture
+def camera_browser(tmp_path):
+    """Chromium whose camera films a barcode (CAMERA_EAN), with the permission granted."""
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("chromium and chromium-driver are not installed (.ci/run installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    video = barcode_video(tmp_path / "boots.y4m", CAMERA_EAN)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+        f"--window-size={PHONE[0]},{PHONE[1]}",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+def test_the_phones_camera_reads_a_barcode_into_the_scan_form(camera_browser, live_server, tenant_a, floor):
+    SKU.objects.for_tenant(tenant_a).filter(code="BOOT-1").update(barcode=CAMERA_EAN)
+    browser = camera_browser
+    phone = Phone(browser, live_server.url, "warehouse_camera")
+    phone.sign_in("picker@acme.test", "/warehouse/")
+    phone.wait(lambda b: "Make a pick list" in b.page_source, "the pick-list index")
+    assert "zxing" not in browser.page_source  # the index does not scan: no barcode library
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/pick-lists/'] button[type=submit]").click()
+    phone.wait(lambda b: b.find_elements(By.CSS_SELECTOR, "[data-scan-form]"), "the pick-list page")
+    assert not browser.execute_script("return !!window.ZXingBrowser")  # not loaded until the camera is on
+
+    start = browser.find_element(By.CSS_SELECTOR, "[data-camera-start]")
+    assert start.is_displayed()
+    start.click()
+    phone.wait(lambda b: "Picked BOOT-1" in b.find_element(By.ID, "wh-main").text, "a code from the camera")
+    assert browser.execute_script("return document.documentElement.dataset.lastBeep") in ("ok", "error")
+    phone.shot("camera-scan")
+    line = ShipmentLine.objects.for_tenant(tenant_a).get(shipment__order=floor["first"], sku__code="BOOT-1")
+    assert line.quantity_picked == 1
+    loaded = browser.execute_script("return !!window.ZXingBrowser || 'BarcodeDetector' in window")
+    assert loaded
