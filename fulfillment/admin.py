@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
+from fulfillment.labels import label_request
 from fulfillment.models import (
     FulfillmentSettings,
     Label,
@@ -27,11 +30,23 @@ from fulfillment.models import (
     TrackingEvent,
     WarehouseAssignment,
 )
-from fulfillment.states import ShipmentState
+from fulfillment.services import order_release_to_warehouse, shipment_cancel, shipment_ship
+from fulfillment.states import OPEN, ShipmentState
 from oms.admin import MembershipAdmin
-from oms.core.admin import TenantAdmin, TenantTabularInline, is_superuser, read_only
+from oms.core.admin import (
+    TenantAdmin,
+    TenantTabularInline,
+    capability_action,
+    is_superuser,
+    read_only,
+    requires_capability,
+    scoped_queryset,
+)
+from oms.core.errors import DomainError
 from oms.core.roles import Capability
 from oms.models import Membership
+from orders.admin import OrderAdmin, run_each
+from orders.models import Order
 
 C = Capability
 S = ShipmentState
@@ -184,8 +199,124 @@ class ShipmentAdmin(TenantAdmin):
     ]
     fields = readonly_fields
     inlines = [ShipmentLineInline, ParcelInline, LabelInline, TrackingEventInline]
+    actions = ["ship_selected", "buy_labels", "cancel_shipments"]
     # Shipments are made by releasing orders and moved by the services: read-only rows here.
     capabilities = read_only(C.SHIPMENTS_VIEW)
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.ship_view)
+        return [path("ship/", view, name="fulfillment_shipment_ship"), *super().get_urls()]
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[Any], verb: str, call: Any) -> None:
+        shipments = queryset.select_related(None).select_related("tenant").order_by("pk")
+        run_each(self, request, shipments, verb, "shipment(s)", call, label=lambda x: x.number)
+
+    @capability_action(
+        C.SHIPMENTS_MANAGE, description="Ship the selected shipments (enter carrier and tracking)…"
+    )
+    def ship_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
+        return ship_page_redirect(list(queryset.values_list("pk", flat=True)))
+
+    @capability_action(
+        C.SHIPMENTS_MANAGE, description="Buy labels for the selected packed shipments (rate policy)"
+    )
+    def buy_labels(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._each(
+            request,
+            queryset,
+            "Asked the carrier for the labels of",
+            lambda x: label_request(tenant=x.tenant, shipment_id=x.pk, actor=request.user),
+        )
+
+    @capability_action(C.SHIPMENTS_MANAGE, description="Cancel the selected shipments…")
+    def cancel_shipments(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        form = CancelForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._each(
+                request,
+                queryset,
+                "Cancelled",
+                lambda x: shipment_cancel(
+                    tenant=x.tenant, shipment_id=x.pk, reason=reason, actor=request.user
+                ),
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Cancel shipments",
+            "form": form,
+            "shipments": list(queryset),
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/fulfillment/shipment/cancel.html", context)
+
+    @requires_capability(C.SHIPMENTS_MANAGE)
+    def ship_view(self, request: HttpRequest) -> HttpResponse:
+        """Ship these: carrier and tracking per shipment (or none), review, confirm."""
+        ids = [int(x) for x in request.GET.get("ids", "").split(",") if x.isdigit()][:MAX_SHIP_ROWS]
+        shipments = list(
+            self.get_queryset(request)
+            .filter(pk__in=ids, state__in=OPEN)
+            .select_related("order", "warehouse", "tenant")
+            .order_by("pk")
+        )
+        data = request.POST if request.method == "POST" else None
+        header = ShipHeaderForm(data, prefix="all")
+        rows = ShipRowFormSet(
+            data,
+            prefix="rows",
+            initial=[
+                {
+                    "shipment": x.pk,
+                    "carrier": x.carrier,
+                    "tracking_number": x.tracking_number,
+                    "tracking_url": x.tracking_url,
+                }
+                for x in shipments
+            ],
+            form_kwargs={"shipments": {x.pk: x for x in shipments}},
+        )
+        confirming = False
+        if data is not None and header.is_valid() and rows.is_valid():
+            rows.fill_carriers(header.cleaned_data["carrier"])
+            if rows.is_valid() and "confirm" in request.POST:
+                self._ship(request, rows)
+                return HttpResponseRedirect(reverse("admin:fulfillment_shipment_changelist"))
+            confirming = rows.is_valid() and "edit" not in request.POST
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Confirm: ship these" if confirming else "Ship these",
+            "opts": self.model._meta,
+            "header": header,
+            "rows": rows,
+            "confirming": confirming,
+            "shipments": shipments,
+            "asked": len(ids),
+        }
+        return TemplateResponse(request, "admin/fulfillment/shipment/ship.html", context)
+
+    def _ship(self, request: HttpRequest, rows: Any) -> None:
+        done, failed = 0, []
+        for form in rows.forms:
+            shipment = form.target
+            try:
+                shipment_ship(
+                    tenant=shipment.tenant,
+                    shipment_id=shipment.pk,
+                    carrier=form.cleaned_data["carrier"] or None,
+                    tracking_number=form.cleaned_data["tracking_number"],
+                    tracking_url=form.cleaned_data["tracking_url"],
+                    actor=request.user,
+                )
+                done += 1
+            except DomainError as exc:
+                failed.append(f"{shipment.number}: {exc.message}")
+        if done:
+            self.message_user(request, f"Shipped {done} shipment(s).", messages.SUCCESS)
+        if failed:
+            self.message_user(request, "Not shipped: " + "; ".join(failed), messages.WARNING)
 
     @admin.display(description="Order", ordering="order__number")
     def order_link(self, shipment: Shipment) -> str:
@@ -203,6 +334,69 @@ class ShipmentAdmin(TenantAdmin):
     @admin.display(description="Label")
     def label(self, shipment: Shipment) -> str:
         return link(shipment.label_url, "Label") if shipment.label_url else "—"
+
+
+MAX_SHIP_ROWS = 200
+
+
+def ship_page_redirect(shipment_ids: list[int]) -> HttpResponseRedirect:
+    url = reverse("admin:fulfillment_shipment_ship")
+    return HttpResponseRedirect(f"{url}?ids={','.join(map(str, sorted(shipment_ids)))}")
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The units go back to the order's allocation; a bought label is voided.",
+    )
+
+
+class ShipHeaderForm(forms.Form):
+    carrier = forms.CharField(
+        max_length=64,
+        required=False,
+        label="Carrier for rows left blank",
+        help_text="e.g. your local courier; a shipment with a bought label keeps its carrier.",
+    )
+
+
+class ShipRowForm(forms.Form):
+    shipment = forms.IntegerField(widget=forms.HiddenInput)
+    carrier = forms.CharField(max_length=64, required=False)
+    tracking_number = forms.CharField(max_length=128, required=False, help_text="Leave blank: no tracking")
+    tracking_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+
+    def __init__(self, *args: Any, shipments: dict[int, Shipment], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shipments = shipments
+        raw = self.data.get(self.add_prefix("shipment")) if self.is_bound else self.initial.get("shipment")
+        self.target: Any = shipments.get(int(raw)) if str(raw or "").isdigit() else None
+
+    def clean_shipment(self) -> int:
+        pk = self.cleaned_data["shipment"]
+        if pk not in self.shipments:
+            raise forms.ValidationError(
+                "This shipment cannot ship (it left, was cancelled, or is not yours)."
+            )
+        self.target = self.shipments[pk]
+        return int(pk)
+
+
+class BaseShipRowFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
+    def fill_carriers(self, default: str) -> None:
+        """Rows without a carrier take the page's; a shipment without a label must have one."""
+        for form in self.forms:
+            if not form.cleaned_data.get("carrier"):
+                form.cleaned_data["carrier"] = default
+            shipment = form.target
+            if not form.cleaned_data["carrier"] and shipment.state != ShipmentState.LABEL_PURCHASED:
+                form.add_error("carrier", "Say which carrier took it (or fill the carrier for blank rows).")
+
+
+ShipRowFormSet = forms.formset_factory(
+    ShipRowForm, formset=BaseShipRowFormSet, extra=0, max_num=MAX_SHIP_ROWS
+)
 
 
 # --- pick lists -----------------------------------------------------------------------------
@@ -327,3 +521,64 @@ class WarehouseAssignmentInline(TenantTabularInline):
 
 
 MembershipAdmin.inlines = [*MembershipAdmin.inlines, WarehouseAssignmentInline]
+
+
+# --- on the order blotter -------------------------------------------------------------------
+class OrderShipmentInline(ShipmentReadOnlyInline):
+    model = Shipment
+    fk_name = "order"
+    verbose_name_plural = "Shipments"
+    fields = ["shipment_link", "warehouse", "state", "carrier", "tracking", "shipped_at", "delivered_at"]
+    ordering = ["created_at", "id"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("warehouse")
+
+    @admin.display(description="Shipment")
+    def shipment_link(self, shipment: Shipment) -> str:
+        url = reverse("admin:fulfillment_shipment_change", args=[shipment.pk])
+        return format_html('<a href="{}">{}</a>', url, shipment.number)
+
+    @admin.display(description="Tracking")
+    def tracking(self, shipment: Shipment) -> str:
+        return link(shipment.tracking_url, shipment.tracking_number)
+
+
+@capability_action(C.SHIPMENTS_MANAGE, description="Release the selected orders to the warehouse")
+def release_to_warehouse(model_admin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    """An order's allocated units become one shipment per warehouse (when auto-release is off)."""
+    made: list[Any] = []
+
+    def release(order: Order) -> None:
+        made.extend(order_release_to_warehouse(tenant=order.tenant, order_id=order.pk, actor=request.user))
+
+    orders = queryset.select_related(None).select_related("tenant").order_by("pk")
+    run_each(model_admin, request, orders, "Released", "order(s)", release, label=lambda o: f"#{o.number}")
+    if made:
+        model_admin.message_user(request, f"{len(made)} shipment(s) made.", messages.INFO)
+
+
+@capability_action(C.SHIPMENTS_MANAGE, description="Ship the selected orders (enter carrier and tracking)…")
+def ship_with_tracking(model_admin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
+    """For merchants without a warehouse team: the orders' open shipments on the "ship these" page;
+    an order not yet released to the warehouse is released first."""
+    orders = list(queryset.select_related(None).select_related("tenant").order_by("pk"))
+    for order in orders:
+        try:
+            order_release_to_warehouse(tenant=order.tenant, order_id=order.pk, actor=request.user)
+        except DomainError:
+            pass  # on hold, backordered, already shipped: only its open shipments are offered
+    rows = scoped_queryset(Shipment, request).filter(order__in=[o.pk for o in orders], state__in=OPEN)
+    ids = list(rows.values_list("pk", flat=True))
+    if not ids:
+        model_admin.message_user(
+            request, "None of the selected orders has anything to ship.", messages.WARNING
+        )
+        return HttpResponseRedirect(request.get_full_path())
+    return ship_page_redirect(ids)
+
+
+OrderAdmin.inlines = [*OrderAdmin.inlines, OrderShipmentInline]
+for _action in (release_to_warehouse, ship_with_tracking):
+    setattr(OrderAdmin, _action.__name__, _action)
+OrderAdmin.actions = [*OrderAdmin.actions, release_to_warehouse.__name__, ship_with_tracking.__name__]

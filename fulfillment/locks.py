@@ -7,8 +7,9 @@ shipment. Label services lock the shipment, then the label: never a label first.
 
 A service that starts from a shipment reads its order id without a lock, locks the order and
 its lines, then the shipment (`shipment_tree_for_update`). The order lock is what serialises the
-writers of one order's shipments (release, ship, cancel, short pick); scans and pick-list
-creation lock only shipments and their lines, and never take an order lock after them.
+writers of one order's shipments (release, ship, cancel, short pick); scans lock only
+shipments and their lines and never take an order lock after them; a pick list claims pending
+shipments with SKIP LOCKED (it never waits).
 
 Rows are locked FOR NO KEY UPDATE, as in orders and inventory.
 """
@@ -54,11 +55,12 @@ def open_shipments_for_update(*, order: Order) -> list[Shipment]:
     return list(_for_update(qs.order_by("pk")))
 
 
-def pending_shipments_for_update(qs: QuerySet[Shipment]) -> list[Shipment]:
-    """Candidate shipments for a pick list (already filtered and limited by the caller), locked in
-    pk order. After waiting on a lock PostgreSQL re-checks the filter, so a shipment another list
-    took meanwhile drops out."""
-    return list(_for_update(qs.order_by("pk")))
+def shipments_claim(qs: QuerySet[Shipment], *, limit: int | None) -> list[Shipment]:
+    """Claim shipments for a pick list: the first `limit` rows of `qs` (in its order) that no one
+    else holds, locked. SKIP LOCKED: it never waits, so it cannot deadlock whatever its order, and
+    two lists made at once take different shipments."""
+    qs = qs.select_for_update(of=("self",), no_key=True, skip_locked=True)
+    return list(qs[:limit] if limit else qs)
 
 
 def shipment_lines_for_update(*, tenant: Any, shipment_ids: Iterable[int]) -> list[ShipmentLine]:

@@ -86,3 +86,9 @@ def order_release_to_warehouse_task(*, tenant_id: int, order_id: int) -> list[in
     """Outbox (orders' order_allocated, auto_release on): the order's new allocations become shipments."""
     made = services.order_release_auto(tenant=_tenant(tenant_id), order_id=order_id)
     return [shipment.pk for shipment in made]
+
+
+@shared_task(acks_late=True)
+def pick_lists_auto_create_task() -> int:
+    """Beat: pending shipments batched into pick lists, for tenants with auto_pick_lists."""
+    return services.pick_lists_auto_create()

@@ -16,10 +16,10 @@ from fulfillment.models import (
     Parcel,
     PickList,
     Shipment,
-    ShipmentLine,
     TrackingEvent,
     WarehouseAssignment,
 )
+from fulfillment.services import order_release_to_warehouse
 from integrations.inbox import inbound_event_reject
 from inventory.allocation import ShipTo
 from inventory.services import inbound_create, reservation_create
@@ -104,24 +104,19 @@ def _fulfillment_world(tenant: Any, tag: str, warehouse: Any) -> dict[str, Any]:
     pick_list = PickList.objects.create(
         tenant=tenant, warehouse=warehouse, filters={"carrier": f"{tag} post"}, created_by=f"{tag} lead"
     )
-    shipment = Shipment.objects.create(
-        tenant=tenant,
-        order=order,
-        warehouse=warehouse,
+    [shipment] = order_release_to_warehouse(tenant=tenant, order_id=order.pk, actor=f"{tag} lead")
+    # Picked, packed and labelled on the floor (written here as the pages and the label task would).
+    Shipment.objects.for_tenant(tenant).filter(pk=shipment.pk).update(
+        state="label_purchased",
         pick_list=pick_list,
-        number=f"{tag}-SHP-1",
         carrier=f"{tag} post",
         service=f"{low}_ground",
         tracking_number=f"{tag}-TRK-1",
         tracking_url=f"https://track.example/{low}/1",
         label_url=f"https://labels.example/{low}/1.pdf",
     )
-    for line in order.lines.all():
-        ShipmentLine.objects.create(
-            tenant=tenant, shipment=shipment, order_line=line, sku=line.sku, quantity=line.quantity
-        )
+    shipment.refresh_from_db()
     Parcel.objects.create(tenant=tenant, shipment=shipment, weight_grams=1200, length_mm=300)
-    Shipment.objects.for_tenant(tenant).filter(pk=shipment.pk).update(state="label_purchased")
     label = Label.objects.create(
         tenant=tenant,
         shipment=shipment,

@@ -87,11 +87,25 @@ class LabelInputSerializer(BodySerializer):
     )
 
 
+# ASCII only, classes spelled out: Python and the schema's readers (ECMAScript) agree on them.
+TRACKING_URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][!-~]*)?$"
+
+
 @extend_schema_serializer(component_name="ShipmentShip")
 class ShipInputSerializer(BodySerializer):
-    carrier = serializers.CharField(max_length=64)
-    tracking_number = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
-    tracking_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+    # Left out, each is the shipment's own (its bought label's): `{}` ships a labelled shipment.
+    carrier = serializers.CharField(
+        max_length=64, required=False, help_text="Required unless the shipment has a bought label"
+    )
+    tracking_number = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    # A web address: http(s), a host, no spaces (the schema states the pattern that is checked).
+    tracking_url = serializers.RegexField(
+        TRACKING_URL_PATTERN,
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": "Give an http:// or https:// address."},
+    )
 
 
 @extend_schema_serializer(component_name="ShipmentCancel")

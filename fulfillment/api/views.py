@@ -30,6 +30,7 @@ from fulfillment.carriers import CarrierUnavailable
 from fulfillment.labels import label_request
 from fulfillment.models import Label, Shipment
 from fulfillment.rates import shipment_rates
+from fulfillment.services import shipment_cancel, shipment_ship
 from fulfillment.states import LabelState, ShipmentState
 from oms.core.api import ID_MAX, CursorPagination, TenantApiMixin, error_response
 from oms.core.idempotency import idempotent
@@ -57,13 +58,14 @@ def render_shipment(tenant: Any, shipment_id: Any, http_status: int = 200) -> Re
 
 
 class ShipmentStateListField(serializers.CharField):
-    """`?state=packed,label_purchased`: each one a shipment state, else 400 invalid_choice."""
+    """`?state=packed,label_purchased`: each one a shipment state, else 400 invalid_choice (an empty
+    one too, as the schema's enum says; `?state=` is 400 blank)."""
 
     default_error_messages = {"invalid_choice": "{value!r} is not a shipment state."}
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
-        for state in filter(None, value.split(",")):
+        for state in value.split(","):
             if state not in ShipmentState.values:
                 self.fail("invalid_choice", value=state)
         return value
@@ -80,11 +82,12 @@ class ShipmentListApi(TenantApiMixin, GenericAPIView):
     permission_classes = [requires(C.SHIPMENTS_VIEW)]
 
     class FilterSerializer(serializers.Serializer):
-        """Query filters: strings from the query, not a BodySerializer. An empty one filters on nothing."""
+        """Query filters: strings from the query, not a BodySerializer. An empty warehouse filters on
+        nothing; an empty order or state is refused (the schema's types say so)."""
 
         order = BoundedIntegerField(min_value=1, max_value=ID_MAX, required=False)
         warehouse = serializers.CharField(max_length=32, required=False, allow_blank=True)
-        state = ShipmentStateListField(required=False, allow_blank=True)
+        state = ShipmentStateListField(required=False)
 
     @extend_schema(
         operation_id="shipments_list",
@@ -206,3 +209,36 @@ class ShipmentLabelApi(TenantApiMixin, APIView):
             status.HTTP_422_UNPROCESSABLE_ENTITY,
             extra={"shipment_id": str(shipment_id), "label_state": state},
         )
+
+
+class ShipmentShipApi(TenantApiMixin, APIView):
+    """A shipment sent outside our labels (a 3PL's own): stock goes out, the order moves on, as with
+    a bought label. A shipment that already left answers as it is."""
+
+    permission_classes = [requires(C.SHIPMENTS_MANAGE)]
+
+    @extend_schema(
+        operation_id="shipments_ship", request=s.ShipInputSerializer, responses=s.ShipmentOutputSerializer
+    )
+    def post(self, request: Request, shipment_id: int) -> Response:
+        data = s.ShipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shipment_ship(tenant=self.tenant, shipment_id=shipment_id, actor=request.user, **data.validated_data)
+        return render_shipment(self.tenant, shipment_id)
+
+
+class ShipmentCancelApi(TenantApiMixin, APIView):
+    """Voids the label if any (through the outbox); the lines go back to the order's allocation."""
+
+    permission_classes = [requires(C.SHIPMENTS_MANAGE)]
+
+    @extend_schema(
+        operation_id="shipments_cancel", request=s.CancelInputSerializer, responses=s.ShipmentOutputSerializer
+    )
+    def post(self, request: Request, shipment_id: int) -> Response:
+        data = s.CancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shipment_cancel(
+            tenant=self.tenant, shipment_id=shipment_id, actor=request.user, **data.validated_data
+        )
+        return render_shipment(self.tenant, shipment_id)

@@ -245,6 +245,8 @@ CELERY_TASK_ROUTES = {
 OUTBOX_RELAY_SECONDS = float(os.environ.get("OMS_OUTBOX_RELAY_SECONDS", "5"))
 OUTBOX_RETENTION_DAYS = int(os.environ.get("OMS_OUTBOX_RETENTION_DAYS", "7"))
 BACKORDERS_SWEEP_SECONDS = float(os.environ.get("OMS_BACKORDERS_SWEEP_SECONDS", "300"))
+# Tenants with auto_pick_lists get their pending shipments batched into pick lists this often.
+PICK_LISTS_AUTO_SECONDS = float(os.environ.get("OMS_PICK_LISTS_AUTO_SECONDS", "300"))
 TRACKING_POLL_SECONDS = float(os.environ.get("OMS_TRACKING_POLL_SECONDS", "900"))
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-relay": {
@@ -260,6 +262,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "orders.tasks.orders_backorders_sweep_task",
         "schedule": BACKORDERS_SWEEP_SECONDS,
         "options": {"expires": BACKORDERS_SWEEP_SECONDS},
+    },
+    "fulfillment-pick-lists-auto": {
+        "task": "fulfillment.tasks.pick_lists_auto_create_task",
+        "schedule": PICK_LISTS_AUTO_SECONDS,
+        "options": {"expires": PICK_LISTS_AUTO_SECONDS},
     },
     "fulfillment-tracking-poll-quiet": {
         "task": "fulfillment.tasks.tracking_poll_quiet_task",

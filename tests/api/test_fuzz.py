@@ -37,6 +37,7 @@ from schemathesis.engine import events
 from schemathesis.engine.statistic import Statistic
 from schemathesis.transport.wsgi import WSGITransport
 
+from fulfillment.models import Shipment
 from inventory.allocation import ShipTo
 from inventory.services import reservation_create
 from orders.services import LineInput, OrderInput, order_cancel, order_create
@@ -104,7 +105,7 @@ def valid_input_refused_only_by_rules(ctx: Any, response: Any, case: Any) -> boo
 
 
 def _seed(tenant: Any) -> dict[str, list[Any]]:
-    """Two warehouses, three SKUs with stock, orders in several states, a reservation."""
+    """Two warehouses, three SKUs with stock, orders in several states and their shipments, a reservation."""
     w1 = WarehouseFactory(tenant=tenant, code="W1", postal_code="07001")
     w2 = WarehouseFactory(tenant=tenant, code="W2", postal_code="75201")
     skus = [SKUFactory(tenant=tenant, code=code) for code in ("SKU-1", "SKU-2", "SKU-3")]
@@ -129,11 +130,15 @@ def _seed(tenant: Any) -> dict[str, list[Any]]:
         lines=[(skus[0].pk, 1)],
         ship_to=ShipTo(country="US", postal_code="78701", city="Austin"),
     )
+    # Orders are released to the warehouse on commit (auto-release): one shipment each that can ship.
+    shipments = Shipment.objects.for_tenant(tenant).order_by("pk")
+    assert shipments.exists()
     return {
         "warehouse_codes": [w1.code, w2.code],
         "sku_codes": [sku.code for sku in skus],
         "order_ids": [order.pk for order in orders],
         "reservation_ids": [reservation.pk],
+        "shipment_ids": list(shipments.values_list("pk", flat=True)),
     }
 
 
@@ -150,6 +155,8 @@ def _config(raw_key: str, seeded: dict[str, list[Any]]) -> SchemathesisConfig:
             "parameters": {
                 "path.order_id": seeded_half("order_ids"),
                 "path.reservation_id": seeded_half("reservation_ids"),
+                "path.shipment_id": seeded_half("shipment_ids"),
+                "query.order": seeded_half("order_ids"),
                 "body.lines[*].sku": seeded_half("sku_codes"),
                 "body.sku": seeded_half("sku_codes"),
                 "body.warehouse": seeded_half("warehouse_codes"),

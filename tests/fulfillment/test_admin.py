@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from fulfillment.models import FulfillmentSettings, WarehouseAssignment
+from fulfillment import admin as fulfillment_admin
+from fulfillment.models import FulfillmentSettings, Shipment, WarehouseAssignment
+from fulfillment.services import shipment_ship
 from oms.models import Membership, Role
+from tests.fulfillment.floor import SHOES_AND_SOCK, fresh, place, released
 from tests.worlds import build_world, staff
 
 
@@ -123,3 +127,158 @@ def test_another_tenants_warehouse_cannot_be_assigned(client, tenant_a, worlds):
     assert response.status_code == 200
     assert "warehouse" in response.context["adminform"].form.errors
     assert WarehouseAssignment.objects.for_tenant(tenant_a).count() == 1
+
+
+# --- actions and the "ship these" page --------------------------------------------------------
+def _changelist_action(client, name, ids, **extra):
+    return client.post(
+        reverse("admin:fulfillment_shipment_changelist"), {"action": name, "_selected_action": ids, **extra}
+    )
+
+
+def _ship_page(client, shipments):
+    return client.get(
+        reverse("admin:fulfillment_shipment_ship"), {"ids": ",".join(str(s.pk) for s in shipments)}
+    )
+
+
+def _rows(shipments, header="", **per_row):
+    data = {
+        "all-carrier": header,
+        "rows-TOTAL_FORMS": str(len(shipments)),
+        "rows-INITIAL_FORMS": str(len(shipments)),
+        "rows-MIN_NUM_FORMS": "0",
+        "rows-MAX_NUM_FORMS": "200",
+    }
+    for index, shipment in enumerate(shipments):
+        data[f"rows-{index}-shipment"] = str(shipment.pk)
+        for name, values in per_row.items():
+            data[f"rows-{index}-{name}"] = values[index]
+    return data
+
+
+def test_ship_these_enter_review_confirm(client, tenant_a, owner_a, stocked):
+    first, second = released(tenant_a, "SPLIT", SHOES_AND_SOCK)
+    client.force_login(owner_a)
+    chosen = _changelist_action(client, "ship_selected", [first.pk, second.pk])
+    assert chosen.status_code == 302
+    page = client.get(chosen["Location"])
+    assert page.status_code == 200 and [f.target for f in page.context["rows"].forms] == [first, second]
+    url = chosen["Location"]
+
+    # one row with a carrier and tracking, one left blank: the page's carrier, no tracking
+    data = _rows(
+        [first, second],
+        header="Own van",
+        carrier=["UPS", ""],
+        tracking_number=["1Z1", ""],
+        tracking_url=["", ""],
+    )
+    review = client.post(url, {**data, "review": "1"})
+    assert review.status_code == 200 and review.context["confirming"]
+    text = review.content.decode()
+    assert "no tracking" in text and "Own van" in text and "cannot be undone" in text
+    assert set(Shipment.objects.for_tenant(tenant_a).values_list("state", flat=True)) == {"pending"}
+
+    done = client.post(url, {**data, "confirm": "1"})
+    assert done.status_code == 302
+    first, second = fresh(first), fresh(second)
+    assert (first.state, first.carrier, first.tracking_number) == ("shipped", "UPS", "1Z1")
+    assert (second.state, second.carrier, second.tracking_number) == ("shipped", "Own van", "")
+    assert fresh(first.order).state == "shipped"
+    shown = [
+        str(m)
+        for m in get_messages(client.get(reverse("admin:fulfillment_shipment_changelist")).wsgi_request)
+    ]
+    assert "Shipped 2 shipment(s)." in shown
+
+
+def test_ship_these_asks_for_a_carrier_when_a_row_has_none(client, tenant_a, owner_a, stocked):
+    [shipment] = released(tenant_a)
+    client.force_login(owner_a)
+    url = _ship_page(client, [shipment]).wsgi_request.get_full_path()
+    data = _rows([shipment], carrier=[""], tracking_number=[""], tracking_url=[""])
+    response = client.post(url, {**data, "confirm": "1"})
+    assert response.status_code == 200 and not response.context["confirming"]
+    assert "Say which carrier took it" in response.content.decode()
+    assert fresh(shipment).state == "pending"
+
+
+def test_ship_these_offers_only_open_shipments(client, tenant_a, owner_a, stocked):
+    mine = released(tenant_a)[0]
+    shipped = released(tenant_a, "W-2")[0]
+    shipment_ship(tenant=tenant_a, shipment_id=shipped.pk, carrier="UPS")
+    client.force_login(owner_a)
+    page = _ship_page(client, [mine, shipped])
+    assert [f.target for f in page.context["rows"].forms] == [mine]
+    assert page.context["asked"] == 2
+    # a forged row naming a shipment the page did not offer is refused, and nothing ships
+    url = page.wsgi_request.get_full_path()
+    forged = _rows([mine, shipped], carrier=["UPS", "UPS"], tracking_number=["", ""], tracking_url=["", ""])
+    response = client.post(url, {**forged, "confirm": "1"})
+    assert response.status_code == 200 and fresh(mine).state == "pending"
+
+
+def test_buy_labels_and_cancel_from_the_shipments_list(client, tenant_a, owner_a, stocked, monkeypatch):
+    first, second = released(tenant_a, "SPLIT", SHOES_AND_SOCK)
+    asked = []
+    monkeypatch.setattr(fulfillment_admin, "label_request", lambda **kw: asked.append(kw["shipment_id"]))
+    client.force_login(owner_a)
+    _changelist_action(client, "buy_labels", [first.pk])
+    assert asked == [first.pk]
+
+    form = _changelist_action(client, "cancel_shipments", [first.pk, second.pk])
+    assert form.status_code == 200 and "Cancel 2 shipment(s)" in form.content.decode()
+    assert fresh(first).state == "pending"
+    _changelist_action(client, "cancel_shipments", [first.pk, second.pk], apply="1", reason="customer called")
+    assert (fresh(first).state, fresh(first).cancel_reason) == ("cancelled", "customer called")
+    assert fresh(second).state == "cancelled"
+
+
+def test_a_refused_action_says_which_row_and_why(client, tenant_a, owner_a, stocked):
+    [shipment] = released(tenant_a)
+    shipment_ship(tenant=tenant_a, shipment_id=shipment.pk, carrier="UPS")
+    client.force_login(owner_a)
+    response = _changelist_action(client, "cancel_shipments", [shipment.pk], apply="1", reason="late")
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any(m.startswith(f"Not changed: {shipment.number}:") for m in shown)
+    assert fresh(shipment).state == "shipped"
+
+
+def test_orders_are_released_and_shipped_from_the_order_blotter(client, tenant_a, owner_a, stocked):
+    order = place(tenant_a)
+    client.force_login(owner_a)
+    orders = reverse("admin:orders_order_changelist")
+    client.post(orders, {"action": "release_to_warehouse", "_selected_action": [order.pk]})
+    [shipment] = Shipment.objects.for_tenant(tenant_a).filter(order=order)
+    assert fresh(order).state == "in_fulfillment"
+    page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert reverse("admin:fulfillment_shipment_change", args=[shipment.pk]) in page
+
+    other = place(tenant_a, "W-2")  # not released yet: "ship" releases it first
+    chosen = client.post(orders, {"action": "ship_with_tracking", "_selected_action": [order.pk, other.pk]})
+    assert chosen.status_code == 302
+    offered = [f.target for f in client.get(chosen["Location"]).context["rows"].forms]
+    assert [s.order_id for s in offered] == [order.pk, other.pk]
+
+
+def test_warehouse_staff_and_agents_cannot_ship_cancel_or_release(client, tenant_a, stocked):
+    [shipment] = released(tenant_a)
+    for role in (Role.AGENT, Role.WAREHOUSE):
+        user = staff(tenant_a, role, f"{role}@acme.test")
+        client.force_login(user)
+        assert client.get(reverse("admin:fulfillment_shipment_ship"), {"ids": shipment.pk}).status_code == 403
+        _changelist_action(client, "cancel_shipments", [shipment.pk], apply="1", reason="x")
+        assert fresh(shipment).state == "pending"
+
+
+def test_ship_these_never_offers_another_tenants_shipment(client, worlds):
+    acme, globex = worlds
+    client.force_login(acme["owner"])
+    theirs = globex["shipment"]
+    page = _ship_page(client, [theirs])
+    assert page.status_code == 200 and page.context["rows"].forms == []
+    assert "globex" not in page.content.decode().lower()
+    forged = _rows([theirs], carrier=["UPS"], tracking_number=[""], tracking_url=[""])
+    client.post(page.wsgi_request.get_full_path(), {**forged, "confirm": "1"})
+    assert fresh(theirs).state == "label_purchased"

@@ -102,6 +102,8 @@ def test_list_filters_by_order_warehouse_and_state(api_a, tenant_a, order, shipm
     ("params", "field", "code"),
     [
         ({"state": "lost"}, "state", "invalid_choice"),
+        ({"state": "packed,"}, "state", "invalid_choice"),
+        ({"state": ""}, "state", "blank"),
         ({"order": "abc"}, "order", "invalid"),
         ({"order": "0"}, "order", "min_value"),
         ({"limit": "500"}, "limit", "invalid"),

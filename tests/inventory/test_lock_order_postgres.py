@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
+from fulfillment.models import FulfillmentSettings
 from inventory.allocation import AllocationPolicy, DemandLine, ShipTo, allocation_apply
 from inventory.models import InboundLine, StockLevel
 from inventory.services import inbound_create, inbound_receive, stock_receive
@@ -129,6 +130,8 @@ def test_an_inbound_receipt_beside_an_allocation_of_the_same_skus_does_not_deadl
 
 def test_a_reallocation_beside_an_allocation_of_the_same_sku_does_not_deadlock():
     tenant = TenantFactory(slug="locks")
+    # the order stays re-allocatable: not released to the warehouse on commit
+    FulfillmentSettings.objects.create(tenant=tenant, auto_release=False)
     sku = SKUFactory(tenant=tenant, code="SKU-123")
     near = WarehouseFactory(tenant=tenant, code="DAL", postal_code="75201")
     far = WarehouseFactory(tenant=tenant, code="NJ", postal_code="07001")
