@@ -37,9 +37,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _pending(tenant: Any, warehouse: Any) -> Any:
-    return Shipment.objects.for_tenant(tenant).filter(
-        warehouse=warehouse, state=ShipmentState.PENDING, pick_list__isnull=True
-    )
+    return selectors.shipments_waiting_for_pick_list(tenant=tenant, warehouse_id=warehouse.pk)
 
 
 def _open_pick_lists(tenant: Any, warehouse: Any) -> list[PickList]:
