@@ -69,25 +69,21 @@ def _at_the_bench(tenant: Any, warehouse: Any) -> list[Shipment]:
     )
 
 
-def index_context(
-    request: HttpRequest, warehouse: Any, form: PickListCreateForm | None = None
-) -> dict[str, Any]:
+def index_context(request: HttpRequest, warehouse: Any) -> dict[str, Any]:
     tenant = request.tenant  # type: ignore[attr-defined]
     pending = _pending(tenant, warehouse)
-    if form is None:
-        form = create_form(request, warehouse)
     return {
         "warehouse": warehouse,
         "pick_lists": _open_pick_lists(tenant, warehouse),
         "pending_count": pending.count(),
         "bench": _at_the_bench(tenant, warehouse),
-        "form": form,
+        "form": create_form(request, warehouse),
     }
 
 
 def create_form(request: HttpRequest, warehouse: Any, data: Any = None) -> PickListCreateForm:
     """The filters offer the carriers and service levels of the shipments waiting."""
-    pending = _pending(request.tenant, warehouse)  # type: ignore[attr-defined]
+    pending = _pending(request.tenant, warehouse).order_by()  # type: ignore[attr-defined]
     return PickListCreateForm(
         data,
         carriers=sorted(set(pending.exclude(carrier="").values_list("carrier", flat=True).distinct())),
