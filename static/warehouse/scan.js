@@ -97,6 +97,13 @@
       var fresh = doc.getElementById("wh-main");
       if (!fresh) { window.location.assign(result.response.url || window.location.href); return; }
       main().replaceWith(fresh);
+      if (!doc.querySelector("[data-scan-form]")) {
+        // nothing left to scan here: the box and the camera go
+        var panel = document.querySelector("[data-camera]");
+        if (panel) stopCamera(panel);
+        var box = document.querySelector(".scan");
+        if (box) box.remove();
+      }
       if (result.response.url) history.replaceState(null, "", result.response.url);
       bind();
       announce();
