@@ -223,6 +223,9 @@
     }
   }
 
+  // Back from the print dialog: the scanner types into the box again.
+  window.addEventListener("afterprint", function () { setTimeout(focusScan, 0); });
+
   document.addEventListener("DOMContentLoaded", function () {
     bind();
     announce();

@@ -12,6 +12,8 @@ git ignores) for a person to look at; point the variable wherever a CI run keeps
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -93,6 +95,16 @@ class Phone:
             lambda b: b.execute_script("return document.documentElement.dataset.beeps || '0'") != before,
             f"no answer to the scan of {code}",
         )
+
+    @contextmanager
+    def printing(self) -> Iterator[None]:
+        """The page as the print stylesheet lays it out (Chromium's print media emulation)."""
+        self.browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        try:
+            yield
+        finally:
+            self.browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+            self.browser.execute_script("window.dispatchEvent(new Event('afterprint'))")
 
     def no_horizontal_scroll(self) -> None:
         wide = self.browser.execute_script(
@@ -199,6 +211,14 @@ def test_a_picker_picks_short_picks_packs_and_ships_on_a_phone(
     assert phone.text("[data-progress]") == "0 / 3 units"
     phone.no_horizontal_scroll()
     phone.shot("pick-list")
+    # on paper: the list without the scan box, the forms or the header, with a box to tick per stop
+    with phone.printing():
+        assert not browser.find_element(By.CSS_SELECTOR, ".scan").is_displayed()
+        assert not browser.find_element(By.CSS_SELECTOR, ".wh-header").is_displayed()
+        assert not browser.find_element(By.CSS_SELECTOR, "details.short-pick").is_displayed()
+        assert browser.find_element(By.CSS_SELECTOR, ".checkbox-print").is_displayed()
+        assert "TENT-2" in browser.find_element(By.ID, "wh-main").text
+        phone.shot("pick-list-printed")
 
     # scans the boots: confirmed
     phone.scan("0012345678905")
@@ -260,6 +280,9 @@ def test_a_picker_picks_short_picks_packs_and_ships_on_a_phone(
     phone.wait(lambda b: "Packing slip" in b.page_source, "the packing slip")
     assert phone.text("[data-order-number]") == first.number
     phone.shot("packing-slip")
+    with phone.printing():
+        assert not browser.find_element(By.CSS_SELECTOR, ".no-print").is_displayed()
+        assert "Ana Lima" in browser.find_element(By.CSS_SELECTOR, ".slip").text
     phone.open(f"/warehouse/{dallas.pk}/shipments/{shipment.pk}/")
 
     # hands it to the carrier
