@@ -1,5 +1,6 @@
 """What follows a shipment leaving the warehouse or reaching the customer, written to the outbox in
-the transaction that moved it: the customer's email and the tracking push to the order's channel.
+the transaction that moved it: the customer's email, the tracking push to the order's channel, and
+asking the carrier platform to follow a parcel it did not label.
 
 The services that move shipments (ship, tracking) call these; they never call a vendor. Each
 task is idempotent on the shipment and the kind (fulfillment/notifications.py records what
@@ -20,6 +21,7 @@ def shipment_shipped(shipment: Any, *, actor: Any = None) -> None:
     kind = NotificationKind.SHIPPED_EMAIL.value
     enqueue_on_commit("fulfillment.tasks.shipment_email_send_task", **ids, kind=kind)
     enqueue_on_commit("fulfillment.tasks.shipment_tracking_push_task", **ids)
+    enqueue_on_commit("fulfillment.tasks.shipment_tracking_register_task", **ids)
 
 
 def shipment_delivered(shipment: Any, *, actor: Any = None) -> None:

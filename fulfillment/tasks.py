@@ -9,7 +9,7 @@ from celery import shared_task
 from fulfillment import labels, services
 from fulfillment.carriers import CarrierUnavailable
 from fulfillment.notifications import NotificationRetry, shipment_email_send, shipment_tracking_push
-from fulfillment.tracking import tracking_poll_quiet
+from fulfillment.tracking import shipment_tracking_register, tracking_poll_quiet
 from oms.models import Tenant
 
 
@@ -24,6 +24,12 @@ def shipment_email_send_task(*, tenant_id: int, shipment_id: int, kind: str) -> 
 def shipment_tracking_push_task(*, tenant_id: int, shipment_id: int) -> None:
     """Outbox (effects.shipment_shipped): the tracking pushed to the order's channel, once."""
     shipment_tracking_push(tenant_id=tenant_id, shipment_id=shipment_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(CarrierUnavailable,), retry_backoff=True, max_retries=6)
+def shipment_tracking_register_task(*, tenant_id: int, shipment_id: int) -> None:
+    """Outbox (effects.shipment_shipped): the carrier platform follows a 3PL's tracking number."""
+    shipment_tracking_register(tenant_id=tenant_id, shipment_id=shipment_id)
 
 
 @shared_task(acks_late=True)

@@ -49,8 +49,8 @@ from fulfillment.carriers import (
     TrackingUpdate,
     carrier_gateway_for,
 )
-from fulfillment.models import FulfillmentSettings, Shipment, TrackingEvent
-from fulfillment.states import TRACKABLE, ShipmentState, TrackingStatus
+from fulfillment.models import FulfillmentSettings, Label, Shipment, TrackingEvent
+from fulfillment.states import TRACKABLE, LabelState, ShipmentState, TrackingStatus
 from oms.core.audit import audit_record
 from oms.models import Tenant
 from orders import locks as order_locks
@@ -269,6 +269,33 @@ def tracking_link(shipment: Shipment) -> str:
     if page and shipment.tracking_number:
         return page.format(number=quote(shipment.tracking_number, safe=""))
     return ""
+
+
+# --- asking the carrier platform to follow a parcel ------------------------------------------
+def shipment_tracking_register(*, tenant_id: int, shipment_id: int) -> bool:
+    """Ask the carrier platform to send tracking webhooks for a shipment it did not label (a 3PL's
+    tracking number). A label bought through the platform is followed already. Called outside
+    any transaction; True when the platform was asked. Raises CarrierUnavailable (retry)."""
+    shipment = Shipment.objects.for_tenant(tenant_id).select_related("tenant").get(pk=shipment_id)
+    if not shipment.tracking_number or shipment.state not in TRACKABLE:
+        return False
+    if (
+        Label.objects.for_tenant(tenant_id)
+        .filter(shipment=shipment, state=LabelState.PURCHASED, tracking_number=shipment.tracking_number)
+        .exists()
+    ):
+        return False
+    provider = _provider_of(shipment.tenant)
+    try:
+        gateway = carrier_gateway_for(shipment.tenant, provider)
+        gateway.register_tracking(
+            carrier=shipment.carrier, tracking_number=shipment.tracking_number, reference=shipment.number
+        )
+    except (NoCarrierAccount, CarrierRefused) as exc:
+        # Nothing to retry: the poll of quiet shipments follows the parcel instead.
+        logger.info("Tracking of shipment %s not registered: %s", shipment.pk, exc.message)
+        return False
+    return True
 
 
 # --- the poll of quiet shipments ------------------------------------------------------------

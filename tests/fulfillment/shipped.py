@@ -1,6 +1,12 @@
-"""Orders whose shipments have left the warehouse, built through the order services, for the
-tracking and notification tests. Shipments are written as the ship service leaves them
-(state shipped, carrier and tracking number set)."""
+"""Orders whose shipments have left the warehouse, through the real services: placed (allocated),
+released to the warehouses (a shipment per warehouse), shipped with a 3PL's tracking number
+(`fulfillment.services.shipment_ship`), for the tracking and notification tests.
+
+Each tenant gets two warehouses, Dallas with TRK-1 and Avenel NJ with TRK-2, so an order of
+`parcels=2` (one of each) is split into two shipments. The ship writes its effects (emails, the
+channel push, the tracking registration) to the outbox; they run only where a test runs the
+on-commit callbacks.
+"""
 
 from __future__ import annotations
 
@@ -10,26 +16,23 @@ from typing import Any
 
 from django.utils import timezone
 
-from fulfillment.models import FulfillmentSettings, Shipment, ShipmentLine
-from fulfillment.states import ShipmentState
-from orders.services import order_create, order_record_shipment
+from fulfillment.models import Shipment
+from fulfillment.services import order_release_to_warehouse, shipment_ship
+from inventory.models import Warehouse
+from orders.services import order_create
 from tests.inventory.factories import SKUFactory, WarehouseFactory, stock
 from tests.orders.conftest import order_input
 
 _numbers = count(1)
+SKUS = (("TRK-1", "Trail Runner Shoe", "75201"), ("TRK-2", "Merino Hiking Sock", "07001"))
 
 
-def _world(tenant: Any) -> tuple[Any, list[Any]]:
-    # These orders' shipments are written by hand below: no automatic release beside them.
-    FulfillmentSettings.objects.update_or_create(tenant=tenant, defaults={"auto_release": False})
-    warehouse = WarehouseFactory(tenant=tenant, code=f"TRK-{tenant.slug}", postal_code="75201")
-    skus = [
-        SKUFactory(tenant=tenant, code=f"TRK-{i}", name=name)
-        for i, name in ((1, "Trail Runner Shoe"), (2, "Merino Hiking Sock"))
-    ]
-    for sku in skus:
-        stock(tenant, sku, warehouse, 50)
-    return warehouse, skus
+def _stock_up(tenant: Any) -> None:
+    if Warehouse.objects.for_tenant(tenant).filter(code="TRK-1").exists():
+        return
+    for code, name, postal_code in SKUS:
+        warehouse = WarehouseFactory(tenant=tenant, code=code, postal_code=postal_code)
+        stock(tenant, SKUFactory(tenant=tenant, code=code, name=name), warehouse, 50)
 
 
 def shipped_order(
@@ -43,52 +46,39 @@ def shipped_order(
     tracking_url: str = "",
     quiet_for: timedelta | None = None,
 ) -> tuple[Any, list[Shipment]]:
-    """An order of `parcels` lines, one shipment per line; the first `ship` of them (all by
-    default) shipped with a tracking number. Returns (order, shipped shipments)."""
-    from inventory.models import Warehouse
-
-    warehouse = Warehouse.objects.for_tenant(tenant).filter(code=f"TRK-{tenant.slug}").first()
-    if warehouse is None:
-        warehouse, _ = _world(tenant)
+    """An order of `parcels` lines (one unit each), one shipment per line; the first `ship` of them
+    (all by default) shipped with a tracking number, `quiet_for` ago. Returns (order, shipped)."""
+    _stock_up(tenant)
     n = next(_numbers)
-    lines = [{"sku": f"TRK-{i + 1}", "quantity": 1, "unit_price": "20.00"} for i in range(parcels)]
+    lines = [{"sku": code, "quantity": 1, "unit_price": "20.00"} for code, _, _ in SKUS[:parcels]]
     order, _ = order_create(
         tenant=tenant,
         data=order_input(
-            f"T-{n}",
-            lines=lines,
-            channel=channel,
-            customer={"email": email, "name": "Ana Lima"},
+            f"T-{n}", lines=lines, channel=channel, customer={"email": email, "name": "Ana Lima"}
         ),
     )
-    shipments = []
-    shipped_at = timezone.now() - (quiet_for or timedelta(0))
-    for i, line in enumerate(order.lines.order_by("pk")[: parcels if ship is None else ship]):
-        number = f"S-{n}-{i + 1}"
-        tracking = f"94001{n:08d}{i + 1:04d}"
-        order_record_shipment(
-            tenant=tenant,
-            order_id=order.pk,
-            reference=number,
-            quantities={line.pk: line.quantity},
-            carrier=carrier,
-            tracking_number=tracking,
+    if not Shipment.objects.for_tenant(tenant).filter(order=order).exists():  # else released on commit
+        order_release_to_warehouse(tenant=tenant, order_id=order.pk, actor="test")
+    released = sorted(
+        Shipment.objects.for_tenant(tenant).filter(order=order), key=lambda s: s.lines.get().sku.code
+    )
+    assert len(released) == parcels, "one shipment per line"
+    shipped = []
+    for i, shipment in enumerate(released[: parcels if ship is None else ship]):
+        shipped.append(
+            shipment_ship(
+                tenant=tenant,
+                shipment_id=shipment.pk,
+                carrier=carrier,
+                tracking_number=f"94001{n:08d}{i + 1:04d}",
+                tracking_url=tracking_url,
+                actor="test",
+            )
         )
-        shipment = Shipment.objects.create(
-            tenant=tenant,
-            order=order,
-            warehouse=warehouse,
-            number=number,
-            state=ShipmentState.SHIPPED,
-            carrier=carrier,
-            service="usps_priority",
-            tracking_number=tracking,
-            tracking_url=tracking_url,
-            shipped_at=shipped_at,
+    if quiet_for:
+        when = timezone.now() - quiet_for
+        Shipment.objects.for_tenant(tenant).filter(pk__in=[s.pk for s in shipped]).update(
+            shipped_at=when, last_tracking_at=None
         )
-        ShipmentLine.objects.create(
-            tenant=tenant, shipment=shipment, order_line=line, sku=line.sku, quantity=line.quantity
-        )
-        shipments.append(shipment)
     order.refresh_from_db()
-    return order, shipments
+    return order, [Shipment.objects.for_tenant(tenant).get(pk=s.pk) for s in shipped]

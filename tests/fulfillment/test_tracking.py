@@ -105,7 +105,9 @@ def test_a_move_is_audited_and_noted_on_the_order(one):
     audit = AuditEvent.objects.for_tenant(order.tenant_id).get(action="shipment.tracked")
     assert audit.before == {"state": "shipped"}
     assert audit.after == {"state": "in_transit", "carrier_status": "TRANSIT"}
-    note = OrderEvent.objects.for_tenant(order.tenant_id).filter(order=order, type=OrderEventType.NOTE).get()
+    note = OrderEvent.objects.for_tenant(order.tenant_id).get(
+        order=order, type=OrderEventType.NOTE, data__to="in_transit"
+    )
     assert note.message == f"Shipment {shipment.number}: in transit (Accepted at the origin facility)"
 
 

@@ -18,6 +18,7 @@ from integrations.shippo import webhooks as shippo_webhooks
 from integrations.webhooks import DeliveryRejected
 from orders.models import Order, OrderEvent
 from orders.states import OrderEventType, OrderState
+from tests.fulfillment.conftest import shippo, shippo_server  # noqa: F401  (fixtures)
 from tests.fulfillment.shipped import shipped_order
 
 SECRET = "shippo_whsec_acme"
@@ -318,3 +319,49 @@ def test_the_event_id_names_one_status_of_one_parcel(shipped_a):
     assert shippo_webhooks.track_event_id(data) == (
         f"track:usps:{shipment.tracking_number}:TRANSIT:2026-11-20T10:00:00Z"
     )
+
+
+# --- end to end: the fake Shippo POSTs its webhooks to the real URL over HTTP -------------------
+@pytest.mark.django_db(transaction=True)
+def test_the_fake_shippo_posts_track_updated_to_the_live_url(live_server, shippo):  # noqa: F811
+    """A 3PL's parcel, registered at the fake by the ship's own effect (through the adapter); the
+    fake signs and POSTs each status to the account's URL on a live server; the inbox processes
+    them on commit; the customer gets the shipped and the delivered email."""
+    from tests.oms.factories import TenantFactory
+
+    tenant = TenantFactory(slug="live")
+    account = ChannelAccount.objects.create(
+        tenant=tenant,
+        kind="shippo",
+        name="live",
+        base_url=shippo.url,
+        credentials="shippo_test_live",
+        webhook_secret=SECRET,
+    )
+    shippo.add_webhook(live_server.url + account.webhook_path, secret=SECRET)
+    order, (shipment,) = shipped_order(tenant)
+    assert ("usps", shipment.tracking_number) in shippo.tracks
+
+    transit = shippo.advance(shipment.tracking_number, "TRANSIT", carrier="usps")
+    assert state_of(shipment) == S.IN_TRANSIT
+    delivered = shippo.advance(shipment.tracking_number, "DELIVERED", carrier="usps", emit=False)
+    for _ in range(5):
+        shippo.emit(delivered)
+    shippo.emit(transit)  # late and out of order
+
+    assert [d.status for d in shippo.deliveries] == [200] * 7
+    assert state_of(shipment) == S.DELIVERED
+    assert Order.objects.for_tenant(tenant).get(pk=order.pk).state == OrderState.DELIVERED
+    rows = {e.event_id.split(":")[3]: e for e in stored(tenant)}
+    assert (rows["DELIVERED"].state, rows["DELIVERED"].deliveries) == ("processed", 5)
+    assert (rows["TRANSIT"].state, rows["TRANSIT"].deliveries) == ("processed", 2)
+    assert TrackingEvent.objects.for_tenant(tenant).filter(shipment=shipment).count() == 2
+    moves = OrderEvent.objects.for_tenant(tenant).filter(
+        order=order, type=OrderEventType.TRANSITION, to_state=OrderState.DELIVERED
+    )
+    assert moves.count() == 1
+    assert [m.subject for m in mail.outbox] == [
+        f"Your order {order.number} is on its way",
+        f"Your order {order.number} has been delivered",
+    ]
+    assert shipment.tracking_number in mail.outbox[0].body
