@@ -19,7 +19,11 @@ class PickListCreateForm(forms.Form):
     """Which pending shipments of the warehouse go on a new pick list."""
 
     kind = forms.ChoiceField(
-        choices=PickListKind.choices, initial=PickListKind.BATCH, widget=forms.RadioSelect, label="Picking"
+        choices=PickListKind.choices,
+        initial=PickListKind.BATCH,
+        widget=forms.RadioSelect,
+        label="Picking",
+        help_text="Single order: one shipment after another. Batch: every shipment's units by bin and SKU.",
     )
     carrier = forms.ChoiceField(required=False, label="Carrier")
     service_level = forms.ChoiceField(required=False, label="Service level")
@@ -33,7 +37,7 @@ class PickListCreateForm(forms.Form):
         max_value=500,
         initial=50,
         label="Most shipments",
-        help_text="A single-order list takes one.",
+        help_text="The earliest promised go first.",
     )
 
     def __init__(self, *args: Any, carriers: list[str], service_levels: list[str], **kwargs: Any) -> None:

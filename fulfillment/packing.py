@@ -20,6 +20,7 @@ from fulfillment.errors import FulfillmentConflict, FulfillmentError, Fulfillmen
 from fulfillment.lists import pick_list_refresh
 from fulfillment.models import Parcel, Shipment, ShipmentLine
 from fulfillment.states import ShipmentState
+from inventory.barcodes import gtin_forms
 from oms.core.audit import audit_record
 
 S = ShipmentState
@@ -52,8 +53,11 @@ def pack_scan(
             state=shipment.state,
         )
     code = (code or "").strip()
+    forms = gtin_forms(code)
     matching = [
-        line for line in lines if code and code in (line.sku.code, line.sku.barcode) and line.quantity
+        line
+        for line in lines
+        if code and (code == line.sku.code or line.sku.barcode in forms) and line.quantity
     ]
     if not matching:
         raise FulfillmentError(

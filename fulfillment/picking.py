@@ -37,6 +37,7 @@ from fulfillment.models import FulfillmentSettings, PickList, Shipment, Shipment
 from fulfillment.release import release_locked
 from fulfillment.shipping import cancel_locked, order_after_shipment_gone, shipment_reference
 from fulfillment.states import PickListKind, PickListState, ShipmentState, ShortReason
+from inventory.barcodes import gtin_forms
 from inventory.models import SKU, Warehouse
 from oms.core.audit import actor_of, audit_record
 from oms.models import Tenant
@@ -237,7 +238,9 @@ def pick_scan(
     quantity = _positive(quantity)
     code = (code or "").strip()
     matching = (
-        _list_lines(tenant, pick_list).filter(Q(sku__code=code) | Q(sku__barcode=code)) if code else None
+        _list_lines(tenant, pick_list).filter(Q(sku__code=code) | Q(sku__barcode__in=gtin_forms(code)))
+        if code
+        else None
     )
     rows = list(matching.values_list("pk", "shipment_id", "quantity", "quantity_picked")) if matching else []
     if not rows:

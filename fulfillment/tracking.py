@@ -15,7 +15,10 @@ The policy, in the order it is applied:
   word, whatever its date). Delivered and returned to sender are final: the state machine has
   no way out of them, so a late TRANSIT never moves a parcel back.
 - Only a shipment that has left the warehouse moves (shipped, in transit, exception). A status
-  for a shipment still in the warehouse, or cancelled, is history only.
+  for a shipment still in the warehouse, or cancelled, is history only, with one exception: a
+  carrier scan (TRANSIT, DELIVERED, FAILURE, RETURNED) of a parcel whose label we bought proves
+  it left, so a shipment still `label_purchased` is shipped first (`shipment_ship`: stock out,
+  the order on, capture) and then moved. Staff who forget "mark shipped" lose nothing.
 - The order follows: when every shipment of a fully shipped order that was not cancelled is
   delivered, the order is delivered (`orders.services.order_mark_delivered`).
 - A delivered shipment writes the customer's delivered email to the outbox
@@ -50,6 +53,7 @@ from fulfillment.carriers import (
     carrier_gateway_for,
 )
 from fulfillment.models import FulfillmentSettings, Label, Shipment, TrackingEvent
+from fulfillment.shipping import shipment_ship
 from fulfillment.states import TRACKABLE, LabelState, ShipmentState, TrackingStatus
 from oms.core.audit import audit_record
 from oms.models import Tenant
@@ -70,6 +74,14 @@ TRANSITION_FOR_STATUS: dict[str, str | None] = {
     TrackingStatus.FAILURE: "exception",
     TrackingStatus.RETURNED: "returned",
 }
+
+# A carrier's scan: the parcel is in the carrier's hands, whatever the warehouse clicked.
+SCANNED_STATUSES = (
+    TrackingStatus.TRANSIT,
+    TrackingStatus.DELIVERED,
+    TrackingStatus.FAILURE,
+    TrackingStatus.RETURNED,
+)
 
 # Final: the carrier's last word on a parcel, applied whatever its date (a late-dated TRANSIT
 # cannot undo it); and the shipment states nothing moves out of.
@@ -173,7 +185,11 @@ def _order_follows(tenant: Any, order_id: int, actor: str) -> bool:
 def tracking_apply(*, tenant: Any, shipment_id: int, update: TrackingUpdate, source: str) -> TrackingOutcome:
     """Apply one carrier status to a shipment of `tenant` (see the module's policy). Re-runnable."""
     actor = f"tracking:{source}"
-    order_id = Shipment.objects.for_tenant(tenant).values_list("order_id", flat=True).get(pk=shipment_id)
+    order_id, state = Shipment.objects.for_tenant(tenant).values_list("order_id", "state").get(pk=shipment_id)
+    if state == S.LABEL_PURCHASED and _status_of(update) in SCANNED_STATUSES:
+        # Before any lock of ours: shipment_ship takes the house order itself (order, lines,
+        # shipment, stock), and re-checks the state under its locks.
+        shipment_ship(tenant=tenant, shipment_id=shipment_id, actor=actor)
     order_locks.order_for_update(tenant=tenant, order_id=order_id)  # the house order: order first
     shipment = locks.shipment_for_update(tenant=tenant, shipment_id=shipment_id)
     now = timezone.now()

@@ -3,22 +3,43 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import CharField, QuerySet, Value
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
 from integrations.inbox import inbound_events_replay
-from integrations.models import ChannelAccount, InboundEvent, InboundEventState
+from integrations.ingest import sku_mapping_save, unmapped_lines_resolve, unmapped_skus
+from integrations.models import (
+    ChannelAccount,
+    ChannelOrder,
+    InboundEvent,
+    InboundEventState,
+    SkuMapping,
+)
 from integrations.services import channel_account_rotate_webhook_token
 from oms.core.admin import TenantAdmin, capability_action, read_only
 from oms.core.fields import secret_field_names
 from oms.core.roles import Capability
 
-FORM_FIELDS = ("kind", "name", "base_url", "credentials", "webhook_secret", "active")
+FORM_FIELDS = (
+    "kind",
+    "name",
+    "base_url",
+    "credentials",
+    "webhook_secret",
+    "active",
+    "poll_interval_seconds",
+    "stock_buffer",
+    "oversell_rule",
+)
+SYNC_FIELDS = ("poll_interval_seconds", "stock_buffer", "oversell_rule")
 SECRET_FIELDS = tuple(name for name in FORM_FIELDS if name in secret_field_names(ChannelAccount))
 
 
@@ -47,6 +68,24 @@ class ChannelAccountForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in SECRET_FIELDS:
             self.initial[name] = ""
+        for name in SYNC_FIELDS:  # optional on the form: left out, the stored (or default) value stays
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_poll_interval_seconds(self) -> int:
+        return self._kept("poll_interval_seconds")
+
+    def clean_stock_buffer(self) -> int:
+        return self._kept("stock_buffer")
+
+    def clean_oversell_rule(self) -> str:
+        return self._kept("oversell_rule")
+
+    def _kept(self, name: str) -> Any:
+        value = self.cleaned_data.get(name)
+        if value in (None, ""):
+            return getattr(self.instance, name)
+        return value
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -67,6 +106,8 @@ class ChannelAccountAdmin(TenantAdmin):
         "name",
         "kind",
         "active",
+        "sync_status",
+        "unmapped_count",
         "base_url",
         "credentials_status",
         "webhook_secret_status",
@@ -81,8 +122,96 @@ class ChannelAccountAdmin(TenantAdmin):
         "change": Capability.CREDENTIALS_MANAGE,
         "delete": Capability.CREDENTIALS_MANAGE,
     }
-    readonly_fields = ("webhook_url",)
+    readonly_fields = (
+        "webhook_url",
+        "last_sync_status",
+        "last_sync_at",
+        "last_sync_error",
+        "sku_mappings",
+        "unmapped_skus_to_map",
+        "inbox",
+    )
     actions = ["rotate_webhook_tokens"]
+
+    @admin.display(description="Sync")
+    def sync_status(self, obj: ChannelAccount) -> str:
+        if obj.last_sync_at is None:
+            return obj.get_last_sync_status_display()
+        return f"{obj.get_last_sync_status_display()} at {obj.last_sync_at:%Y-%m-%d %H:%M}"
+
+    @admin.display(description="Unmapped SKUs")
+    def unmapped_count(self, obj: ChannelAccount) -> int:
+        return len(unmapped_skus(obj))
+
+    @admin.display(description="Unmapped SKUs (orders on hold for them)")
+    def unmapped_skus_to_map(self, obj: ChannelAccount) -> str:
+        if obj.pk is None:
+            return "-"
+        waiting = unmapped_skus(obj)
+        if not waiting:
+            return "None."
+        add = reverse("admin:integrations_skumapping_add")
+        return format_html_join(
+            "",
+            '<p>{} {} — {} unit(s) in {} order(s): <a href="{}?{}">map it</a></p>',
+            (
+                (
+                    item["channel_sku"] or "(no SKU)",
+                    f"variant {item['channel_variant_id']}" if item["channel_variant_id"] else "",
+                    item["units"],
+                    item["orders"],
+                    add,
+                    urlencode(
+                        {
+                            "account": obj.pk,
+                            "channel_sku": item["channel_sku"],
+                            "channel_variant_id": item["channel_variant_id"],
+                        }
+                    ),
+                )
+                for item in waiting
+            ),
+        )
+
+    @admin.display(description="SKU mappings")
+    def sku_mappings(self, obj: ChannelAccount) -> str:
+        if obj.pk is None:
+            return "-"
+        mappings = obj.sku_mappings.select_related("sku").order_by("channel_sku", "channel_variant_id")[:50]
+        listing = format_html_join(
+            "",
+            "<li>{} {} → {}</li>",
+            (
+                (
+                    m.channel_sku,
+                    f"(variant {m.channel_variant_id})" if m.channel_variant_id else "",
+                    m.sku.code,
+                )
+                for m in mappings
+            ),
+        )
+        url = reverse("admin:integrations_skumapping_changelist")
+        return format_html(
+            '<ul>{}</ul><a href="{}?account__id__exact={}">All mappings of this account</a>',
+            listing or "none",
+            url,
+            obj.pk,
+        )
+
+    @admin.display(description="Inbox")
+    def inbox(self, obj: ChannelAccount) -> str:
+        if obj.pk is None:
+            return "-"
+        events = reverse("admin:integrations_inboundevent_changelist")
+        orders = reverse("admin:integrations_channelorder_changelist")
+        return format_html(
+            '<a href="{}?account__id__exact={}">This account\'s deliveries</a> · '
+            '<a href="{}?account__id__exact={}">its channel orders</a>',
+            events,
+            obj.pk,
+            orders,
+            obj.pk,
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ChannelAccount]:
         # The site's own address as this request reached it, for the full webhook URLs.
@@ -139,7 +268,7 @@ class InboundEventAdmin(TenantAdmin):
         "deliveries",
         "account",
     )
-    list_filter = ("source", "state", "event_type")
+    list_filter = ("source", "state", "event_type", "account")
     search_fields = ("event_id", "event_type")
     date_hierarchy = "received_at"
     actions = ["replay_events"]
@@ -181,3 +310,77 @@ class InboundEventAdmin(TenantAdmin):
         else:
             done = inbound_events_replay(tenant=tenant, event_ids=ids, actor=request.user)
         self.message_user(request, f"{done} event(s) sent for processing again.", messages.SUCCESS)
+
+
+class SkuMappingForm(forms.ModelForm):
+    class Meta:
+        model = SkuMapping
+        fields = ("account", "channel_sku", "channel_variant_id", "channel_listing_id", "sku")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if (
+            not (cleaned.get("channel_sku") or "").strip()
+            and not (cleaned.get("channel_variant_id") or "").strip()
+        ):
+            raise forms.ValidationError("Give the channel's SKU, its variant id, or both.")
+        return cleaned
+
+
+@admin.register(SkuMapping)
+class SkuMappingAdmin(TenantAdmin):
+    """Saving a mapping gives the waiting order lines their SKU and releases their orders' holds."""
+
+    form = SkuMappingForm
+    list_display = ("channel_sku", "channel_variant_id", "channel_listing_id", "sku", "account", "created_at")
+    list_filter = ("account",)
+    search_fields = ("channel_sku", "channel_variant_id", "sku__code")
+    capabilities = {
+        "view": Capability.INTEGRATIONS_VIEW,
+        "add": Capability.CHANNEL_SKUS_MAP,
+        "change": Capability.CHANNEL_SKUS_MAP,
+        "delete": Capability.CHANNEL_SKUS_MAP,
+    }
+
+    def save_model(self, request: HttpRequest, obj: SkuMapping, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            released = unmapped_lines_resolve(account=obj.account, actor=request.user)
+        else:
+            mapping, released = sku_mapping_save(
+                account=obj.account,
+                sku=obj.sku,
+                channel_sku=obj.channel_sku,
+                channel_variant_id=obj.channel_variant_id,
+                channel_listing_id=obj.channel_listing_id,
+                actor=request.user,
+            )
+            obj.pk = mapping.pk
+        if released:
+            self.message_user(
+                request, f"{released} order(s) released from the unmapped-SKU hold.", messages.SUCCESS
+            )
+
+
+@admin.register(ChannelOrder)
+class ChannelOrderAdmin(TenantAdmin):
+    """Marketplace orders as received, and the order made of each (read-only)."""
+
+    list_display = ("external_id", "name", "account", "state", "order", "attention", "channel_updated_at")
+    list_filter = ("state", "account")
+    search_fields = ("external_id", "name", "order__number")
+    readonly_fields = (
+        "account",
+        "external_id",
+        "name",
+        "order",
+        "state",
+        "attention",
+        "channel_updated_at",
+        "notes",
+        "data",
+        "created_at",
+        "updated_at",
+    )
+    fields = readonly_fields
+    capabilities = read_only(Capability.INTEGRATIONS_VIEW)

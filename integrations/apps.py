@@ -10,10 +10,14 @@ class IntegrationsConfig(AppConfig):
         from integrations.shippo.events import shippo_event_handle
         from integrations.shippo.gateway import shippo_gateway_for
         from integrations.shippo.webhooks import shippo_webhook_verify
+        from integrations.shopify.events import shopify_event_handle
+        from integrations.shopify.gateway import shopify_gateway_for
+        from integrations.shopify.webhooks import shopify_webhook_verify
         from integrations.stripe.events import stripe_event_handle
         from integrations.stripe.gateway import stripe_gateway_for
         from integrations.stripe.webhooks import stripe_webhook_verify
         from integrations.webhooks import register_webhook_verifier
+        from orders.channels import register_channel_gateway
         from orders.payments.gateway import register_gateway
 
         register_gateway("stripe", stripe_gateway_for)
@@ -22,3 +26,6 @@ class IntegrationsConfig(AppConfig):
         register_webhook_verifier("stripe", stripe_webhook_verify)
         register_inbound_handler("shippo", shippo_event_handle)
         register_webhook_verifier("shippo", shippo_webhook_verify)
+        register_inbound_handler("shopify", shopify_event_handle)
+        register_webhook_verifier("shopify", shopify_webhook_verify)
+        register_channel_gateway("shopify", shopify_gateway_for)

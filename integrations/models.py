@@ -29,6 +29,17 @@ class ChannelKind(models.TextChoices):
 WEBHOOK_KINDS = (ChannelKind.SHOPIFY, ChannelKind.WOOCOMMERCE, ChannelKind.STRIPE, ChannelKind.SHIPPO)
 
 
+class SyncStatus(models.TextChoices):
+    NEVER = "never", "Never synced"
+    OK = "ok", "OK"
+    ERROR = "error", "Error"
+
+
+class OversellRule(models.TextChoices):
+    BACKORDER = "backorder", "Backorder with a promise date"
+    CANCEL = "cancel", "Cancel back to the channel"
+
+
 def new_webhook_token() -> str:
     """An unguessable webhook URL token: 256 random bits, URL-safe."""
     return secrets.token_urlsafe(32)
@@ -61,6 +72,32 @@ class ChannelAccount(TenantOwned):
         help_text="The unguessable part of this account's webhook URL. Rotate it if the URL leaks.",
     )
     active = models.BooleanField(default=True)
+    # --- marketplace sync (orders in, stock out) -----------------------------------------------
+    sync_cursor = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Where the next poll starts (a last-updated time or the vendor's page token). "
+        "It moves only after a page's orders are committed.",
+    )
+    poll_interval_seconds = models.PositiveIntegerField(
+        default=300, help_text="How often a polled channel is asked for new and changed orders."
+    )
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    last_sync_status = models.CharField(
+        max_length=10, choices=SyncStatus.choices, default=SyncStatus.NEVER, editable=False
+    )
+    last_sync_error = models.TextField(blank=True, editable=False)
+    stock_buffer = models.PositiveIntegerField(
+        default=0,
+        help_text="Units held back from this channel: it is offered what we can sell minus this.",
+    )
+    oversell_rule = models.CharField(
+        max_length=10,
+        choices=OversellRule.choices,
+        default=OversellRule.BACKORDER,
+        help_text="An order for stock already gone: keep it as a backorder, or cancel it back to "
+        "the channel.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -188,3 +225,117 @@ class InboundEvent(ConcurrentTransitionMixin, TenantOwned):
     )
     def replay(self) -> None:
         self.attempts = 0
+
+
+# --- marketplace orders ------------------------------------------------------------------------
+class SkuMapping(TenantOwned):
+    """A channel's name for one of our SKUs: its SKU text, its variant id and its listing id.
+
+    An incoming line is matched by variant id first, then by the channel's SKU text.
+    """
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="sku_mappings")
+    channel_sku = models.CharField(max_length=255, blank=True)
+    channel_variant_id = models.CharField(max_length=100, blank=True)
+    channel_listing_id = models.CharField(max_length=100, blank=True)
+    sku = models.ForeignKey("inventory.SKU", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "SKU mapping"
+        ordering = ["account", "channel_sku", "channel_variant_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "account", "channel_sku"],
+                condition=~Q(channel_sku=""),
+                name="skumapping_unique_channel_sku",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "account", "channel_variant_id"],
+                condition=~Q(channel_variant_id=""),
+                name="skumapping_unique_variant",
+            ),
+            models.CheckConstraint(
+                condition=~Q(channel_sku="", channel_variant_id=""),
+                name="skumapping_names_something",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_sku or self.channel_variant_id} → {self.sku_id}"
+
+
+class ChannelOrderState(models.TextChoices):
+    OPEN = "open", "Imported"
+    UNMAPPED = "unmapped", "Waiting for SKU mapping"
+    CANCELLED = "cancelled", "Cancelled at the channel"
+
+
+class ChannelOrder(TenantOwned):
+    """A marketplace's order as we received it, and the order we made of it.
+
+    One row per (account, the channel's order id): every webhook or poll of that order
+    goes through it under its row lock, so concurrent deliveries make one order.
+    """
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="channel_orders")
+    external_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, blank=True, help_text="The channel's own order number.")
+    order = models.OneToOneField(
+        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="channel_order"
+    )
+    state = models.CharField(max_length=10, choices=ChannelOrderState.choices, default=ChannelOrderState.OPEN)
+    channel_updated_at = models.DateTimeField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    notes = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder)
+    attention = models.CharField(
+        max_length=300, blank=True, help_text="Set when the channel asked for something staff must resolve."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "account", "external_id"], name="channelorder_unique_external_id"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "state"], name="channelorder_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account.kind} {self.name or self.external_id}"
+
+
+class ChannelOrderLine(TenantOwned):
+    """One line of a channel order: the channel's names for the item, and our line for it.
+
+    `sku` is empty while no mapping names the item; the order line then carries the tenant's
+    placeholder SKU and the order is on hold "unmapped SKU".
+    """
+
+    channel_order = models.ForeignKey(ChannelOrder, on_delete=models.CASCADE, related_name="lines")
+    channel_line_id = models.CharField(max_length=100, blank=True)
+    channel_sku = models.CharField(max_length=255, blank=True)
+    channel_variant_id = models.CharField(max_length=100, blank=True)
+    channel_listing_id = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=255, blank=True)
+    quantity = models.PositiveIntegerField()
+    sku = models.ForeignKey(
+        "inventory.SKU", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    order_line = models.ForeignKey(
+        "orders.OrderLine", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["tenant", "sku"], name="channelorderline_sku_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.channel_sku or self.channel_variant_id}"
+
+    @property
+    def mapped(self) -> bool:
+        return self.sku_id is not None

@@ -903,6 +903,45 @@ def order_edit(
     return order
 
 
+@transaction.atomic
+def order_line_sku_replace(
+    *, tenant: Any, order_id: int, line_id: int, sku: str, reason: str = "", actor: Any = None
+) -> Order:
+    """Give one line another SKU while none of its units is allocated or shipped (a marketplace
+    line taken in under a placeholder SKU, once staff map the channel's SKU). Quantity and
+    price stay; one event, audited. Nothing is (re-)allocated here: the caller releases holds."""
+    order = locks.order_for_update(tenant=tenant, order_id=order_id)
+    if order.state not in EDITABLE:
+        raise OrderConflict(
+            OrderErrorCode.NOT_EDITABLE,
+            f"Order #{order.number} is {order.state}; its lines can no longer change.",
+            state=order.state,
+        )
+    line = next((x for x in locks.order_lines_for_update(order=order) if x.pk == line_id), None)
+    if line is None:
+        raise OrderError("unknown_line", f"Order #{order.number} has no line {line_id}.")
+    if line.quantity_allocated or line.quantity_shipped:
+        raise OrderConflict(
+            OrderErrorCode.NOT_EDITABLE, f"Line {line_id} of order #{order.number} has allocated units."
+        )
+    new_sku = _skus_by_code(tenant, [sku])[sku]
+    before = line.sku.code
+    if new_sku.pk == line.sku_id:
+        return order
+    line.sku = new_sku
+    line.save(update_fields=["sku"])
+    data = {"line": line.pk, "before": before, "after": new_sku.code}
+    order_event_record(
+        order=order,
+        actor=actor,
+        type=OrderEventType.EDITED,
+        message=reason or f"Line SKU {before} → {sku}",
+        data=data,
+    )
+    audit_record(tenant=tenant, actor=actor, action="order.line_sku_replaced", obj=order, after=data)
+    return order
+
+
 # --- shipping ---------------------------------------------------------------------------------
 SHIPPABLE = [
     OrderState.ALLOCATED,

@@ -21,6 +21,7 @@ from fulfillment.models import (
 )
 from fulfillment.services import order_release_to_warehouse
 from integrations.inbox import inbound_event_reject
+from integrations.models import ChannelAccount, ChannelOrder, SkuMapping
 from inventory.allocation import ShipTo
 from inventory.services import inbound_create, reservation_create
 from oms.core.audit import audit_record
@@ -70,6 +71,13 @@ def build_world(tenant: Any, tag: str) -> dict[str, Any]:
     account = make_stripe_account(tenant, "http://127.0.0.1:9", name=f"{tag} stripe")
     event = inbound_event_reject(
         account=account, headers={}, body=f'{{"id": "{tag}-evt"}}', error="signature"
+    )
+    shop = ChannelAccount.objects.create(
+        tenant=tenant, kind="shopify", name=f"{tag} shop", credentials="shpat_x", webhook_secret="shpss_x"
+    )
+    SkuMapping.objects.create(tenant=tenant, account=shop, channel_sku=f"{tag}-SHOE", sku=sku)
+    ChannelOrder.objects.create(
+        tenant=tenant, account=shop, external_id=f"{tag}-SHOP-1", name=f"#{tag}-1", order=order
     )
     owner = staff(tenant, Role.OWNER, f"owner@{low}.test")
     api_key_create(tenant=tenant, name=f"{tag} storefront", role=Role.MANAGER)

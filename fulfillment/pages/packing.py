@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from fulfillment import labels, rates, services
-from fulfillment.carriers import ParcelSpec
 from fulfillment.forms import LabelForm, ParcelForm, ScanForm
 from fulfillment.models import Label, Parcel, Shipment, ShipmentLine
 from fulfillment.pages.access import warehouse_or_404
@@ -22,6 +21,8 @@ from oms.core.permissions import capability_required
 from oms.core.roles import Capability
 
 WORK = Capability.FULFILLMENT_WORK
+# The box is open (items are scanned into it) until the shipment is packed.
+BOX_OPEN = (ShipmentState.PENDING, ShipmentState.PICKING)
 # While a label is being bought the page looks again every few seconds (no JavaScript needed).
 PENDING_REFRESH_SECONDS = 3
 
@@ -46,7 +47,10 @@ def shipment_lines(tenant: Any, shipment: Shipment) -> list[ShipmentLine]:
         .order_by("sku__code", "pk")
     )
     for line in lines:
-        line.to_pack = line.quantity_picked - line.quantity_packed  # type: ignore[attr-defined]
+        # At the bench a pending shipment is picked and packed in one go: all of it may go in the box.
+        ready = line.quantity if shipment.state == ShipmentState.PENDING else line.quantity_picked
+        line.ready = ready  # type: ignore[attr-defined]
+        line.to_pack = max(ready - line.quantity_packed, 0)  # type: ignore[attr-defined]
     return lines
 
 
@@ -61,7 +65,7 @@ def parcel_initial(tenant: Any, shipment: Shipment, lines: list[ShipmentLine]) -
             "width_mm": parcel.width_mm,
             "height_mm": parcel.height_mm,
         }
-    units = [(line.sku, line.quantity_picked or line.quantity) for line in lines]
+    units = [(line.sku, line.ready) for line in lines]  # type: ignore[attr-defined]
     estimate = {
         "weight_grams": sum(sku.weight_grams * n for sku, n in units),
         "length_mm": max((sku.length_mm for sku, _ in units), default=0),
@@ -106,7 +110,7 @@ def pack_context(
         "order": shipment.order,
         "lines": lines,
         "units_to_pack": units_to_pack,
-        "units_picked": sum(line.quantity_picked for line in lines),
+        "units_ready": sum(line.ready for line in lines),  # type: ignore[attr-defined]
         "units_packed": sum(line.quantity_packed for line in lines),
         "parcel_form": parcel_form or ParcelForm(initial=parcel_initial(tenant, shipment, lines)),
         "rates": shipment.rates or [],
@@ -120,7 +124,8 @@ def pack_context(
         "can_ship": shipment.state == ShipmentState.LABEL_PURCHASED,
         "scan_form": ScanForm(),
         "scan_action": reverse("warehouse:pack_scan", kwargs=kwargs),
-        "scan_enabled": units_to_pack > 0 and shipment.is_open,
+        "scan_enabled": units_to_pack > 0
+        and shipment.state in (ShipmentState.PENDING, ShipmentState.PICKING),
     }
 
 
@@ -204,7 +209,7 @@ def pack_confirm_page(request: HttpRequest, warehouse_id: int, shipment_id: int)
     if not form.is_valid():
         form_errors(request, form)
         return _back(warehouse, shipment)
-    parcel = ParcelSpec(**form.cleaned_data)
+    parcel = dict(form.cleaned_data)
     tenant = request.tenant  # type: ignore[attr-defined]
     packed = attempt(
         request,
@@ -252,7 +257,11 @@ def label_buy_page(request: HttpRequest, warehouse_id: int, shipment_id: int) ->
         ),
     )
     if label is not None:
-        messages.info(request, "Label requested.")
+        label.refresh_from_db()  # the purchase may have run on commit already
+        if label.state == LabelState.PURCHASED:
+            messages.success(request, f"Label bought: {label.carrier} {label.tracking_number}.")
+        elif label.state == LabelState.PENDING:
+            messages.info(request, "Buying the label…")
     return _back(warehouse, shipment)
 
 

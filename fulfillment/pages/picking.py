@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from fulfillment import services
+from fulfillment import selectors, services
 from fulfillment.forms import PickListCreateForm, ScanForm, ShortPickForm
 from fulfillment.models import PickList, Shipment, ShipmentLine
 from fulfillment.pages.access import warehouse_or_404, warehouses_for
 from fulfillment.pages.common import attempt, form_errors
-from fulfillment.states import PickListState, ShipmentState
-from inventory.models import StockLevel
+from fulfillment.states import PickListState, ShipmentState, ShortReason
 from oms.core.permissions import capability_required
 from oms.core.roles import Capability
 
@@ -39,9 +37,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _pending(tenant: Any, warehouse: Any) -> Any:
-    return Shipment.objects.for_tenant(tenant).filter(
-        warehouse=warehouse, state=ShipmentState.PENDING, pick_list__isnull=True
-    )
+    return selectors.shipments_waiting_for_pick_list(tenant=tenant, warehouse_id=warehouse.pk)
 
 
 def _open_pick_lists(tenant: Any, warehouse: Any) -> list[PickList]:
@@ -57,7 +53,7 @@ def _open_pick_lists(tenant: Any, warehouse: Any) -> list[PickList]:
         .annotate(
             shipment_count=Count("shipments", distinct=True),
             units_total=units(F("quantity")),
-            units_done=units(F("quantity_picked") + F("quantity_short")),
+            units_done=units(F("quantity_picked")),
         )
         .order_by("created_at", "pk")
     )
@@ -68,34 +64,26 @@ def _at_the_bench(tenant: Any, warehouse: Any) -> list[Shipment]:
         Shipment.objects.for_tenant(tenant)
         .filter(warehouse=warehouse, state__in=AT_THE_BENCH)
         .select_related("order")
-        .annotate(
-            units_left=Coalesce(
-                Sum(F("lines__quantity") - F("lines__quantity_picked") - F("lines__quantity_short")), 0
-            )
-        )
+        .annotate(units_left=Coalesce(Sum(F("lines__quantity") - F("lines__quantity_picked")), 0))
         .order_by("updated_at", "pk")[:100]
     )
 
 
-def index_context(
-    request: HttpRequest, warehouse: Any, form: PickListCreateForm | None = None
-) -> dict[str, Any]:
+def index_context(request: HttpRequest, warehouse: Any) -> dict[str, Any]:
     tenant = request.tenant  # type: ignore[attr-defined]
     pending = _pending(tenant, warehouse)
-    if form is None:
-        form = create_form(request, warehouse)
     return {
         "warehouse": warehouse,
         "pick_lists": _open_pick_lists(tenant, warehouse),
         "pending_count": pending.count(),
         "bench": _at_the_bench(tenant, warehouse),
-        "form": form,
+        "form": create_form(request, warehouse),
     }
 
 
 def create_form(request: HttpRequest, warehouse: Any, data: Any = None) -> PickListCreateForm:
     """The filters offer the carriers and service levels of the shipments waiting."""
-    pending = _pending(request.tenant, warehouse)  # type: ignore[attr-defined]
+    pending = _pending(request.tenant, warehouse).order_by()  # type: ignore[attr-defined]
     return PickListCreateForm(
         data,
         carriers=sorted(set(pending.exclude(carrier="").values_list("carrier", flat=True).distinct())),
@@ -111,60 +99,6 @@ def index(request: HttpRequest, warehouse_id: int) -> HttpResponse:
 
 
 # --- the pick-list page --------------------------------------------------------------------
-@dataclass
-class PickGroup:
-    """One stop on the walk: a bin and a SKU, with every shipment line that wants it."""
-
-    bin_location: str | None
-    sku: Any
-    lines: list[Any] = field(default_factory=list)
-
-    @property
-    def quantity(self) -> int:
-        return sum(line.quantity for line in self.lines)
-
-    @property
-    def picked(self) -> int:
-        return sum(line.quantity_picked for line in self.lines)
-
-    @property
-    def short(self) -> int:
-        return sum(line.quantity_short for line in self.lines)
-
-    @property
-    def to_pick(self) -> int:
-        return self.quantity - self.picked - self.short
-
-    @property
-    def is_done(self) -> bool:
-        return self.to_pick <= 0
-
-
-def pick_rows(tenant: Any, pick_list: PickList) -> list[Any]:
-    """The pick list's shipment lines in walking order (bin, SKU), with SKU, shipment and order."""
-    bins = StockLevel.objects.for_tenant(tenant).filter(
-        sku=OuterRef("sku"), warehouse_id=pick_list.warehouse_id
-    )
-    return list(
-        ShipmentLine.objects.for_tenant(tenant)
-        .filter(shipment__pick_list=pick_list)
-        .exclude(shipment__state=ShipmentState.CANCELLED)
-        .select_related("sku", "shipment", "shipment__order")
-        .annotate(bin_location=NullIf(Subquery(bins.values("bin_location")[:1]), Value("")))
-        .order_by(F("bin_location").asc(nulls_last=True), "sku__code", "shipment_id", "pk")
-    )
-
-
-def group_rows(rows: list[Any]) -> list[PickGroup]:
-    groups: dict[tuple[str, int], PickGroup] = {}
-    for row in rows:
-        key = (row.bin_location, row.sku_id)
-        if key not in groups:
-            groups[key] = PickGroup(bin_location=row.bin_location, sku=row.sku)
-        groups[key].lines.append(row)
-    return list(groups.values())
-
-
 def pick_list_or_404(request: HttpRequest, warehouse: Any, pick_list_id: int) -> PickList:
     pick_list = (
         PickList.objects.for_tenant(request.tenant)  # type: ignore[attr-defined]
@@ -177,29 +111,30 @@ def pick_list_or_404(request: HttpRequest, warehouse: Any, pick_list_id: int) ->
 
 
 def pick_list_context(request: HttpRequest, warehouse: Any, pick_list: PickList) -> dict[str, Any]:
-    rows = pick_rows(request.tenant, pick_list)  # type: ignore[attr-defined]
-    groups = group_rows(rows)
-    total = sum(g.quantity for g in groups)
-    done = sum(g.picked + g.short for g in groups)
-    shipments = {row.shipment_id: row.shipment for row in rows}
-    left: dict[int, int] = dict.fromkeys(shipments, 0)
-    picked: dict[int, int] = dict.fromkeys(shipments, 0)
-    for row in rows:
-        row.left = row.quantity - row.quantity_picked - row.quantity_short
-        left[row.shipment_id] += row.left
-        picked[row.shipment_id] += row.quantity_picked
-    ready = [s for pk, s in shipments.items() if left[pk] <= 0 and picked[pk] > 0]
+    """The list as the selector lays it out (a fixed number of queries), and what is ready to pack."""
+    sheet = selectors.pick_list_sheet(tenant=request.tenant, pick_list_id=pick_list.pk)  # type: ignore[attr-defined]
+    picked = sum(stop.picked for stop in sheet.stops)
+    states = {row.shipment_id: row.shipment_state for stop in sheet.stops for row in stop.lines}
+    ready = [
+        order
+        for order in sheet.orders
+        if states[order.shipment_id] == ShipmentState.PICKING
+        and order.to_pick == 0
+        and any(stop.quantity for stop in order.stops)
+    ]
+    is_open = pick_list.state == PickListState.OPEN and sheet.to_pick > 0
     return {
         "warehouse": warehouse,
         "pick_list": pick_list,
-        "groups": groups,
-        "units_total": total,
-        "units_done": done,
-        "shipment_count": len(shipments),
+        "sheet": sheet,
+        "units_total": sheet.quantity,
+        "units_done": picked,
+        "units_short": sum(stop.short for stop in sheet.stops),
+        "shipment_count": len(sheet.orders),
         "ready_to_pack": ready,
-        "is_complete": total > 0 and done >= total,
+        "is_open": is_open,
+        "short_reasons": ShortReason.choices,
         "scan_form": ScanForm(),
-        "short_form": ShortPickForm(),
         "scan_action": reverse(
             "warehouse:pick_scan", kwargs={"warehouse_id": warehouse.pk, "pick_list_id": pick_list.pk}
         ),
@@ -252,7 +187,7 @@ def pick_scan_page(request: HttpRequest, warehouse_id: int, pick_list_id: int) -
         messages.error(request, "Scan a barcode or type a SKU code.")
         return back
     code = form.cleaned_data["code"]
-    line = attempt(
+    result = attempt(
         request,
         lambda: services.pick_scan(
             tenant=request.tenant,  # type: ignore[attr-defined]
@@ -261,9 +196,17 @@ def pick_scan_page(request: HttpRequest, warehouse_id: int, pick_list_id: int) -
             actor=request.user,
         ),
     )
-    if line is not None:
-        messages.success(request, f"Picked {line.sku.code} for {line.shipment.number}.")
+    if result is not None:
+        messages.success(request, scan_outcome(result))
     return back
+
+
+def scan_outcome(result: Any) -> str:
+    """`Picked SKU-1 for S-1001-1 · 4 left on the list`, or the list is done."""
+    words = f"Picked {result.sku.code} for {result.shipment.number}"
+    if result.list_done or not result.list_remaining:
+        return f"{words}. The pick list is done: pack the shipments."
+    return f"{words} · {result.list_remaining} left on the list."
 
 
 @capability_required(WORK)
@@ -294,9 +237,5 @@ def pick_short_page(request: HttpRequest, warehouse_id: int, pick_list_id: int, 
         ),
     )
     if result is not None:
-        messages.warning(request, short_outcome(result))
+        messages.warning(request, str(result))  # the service words it: how many, where they went
     return back
-
-
-def short_outcome(result: Any) -> str:
-    return str(result)

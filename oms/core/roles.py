@@ -77,6 +77,7 @@ class Capability(StrEnum):
     # integrations
     INTEGRATIONS_VIEW = "integrations.view"
     INTEGRATIONS_REPLAY = "integrations.replay"
+    CHANNEL_SKUS_MAP = "integrations.map_skus"
     # no role: the platform's superusers only
     PLATFORM = "platform.admin"
 
@@ -134,6 +135,7 @@ DESCRIPTIONS: dict[Capability, str] = {
     "shipments from the admin or the API",
     C.INTEGRATIONS_VIEW: "see channel accounts (secrets masked) and the inbound event inbox",
     C.INTEGRATIONS_REPLAY: "replay failed inbound events",
+    C.CHANNEL_SKUS_MAP: "map marketplace SKUs to ours (releases the orders held for them)",
     C.PLATFORM: "platform administration (superusers only, no tenant role)",
 }
 
@@ -173,6 +175,7 @@ MANAGER = frozenset(
         C.SHIPMENTS_MANAGE,
         C.INTEGRATIONS_VIEW,
         C.INTEGRATIONS_REPLAY,
+        C.CHANNEL_SKUS_MAP,
     }
 )
 

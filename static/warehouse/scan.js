@@ -97,6 +97,13 @@
       var fresh = doc.getElementById("wh-main");
       if (!fresh) { window.location.assign(result.response.url || window.location.href); return; }
       main().replaceWith(fresh);
+      if (!doc.querySelector("[data-scan-form]")) {
+        // nothing left to scan here: the box and the camera go
+        var panel = document.querySelector("[data-camera]");
+        if (panel) stopCamera(panel);
+        var box = document.querySelector(".scan");
+        if (box) box.remove();
+      }
       if (result.response.url) history.replaceState(null, "", result.response.url);
       bind();
       announce();
@@ -215,6 +222,9 @@
       }
     }
   }
+
+  // Back from the print dialog: the scanner types into the box again.
+  window.addEventListener("afterprint", function () { setTimeout(focusScan, 0); });
 
   document.addEventListener("DOMContentLoaded", function () {
     bind();

@@ -132,3 +132,10 @@ def test_another_tenants_shipment_is_not_found(tenant_a, tenant_b, stocked):
         shipment_pack(tenant=tenant_b, shipment_id=shipment.pk, parcels=[{"weight_grams": 1}])
     assert fresh(shipment).state == "pending"
     assert fresh(shipment.lines.get()).quantity_packed == 0
+
+
+def test_a_pack_scan_matches_a_barcode_in_any_gtin_length(tenant_a, stocked):
+    SKU.objects.for_tenant(tenant_a).filter(code="SKU-123").update(barcode="012345678905")
+    [shipment] = released(tenant_a)
+    line = pack_scan(tenant=tenant_a, shipment_id=shipment.pk, code="00012345678905")
+    assert line.quantity_packed == 1

@@ -329,3 +329,14 @@ def test_a_short_pick_is_refused_for_bad_input_and_changes_nothing(tenant_a, ten
     assert level(tenant_a, sku_a, w3) == before
     assert (fresh(line).quantity, fresh(line).quantity_short) == (2, 0)
     assert Shipment.objects.for_tenant(tenant_a).count() == 1
+
+
+def test_an_ean13_with_a_leading_zero_scans_as_the_upc_a_a_scanner_reports(tenant_a, stocked):
+    _, _, w3 = stocked
+    SKUFactory._meta.model.objects.for_tenant(tenant_a).filter(code="SKU-123").update(barcode="0012345678905")
+    pick_list, _ = _shoes_list(tenant_a, w3)
+    result = pick_scan(tenant=tenant_a, pick_list_id=pick_list.pk, code="012345678905")
+    assert result.sku.code == "SKU-123" and result.quantity == 1
+    with pytest.raises(FulfillmentError) as caught:  # another number is still another item
+        pick_scan(tenant=tenant_a, pick_list_id=pick_list.pk, code="012345678906")
+    assert caught.value.code == "wrong_item"

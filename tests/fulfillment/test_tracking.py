@@ -220,11 +220,22 @@ def test_a_partially_shipped_order_is_not_delivered(tenant_a):
     assert Order.objects.for_tenant(tenant_a).get(pk=order.pk).state == OrderState.PARTIALLY_SHIPPED
 
 
-def test_a_shipment_still_in_the_warehouse_is_not_moved_by_tracking(one):
+@pytest.mark.parametrize("state", [S.PENDING, S.PICKING, S.PACKED, S.CANCELLED])
+def test_a_shipment_still_in_the_warehouse_is_not_moved_by_tracking(one, state):
+    _, shipment = one
+    Shipment.objects.for_tenant(shipment.tenant_id).filter(pk=shipment.pk).update(state=state)
+
+    outcome = apply(shipment, "TRANSIT")
+
+    assert outcome.recorded and not outcome.moved
+    assert fresh(shipment).state == state
+
+
+def test_a_bought_label_waiting_for_pickup_is_not_moved_by_pre_transit(one):
     _, shipment = one
     Shipment.objects.for_tenant(shipment.tenant_id).filter(pk=shipment.pk).update(state=S.LABEL_PURCHASED)
 
-    outcome = apply(shipment, "TRANSIT")
+    outcome = apply(shipment, "PRE_TRANSIT")
 
     assert outcome.recorded and not outcome.moved
     assert fresh(shipment).state == S.LABEL_PURCHASED
@@ -271,3 +282,29 @@ def test_the_tracking_link_is_the_platforms_else_the_carriers_page(one):
     assert tracking_link(shipment) == "https://track.example/abc"
     shipment.tracking_url, shipment.carrier = "", "Pigeon Post"
     assert tracking_link(shipment) == ""
+
+
+@pytest.mark.parametrize(("status", "state"), [("TRANSIT", S.IN_TRANSIT), ("DELIVERED", S.DELIVERED)])
+def test_a_carrier_scan_of_a_bought_label_ships_the_shipment_first(tenant_a, status, state):
+    order, _ = shipped_order(tenant_a, ship=0)
+    shipment = Shipment.objects.for_tenant(tenant_a).get(order=order)
+    Shipment.objects.for_tenant(tenant_a).filter(pk=shipment.pk).update(
+        state=S.LABEL_PURCHASED, carrier="usps", tracking_number="9400111"
+    )
+
+    outcome = apply(fresh(shipment), status)
+
+    after = fresh(shipment)
+    assert outcome.moved and after.state == state and after.shipped_at is not None
+    assert Order.objects.for_tenant(tenant_a).get(pk=order.pk).state in (
+        OrderState.SHIPPED,
+        OrderState.DELIVERED,
+    )
+    shipments_recorded = OrderEvent.objects.for_tenant(tenant_a).filter(
+        order=order, type=OrderEventType.SHIPMENT
+    )
+    assert shipments_recorded.count() == 1
+    assert shipments_recorded.get().data["tracking_number"] == "9400111"
+
+    apply(fresh(shipment), status)  # a repeat ships nothing twice
+    assert shipments_recorded.count() == 1

@@ -48,7 +48,7 @@ def test_the_url_carries_an_unguessable_token_not_the_accounts_id(client, tenant
 def test_an_unknown_token_and_a_bad_signature_get_the_same_answer(client, tenant_a):
     account = make_stripe_account(tenant_a)
     shop = ChannelAccount.objects.create(
-        tenant=tenant_a, kind="shopify", name="shop", webhook_secret="shpss_x"
+        tenant=tenant_a, kind="woocommerce", name="shop", webhook_secret="wc_x"
     )
     unconfigured = make_stripe_account(tenant_a, name="no-secret", secret="")
     inactive = make_stripe_account(tenant_a, name="paused")
@@ -76,7 +76,7 @@ def test_an_unknown_token_and_a_bad_signature_get_the_same_answer(client, tenant
     # Every delivery to a real account is kept; the probes of unknown tokens have nowhere to go.
     rows = _rows(tenant_a)
     assert rows.count() == 7 and set(rows.values_list("state", flat=True)) == {"rejected"}
-    assert rows.get(account=shop).error == "no verifier for shopify yet"
+    assert rows.get(account=shop).error == "no verifier for woocommerce yet"
     assert rows.get(account=inactive).error == "account inactive"
 
 

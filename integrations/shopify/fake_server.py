@@ -1,0 +1,591 @@
+"""A local fake of a Shopify shop: what the tests and `make run`'s demo talk to instead of Shopify.
+
+It speaks what our adapter uses (../shared/integrations.md section 3): the GraphQL Admin API at
+`POST /admin/api/<version>/graphql.json` (header `X-Shopify-Access-Token`), answering the
+`order(id:) { fulfillments, fulfillmentOrders }` query and the `fulfillmentCreate` mutation
+(200 with `userErrors` when refused, as Shopify does), and it sends signed webhooks
+(`X-Shopify-Hmac-Sha256` = base64 HMAC-SHA256 of the raw body, `X-Shopify-Topic`,
+`X-Shopify-Event-Id`, `X-Shopify-Webhook-Id`, `X-Shopify-Shop-Domain`...) with the REST
+Order resource as the body. It keeps state: orders (REST shape), one fulfillment order per
+order with its line items, fulfillments with their tracking.
+
+Tests start it in a thread on a free port::
+
+    fake = FakeShopify(access_token="shpat_x").start()      # fake.url -> "http://127.0.0.1:PORT"
+    fake.add_webhook(url, secret="shpss_x")
+    order = fake.create_order(line_items=[{"sku": "SKU-1", "quantity": 2, "price": "10.00"}])
+    fake.deliver("orders/create", order["id"], times=5)     # the same event (same event id) 5 times
+    fake.cancel_order(order["id"])                          # orders/cancelled
+    fake.fulfillments_of(order["id"])                       # what our tracking push made
+    fake.fail_next(2, status=503)
+    fake.stop()
+
+As a process (`make run`)::
+
+    python -m integrations.shopify.fake_server --port 8026 --webhook-url URL --webhook-secret S
+
+and over HTTP, without authentication, under /_control/: GET state, POST reset,
+POST orders {line_items, email, shipping_address} (creates an order and sends orders/create),
+POST orders/<id>/cancel, POST orders/<id>/update {shipping_address}, POST webhooks {url, secret},
+POST faults {fail, status}.
+
+Stdlib only: no Django, so it runs anywhere the project's Python does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+API_VERSION = "2026-07"
+SHOP_DOMAIN = "fake-shop.myshopify.com"
+DEFAULT_ADDRESS = {
+    "first_name": "Ana",
+    "last_name": "Lima",
+    "name": "Ana Lima",
+    "company": None,
+    "address1": "500 Congress Ave",
+    "address2": "",
+    "city": "Austin",
+    "province": "Texas",
+    "province_code": "TX",
+    "zip": "78701",
+    "country": "United States",
+    "country_code": "US",
+    "phone": "+15125550100",
+}
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def sign(secret: str, body: bytes) -> str:
+    """`X-Shopify-Hmac-Sha256`: base64(HMAC-SHA256(secret, raw body))."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+@dataclass
+class Hook:
+    url: str
+    secret: str
+
+
+@dataclass
+class Delivery:
+    topic: str
+    event_id: str
+    status: int | None
+    error: str = ""
+
+
+def _gid(kind: str, number: int | str) -> str:
+    return f"gid://shopify/{kind}/{number}"
+
+
+def _tail(gid: str) -> str:
+    return str(gid).rsplit("/", 1)[-1]
+
+
+class FakeShopify:
+    def __init__(self, *, access_token: str | None = None, webhooks: list[Hook] | None = None) -> None:
+        self.access_token = access_token
+        self.lock = threading.RLock()
+        self.initial_hooks = list(webhooks or [])
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._port = 0
+        self.reset()
+
+    def reset(self) -> None:
+        with getattr(self, "lock", threading.RLock()):
+            self.ids = itertools.count(820982911946154508)
+            self.orders: dict[str, dict[str, Any]] = {}
+            self.fulfillment_orders: dict[str, list[dict[str, Any]]] = {}
+            self.fulfillments: dict[str, list[dict[str, Any]]] = {}
+            self.hooks: list[Hook] = list(self.initial_hooks)
+            self.deliveries: list[Delivery] = []
+            self.requests: list[dict[str, Any]] = []
+            self.faults: list[list[int]] = []  # [remaining, status]
+            self.events: dict[tuple[str, str], str] = {}  # (topic, order id) -> last event id
+
+    # --- life --------------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        if not self._port:
+            raise RuntimeError("the fake Shopify server is not running")
+        return f"http://127.0.0.1:{self._port}"
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeShopify:
+        fake = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.fake = fake
+        server = ThreadingHTTPServer((host, port or self._port), Handler)
+        server.daemon_threads = True
+        self._server = server
+        self._port = server.server_address[1]
+        self._thread = threading.Thread(target=server.serve_forever, name="fake-shopify", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def __enter__(self) -> FakeShopify:
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def fail_next(self, n: int = 1, *, status: int = 503) -> None:
+        """The next `n` API requests answer `status`."""
+        with self.lock:
+            self.faults.append([n, status])
+
+    def _take_fault(self) -> int | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault[0] > 0:
+                    fault[0] -= 1
+                    return fault[1]
+        return None
+
+    # --- the shop --------------------------------------------------------------------------------------
+    def add_webhook(self, url: str, *, secret: str) -> Hook:
+        hook = Hook(url, secret)
+        with self.lock:
+            self.hooks.append(hook)
+        return hook
+
+    def create_order(
+        self,
+        *,
+        line_items: list[dict[str, Any]],
+        email: str = "ana@example.com",
+        shipping_address: dict[str, Any] | None = None,
+        currency: str = "USD",
+        shipping: str = "5.00",
+        notify: bool = False,
+    ) -> dict[str, Any]:
+        """A new order (REST shape) with one open fulfillment order; with `notify`, orders/create goes out."""
+        with self.lock:
+            order_id = next(self.ids)
+            number = 1000 + len(self.orders) + 1
+            items = []
+            for raw in line_items:
+                item_id = next(self.ids)
+                quantity = int(raw.get("quantity", 1))
+                items.append(
+                    {
+                        "id": item_id,
+                        "admin_graphql_api_id": _gid("LineItem", item_id),
+                        "variant_id": raw.get("variant_id", next(self.ids)),
+                        "product_id": raw.get("product_id", next(self.ids)),
+                        "sku": raw.get("sku", ""),
+                        "name": raw.get("title", raw.get("sku", "Item")),
+                        "title": raw.get("title", raw.get("sku", "Item")),
+                        "quantity": quantity,
+                        "fulfillable_quantity": quantity,
+                        "fulfillment_status": None,
+                        "price": str(raw.get("price", "10.00")),
+                        "requires_shipping": True,
+                        "grams": int(raw.get("grams", 200)),
+                        "tax_lines": [],
+                    }
+                )
+            subtotal = sum(Decimal(i["price"]) * i["quantity"] for i in items)
+            address = dict(shipping_address or DEFAULT_ADDRESS)
+            now = _now()
+            order = {
+                "id": order_id,
+                "admin_graphql_api_id": _gid("Order", order_id),
+                "name": f"#{number}",
+                "order_number": number,
+                "email": email,
+                "phone": None,
+                "created_at": now,
+                "updated_at": now,
+                "processed_at": now,
+                "currency": currency,
+                "presentment_currency": currency,
+                "test": True,
+                "financial_status": "paid",
+                "fulfillment_status": None,
+                "cancelled_at": None,
+                "cancel_reason": None,
+                "subtotal_price": str(subtotal),
+                "total_tax": "0.00",
+                "total_discounts": "0.00",
+                "total_price": str(subtotal + Decimal(shipping)),
+                "customer": {
+                    "id": next(self.ids),
+                    "email": email,
+                    "first_name": address.get("first_name"),
+                    "last_name": address.get("last_name"),
+                },
+                "shipping_address": address,
+                "billing_address": address,
+                "line_items": items,
+                "shipping_lines": [{"id": next(self.ids), "title": "Standard", "price": shipping}],
+            }
+            key = str(order_id)
+            self.orders[key] = order
+            fo_id = next(self.ids)
+            self.fulfillment_orders[key] = [
+                {
+                    "id": _gid("FulfillmentOrder", fo_id),
+                    "status": "OPEN",
+                    "lineItems": [
+                        {
+                            "id": _gid("FulfillmentOrderLineItem", next(self.ids)),
+                            "remainingQuantity": i["quantity"],
+                            "lineItem": {"id": i["admin_graphql_api_id"], "sku": i["sku"]},
+                        }
+                        for i in items
+                    ],
+                }
+            ]
+            self.fulfillments[key] = []
+        if notify:
+            self.deliver("orders/create", key)
+        return order
+
+    def update_order(
+        self, order_id: str | int, *, shipping_address: dict[str, Any], notify: bool = True
+    ) -> None:
+        with self.lock:
+            order = self.orders[str(order_id)]
+            order["shipping_address"] = {**order["shipping_address"], **shipping_address}
+            order["updated_at"] = _now()
+        if notify:
+            self.deliver("orders/updated", order_id)
+
+    def cancel_order(self, order_id: str | int, *, reason: str = "customer", notify: bool = True) -> None:
+        with self.lock:
+            order = self.orders[str(order_id)]
+            order["cancelled_at"] = order["updated_at"] = _now()
+            order["cancel_reason"] = reason
+            for fo in self.fulfillment_orders[str(order_id)]:
+                if fo["status"] == "OPEN":
+                    fo["status"] = "CANCELLED"
+        if notify:
+            self.deliver("orders/cancelled", order_id)
+
+    def fulfillments_of(self, order_id: str | int) -> list[dict[str, Any]]:
+        with self.lock:
+            return json.loads(json.dumps(self.fulfillments.get(str(order_id), [])))
+
+    # --- webhooks -----------------------------------------------------------------------------------------
+    def webhook_body(self, order_id: str | int) -> bytes:
+        with self.lock:
+            return json.dumps(self.orders[str(order_id)]).encode()
+
+    def deliver(
+        self,
+        topic: str,
+        order_id: str | int,
+        *,
+        event_id: str | None = None,
+        times: int = 1,
+        concurrently: int = 0,
+        body: bytes | None = None,
+        signature: str | None = None,
+    ) -> list[Delivery]:
+        """POST one event to every webhook: `times` deliveries one after the other, then
+        `concurrently` more at once, all with the same event id (a duplicate, by Shopify's word)."""
+        raw = body if body is not None else self.webhook_body(order_id)
+        event_id = event_id or str(uuid.uuid4())
+        with self.lock:
+            hooks = list(self.hooks)
+            self.events[(topic, str(order_id))] = event_id
+        results: list[Delivery] = []
+        for hook in hooks:
+            for _ in range(times):
+                results.append(self._post(hook, topic, event_id, raw, signature))
+            if concurrently:
+                threads = [
+                    threading.Thread(
+                        target=lambda h=hook: results.append(self._post(h, topic, event_id, raw, signature))
+                    )
+                    for _ in range(concurrently)
+                ]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(30)
+        with self.lock:
+            self.deliveries.extend(results)
+        return results
+
+    def _post(self, hook: Hook, topic: str, event_id: str, raw: bytes, signature: str | None) -> Delivery:
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Shopify-Captain-Hook",
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Shop-Domain": SHOP_DOMAIN,
+            "X-Shopify-API-Version": API_VERSION,
+            "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+            "X-Shopify-Event-Id": event_id,
+            "X-Shopify-Triggered-At": _now(),
+        }
+        if signature is None:
+            headers["X-Shopify-Hmac-Sha256"] = sign(hook.secret, raw)
+        elif signature:
+            headers["X-Shopify-Hmac-Sha256"] = signature
+        request = urllib.request.Request(hook.url, data=raw, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return Delivery(topic, event_id, response.status)
+        except urllib.error.HTTPError as exc:
+            return Delivery(topic, event_id, exc.code, error=exc.read().decode(errors="replace")[:500])
+        except (OSError, ValueError) as exc:
+            return Delivery(topic, event_id, None, error=str(exc))
+
+    # --- GraphQL Admin API -------------------------------------------------------------------------
+    def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        if "fulfillmentCreate(" in query:
+            return {
+                "data": {"fulfillmentCreate": self._fulfillment_create(variables.get("fulfillment") or {})}
+            }
+        if re.search(r"\border\s*\(", query):
+            return {"data": {"order": self._order_node(str(variables.get("id", "")))}}
+        return {
+            "errors": [
+                {"message": "Field is not supported by the fake", "extensions": {"code": "UNSUPPORTED"}}
+            ]
+        }
+
+    def _order_node(self, gid: str) -> dict[str, Any] | None:
+        key = _tail(gid)
+        with self.lock:
+            if key not in self.orders:
+                return None
+            return {
+                "id": _gid("Order", key),
+                "fulfillments": json.loads(json.dumps(self.fulfillments[key])),
+                "fulfillmentOrders": {
+                    "nodes": [
+                        {**fo, "lineItems": {"nodes": json.loads(json.dumps(fo["lineItems"]))}}
+                        for fo in self.fulfillment_orders[key]
+                    ]
+                },
+            }
+
+    def _fulfillment_create(self, data: dict[str, Any]) -> dict[str, Any]:
+        def refused(message: str, field: list[str]) -> dict[str, Any]:
+            return {"fulfillment": None, "userErrors": [{"field": field, "message": message}]}
+
+        groups = data.get("lineItemsByFulfillmentOrder") or []
+        if not groups:
+            return refused("lineItemsByFulfillmentOrder is required", ["fulfillment"])
+        with self.lock:
+            located = []
+            for group in groups:
+                fo_id = group.get("fulfillmentOrderId")
+                owner = next(
+                    (k for k, fos in self.fulfillment_orders.items() if any(f["id"] == fo_id for f in fos)),
+                    None,
+                )
+                if owner is None:
+                    return refused(
+                        "Fulfillment order does not exist.", ["fulfillment", "lineItemsByFulfillmentOrder"]
+                    )
+                fo = next(f for f in self.fulfillment_orders[owner] if f["id"] == fo_id)
+                if fo["status"] not in ("OPEN", "IN_PROGRESS"):
+                    return refused(f"Fulfillment order is {fo['status'].lower()}.", ["fulfillment"])
+                wanted = group.get("fulfillmentOrderLineItems") or [
+                    {"id": i["id"], "quantity": i["remainingQuantity"]} for i in fo["lineItems"]
+                ]
+                for item in wanted:
+                    line = next((i for i in fo["lineItems"] if i["id"] == item.get("id")), None)
+                    if line is None or int(item.get("quantity", 0)) > line["remainingQuantity"]:
+                        return refused(
+                            "Invalid fulfillment order line item quantity requested.", ["fulfillment"]
+                        )
+                located.append((owner, fo, wanted))
+            owners = {owner for owner, _, _ in located}
+            if len(owners) != 1:
+                return refused("Fulfillment orders belong to different orders.", ["fulfillment"])
+            for _, fo, wanted in located:
+                for item in wanted:
+                    line = next(i for i in fo["lineItems"] if i["id"] == item["id"])
+                    line["remainingQuantity"] -= int(item["quantity"])
+                fo["status"] = (
+                    "CLOSED" if all(i["remainingQuantity"] == 0 for i in fo["lineItems"]) else "IN_PROGRESS"
+                )
+            owner = owners.pop()
+            tracking = data.get("trackingInfo") or {}
+            fulfillment = {
+                "id": _gid("Fulfillment", next(self.ids)),
+                "status": "SUCCESS",
+                "trackingInfo": [
+                    {
+                        "number": tracking.get("number"),
+                        "company": tracking.get("company"),
+                        "url": tracking.get("url"),
+                    }
+                ],
+                "notifyCustomer": bool(data.get("notifyCustomer")),
+                "lineItems": [item for _, _, wanted in located for item in wanted],
+                "createdAt": _now(),
+            }
+            self.fulfillments[owner].append(fulfillment)
+            order = self.orders[owner]
+            done = all(f["status"] == "CLOSED" for f in self.fulfillment_orders[owner])
+            order["fulfillment_status"] = "fulfilled" if done else "partial"
+            return {
+                "fulfillment": {k: fulfillment[k] for k in ("id", "status", "trackingInfo")},
+                "userErrors": [],
+            }
+
+    # --- control --------------------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "orders": list(self.orders.values()),
+                "fulfillment_orders": self.fulfillment_orders,
+                "fulfillments": self.fulfillments,
+                "webhooks": [{"url": h.url} for h in self.hooks],
+                "deliveries": [d.__dict__ for d in self.deliveries[-100:]],
+            }
+
+    def control(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        if method == "GET" and path == "/_control/state":
+            return 200, self.state()
+        if method == "POST" and path == "/_control/reset":
+            self.reset()
+            return 200, {"reset": True}
+        if method == "POST" and path == "/_control/webhooks":
+            self.add_webhook(str(body.get("url", "")), secret=str(body.get("secret", "")))
+            return 201, {"added": True}
+        if method == "POST" and path == "/_control/faults":
+            self.fail_next(int(body.get("fail", 1)), status=int(body.get("status", 503)))
+            return 200, {"ok": True}
+        if method == "POST" and path == "/_control/orders":
+            items = body.get("line_items") or [{"sku": "SKU-1", "quantity": 1, "price": "10.00"}]
+            order = self.create_order(
+                line_items=items,
+                email=body.get("email") or "ana@example.com",
+                shipping_address=body.get("shipping_address"),
+            )
+            deliveries = self.deliver("orders/create", order["id"])
+            return 201, {"order": order, "deliveries": [d.__dict__ for d in deliveries]}
+        m = re.fullmatch(r"/_control/orders/(\d+)/(cancel|update)", path)
+        if method == "POST" and m and m.group(1) in self.orders:
+            if m.group(2) == "cancel":
+                self.cancel_order(m.group(1), reason=str(body.get("reason") or "customer"))
+            else:
+                self.update_order(m.group(1), shipping_address=body.get("shipping_address") or {})
+            return 200, {"order": self.orders[m.group(1)]}
+        return 404, {"errors": "Not Found"}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeShopify
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def _send(self, status: int, payload: Any) -> None:
+        raw = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _dispatch(self) -> None:
+        fake = self.fake
+        path = urlsplit(self.path).path.rstrip("/") or "/"
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            self._send(400, {"errors": "The body is not JSON."})
+            return
+        if path.startswith("/_control/"):
+            status, payload = fake.control(self.command, path, body if isinstance(body, dict) else {})
+            self._send(status, payload)
+            return
+        with fake.lock:
+            fake.requests.append({"method": self.command, "path": path, "body": body})
+        status = fake._take_fault()
+        if status is not None:
+            self._send(status, {"errors": f"Fake Shopify answered {status} (injected fault)."})
+            return
+        if fake.access_token is not None and self.headers.get("X-Shopify-Access-Token") != fake.access_token:
+            self._send(
+                401,
+                {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"},
+            )
+            return
+        if self.command == "POST" and re.fullmatch(r"/admin/api/[\w-]+/graphql\.json", path):
+            if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+                self._send(400, {"errors": "Parameter Missing or Invalid"})
+                return
+            self._send(200, fake.graphql(body["query"], body.get("variables") or {}))
+            return
+        self._send(404, {"errors": "Not Found"})
+
+    do_GET = do_POST = do_PUT = do_DELETE = _dispatch
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="A local fake of a Shopify shop (development and tests).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8026)
+    parser.add_argument("--access-token", default=None, help="accept only this token (default: any)")
+    parser.add_argument("--webhook-url", action="append", default=[])
+    parser.add_argument("--webhook-secret", default="")
+    parser.add_argument("--generate", type=float, default=0, help="every N seconds, a new order arrives")
+    parser.add_argument("--skus", default="SKU-1", help="comma-separated SKUs the generated orders use")
+    args = parser.parse_args(argv)
+    fake = FakeShopify(
+        access_token=args.access_token, webhooks=[Hook(u, args.webhook_secret) for u in args.webhook_url]
+    )
+    fake.start(args.host, args.port)
+    print(f"Fake Shopify on {fake.url} (webhooks: {', '.join(args.webhook_url) or 'none'})", flush=True)  # noqa: T201
+    skus = [s.strip() for s in args.skus.split(",") if s.strip()]
+    try:
+        for n in itertools.count():
+            time.sleep(args.generate or 3600)
+            if args.generate:
+                sku = skus[n % len(skus)]
+                fake.create_order(
+                    line_items=[{"sku": sku, "quantity": 1 + n % 2, "price": "19.99"}], notify=True
+                )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
