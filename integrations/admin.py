@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import CharField, QuerySet, Value
 from django.http import HttpRequest
 from django.urls import reverse
@@ -19,6 +20,7 @@ from integrations.ingest import sku_mapping_save, unmapped_lines_resolve, unmapp
 from integrations.models import (
     ChannelAccount,
     ChannelOrder,
+    ChannelStock,
     InboundEvent,
     InboundEventState,
     SkuMapping,
@@ -27,6 +29,7 @@ from integrations.services import channel_account_rotate_webhook_token
 from oms.core.admin import TenantAdmin, capability_action, read_only
 from oms.core.fields import secret_field_names
 from oms.core.roles import Capability
+from oms.core.tasks import enqueue_on_commit
 
 FORM_FIELDS = (
     "kind",
@@ -131,7 +134,24 @@ class ChannelAccountAdmin(TenantAdmin):
         "unmapped_skus_to_map",
         "inbox",
     )
-    actions = ["rotate_webhook_tokens"]
+    actions = ["rotate_webhook_tokens", "publish_stock_now"]
+
+    @capability_action(
+        Capability.INTEGRATIONS_REPLAY,
+        description="Publish stock to the selected accounts now (what changed since the last time)",
+    )
+    def publish_stock_now(self, request: HttpRequest, queryset: QuerySet[ChannelAccount]) -> None:
+        accounts = list(queryset.filter(active=True).order_by("pk"))
+        with transaction.atomic():
+            for account in accounts:
+                enqueue_on_commit(
+                    "integrations.tasks.channel_stock_publish_task",
+                    tenant_id=account.tenant_id,
+                    account_id=account.pk,
+                )
+        self.message_user(
+            request, f"Stock publishing queued for {len(accounts)} account(s).", messages.SUCCESS
+        )
 
     @admin.display(description="Sync")
     def sync_status(self, obj: ChannelAccount) -> str:
@@ -380,6 +400,26 @@ class ChannelOrderAdmin(TenantAdmin):
         "notes",
         "data",
         "created_at",
+        "updated_at",
+    )
+    fields = readonly_fields
+    capabilities = read_only(Capability.INTEGRATIONS_VIEW)
+
+
+@admin.register(ChannelStock)
+class ChannelStockAdmin(TenantAdmin):
+    """What each account was last told it may sell of each mapped SKU (read-only)."""
+
+    list_display = ("sku", "account", "wanted_quantity", "published_quantity", "published_at", "error")
+    list_filter = ("account",)
+    search_fields = ("sku__code",)
+    readonly_fields = (
+        "account",
+        "sku",
+        "wanted_quantity",
+        "published_quantity",
+        "published_at",
+        "error",
         "updated_at",
     )
     fields = readonly_fields

@@ -7,11 +7,13 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from fulfillment.carriers import register_carrier_gateway
         from integrations.inbox import register_inbound_handler
+        from integrations.publishing import register_stock_publisher
         from integrations.shippo.events import shippo_event_handle
         from integrations.shippo.gateway import shippo_gateway_for
         from integrations.shippo.webhooks import shippo_webhook_verify
         from integrations.shopify.events import shopify_event_handle
         from integrations.shopify.gateway import shopify_gateway_for
+        from integrations.shopify.stock import shopify_stock_publish
         from integrations.shopify.webhooks import shopify_webhook_verify
         from integrations.stripe.events import stripe_event_handle
         from integrations.stripe.gateway import stripe_gateway_for
@@ -29,3 +31,4 @@ class IntegrationsConfig(AppConfig):
         register_inbound_handler("shopify", shopify_event_handle)
         register_webhook_verifier("shopify", shopify_webhook_verify)
         register_channel_gateway("shopify", shopify_gateway_for)
+        register_stock_publisher("shopify", shopify_stock_publish)

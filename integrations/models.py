@@ -339,3 +339,27 @@ class ChannelOrderLine(TenantOwned):
     @property
     def mapped(self) -> bool:
         return self.sku_id is not None
+
+
+class ChannelStock(TenantOwned):
+    """What one channel account was last told it may sell of one of our SKUs."""
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="stock")
+    sku = models.ForeignKey("inventory.SKU", on_delete=models.CASCADE, related_name="+")
+    wanted_quantity = models.IntegerField(
+        default=0, help_text="Sellable minus the buffer, when last computed."
+    )
+    published_quantity = models.IntegerField(null=True, blank=True, help_text="What the channel last took.")
+    published_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "channel stock level"
+        ordering = ["account", "sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "account", "sku"], name="channelstock_unique_sku")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id} on {self.account_id}: {self.published_quantity}"

@@ -5,9 +5,23 @@ from __future__ import annotations
 from celery import shared_task
 
 from integrations.inbox import InboundEventRetry, inbound_event_process
+from integrations.publishing import channel_stock_publish, channel_stock_publish_all
+from orders.channels import ChannelUnavailable
 
 
 @shared_task(acks_late=True, autoretry_for=(InboundEventRetry,), retry_backoff=True, max_retries=6)
 def inbound_event_process_task(*, tenant_id: int, event_id: int) -> None:
     """Process one stored InboundEvent (`event_id` is the InboundEvent row's id)."""
     inbound_event_process(tenant_id=tenant_id, event_id=event_id)
+
+
+@shared_task(acks_late=True)
+def channel_stock_publish_all_task() -> dict[str, int]:
+    """Beat (every STOCK_PUBLISH_SECONDS): each active account gets the stock changes since the last."""
+    return channel_stock_publish_all()
+
+
+@shared_task(acks_late=True, autoretry_for=(ChannelUnavailable,), retry_backoff=True, max_retries=5)
+def channel_stock_publish_task(*, tenant_id: int, account_id: int) -> dict[str, object]:
+    """One account's stock changes, now (the admin's "publish stock now"); retried while it is down."""
+    return channel_stock_publish(tenant=tenant_id, account_id=account_id).as_dict()

@@ -7,9 +7,9 @@ cancellation. Domain code never imports a marketplace SDK; it asks
 `channel_gateway_for(tenant, channel)` for something that speaks `ChannelGateway`, and each
 marketplace package under `integrations/` registers its adapter in its AppConfig.ready().
 
-A channel with no registered gateway (today every one, "api" included: a storefront reads
-its orders' tracking from the REST API) gets nothing pushed; the caller records the push
-as skipped. A gateway:
+A channel with no registered gateway (today every one but "shopify"; "api" never has one: a
+storefront reads its orders' tracking from the REST API) gets nothing pushed; the caller
+records the push as skipped. A gateway:
 - returns when the channel accepted the update (or already had it: pushes are repeated
   after an unknown outcome, so an adapter makes them idempotent on `reference`);
 - raises `ChannelRefused` when the channel definitively refused it (the order is unknown

@@ -21,7 +21,7 @@ from fulfillment.models import (
 )
 from fulfillment.services import order_release_to_warehouse
 from integrations.inbox import inbound_event_reject
-from integrations.models import ChannelAccount, ChannelOrder, SkuMapping
+from integrations.models import ChannelAccount, ChannelOrder, ChannelStock, SkuMapping
 from inventory.allocation import ShipTo
 from inventory.services import inbound_create, reservation_create
 from oms.core.audit import audit_record
@@ -79,6 +79,7 @@ def build_world(tenant: Any, tag: str) -> dict[str, Any]:
     ChannelOrder.objects.create(
         tenant=tenant, account=shop, external_id=f"{tag}-SHOP-1", name=f"#{tag}-1", order=order
     )
+    ChannelStock.objects.create(tenant=tenant, account=shop, sku=sku, wanted_quantity=9, error=f"{tag} stock")
     owner = staff(tenant, Role.OWNER, f"owner@{low}.test")
     api_key_create(tenant=tenant, name=f"{tag} storefront", role=Role.MANAGER)
     fulfillment = _fulfillment_world(tenant, tag, warehouse)

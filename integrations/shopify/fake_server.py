@@ -27,7 +27,12 @@ As a process (`make run`)::
 and over HTTP, without authentication, under /_control/: GET state, POST reset,
 POST orders {line_items, email, shipping_address} (creates an order and sends orders/create),
 POST orders/<id>/cancel, POST orders/<id>/update {shipping_address}, POST webhooks {url, secret},
-POST faults {fail, status}.
+POST variants {sku, available, variant_id}, POST faults {fail, status}.
+
+Stock: `add_variant(sku, available=)` makes a product variant with an inventory item at the
+shop's one location (`LOCATION`); `locations`, `nodes(ids:)` (variants) and
+`inventorySetQuantities` answer as Shopify does; `available_of(variant_id)` and
+`stock_updates` (each mutation's quantities) show what we published.
 
 Stdlib only: no Django, so it runs anywhere the project's Python does.
 """
@@ -55,6 +60,7 @@ from urllib.parse import urlsplit
 
 API_VERSION = "2026-07"
 SHOP_DOMAIN = "fake-shop.myshopify.com"
+LOCATION = "gid://shopify/Location/1"
 DEFAULT_ADDRESS = {
     "first_name": "Ana",
     "last_name": "Lima",
@@ -124,6 +130,8 @@ class FakeShopify:
             self.requests: list[dict[str, Any]] = []
             self.faults: list[list[int]] = []  # [remaining, status]
             self.events: dict[tuple[str, str], str] = {}  # (topic, order id) -> last event id
+            self.variants: dict[str, dict[str, Any]] = {}  # variant id -> sku, inventory item, available
+            self.stock_updates: list[list[dict[str, Any]]] = []  # each inventorySetQuantities' quantities
 
     # --- life --------------------------------------------------------------------------------------
     @property
@@ -275,6 +283,21 @@ class FakeShopify:
             self.deliver("orders/create", key)
         return order
 
+    def add_variant(self, sku: str, *, available: int = 0, variant_id: str | int | None = None) -> str:
+        """A product variant with its inventory item, `available` at the shop's one location."""
+        with self.lock:
+            key = str(variant_id if variant_id is not None else next(self.ids))
+            self.variants[key] = {
+                "sku": sku,
+                "inventory_item_id": _gid("InventoryItem", next(self.ids)),
+                "available": available,
+            }
+            return key
+
+    def available_of(self, variant_id: str | int) -> int:
+        with self.lock:
+            return int(self.variants[str(variant_id)]["available"])
+
     def update_order(
         self, order_id: str | int, *, shipping_address: dict[str, Any], notify: bool = True
     ) -> None:
@@ -368,6 +391,12 @@ class FakeShopify:
 
     # --- GraphQL Admin API -------------------------------------------------------------------------
     def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        if "inventorySetQuantities(" in query:
+            return {"data": {"inventorySetQuantities": self._set_quantities(variables.get("input") or {})}}
+        if "locations(" in query:
+            return {"data": {"locations": {"nodes": [{"id": LOCATION}]}}}
+        if "nodes(" in query:
+            return {"data": {"nodes": [self._variant_node(str(i)) for i in variables.get("ids") or []]}}
         if "fulfillmentCreate(" in query:
             return {
                 "data": {"fulfillmentCreate": self._fulfillment_create(variables.get("fulfillment") or {})}
@@ -379,6 +408,42 @@ class FakeShopify:
                 {"message": "Field is not supported by the fake", "extensions": {"code": "UNSUPPORTED"}}
             ]
         }
+
+    def _variant_node(self, gid: str) -> dict[str, Any] | None:
+        if not gid.startswith("gid://shopify/ProductVariant/"):
+            return None
+        with self.lock:
+            variant = self.variants.get(_tail(gid))
+            if variant is None:
+                return None
+            return {"id": gid, "inventoryItem": {"id": variant["inventory_item_id"]}}
+
+    def _set_quantities(self, data: dict[str, Any]) -> dict[str, Any]:
+        def refused(message: str) -> dict[str, Any]:
+            return {
+                "inventoryAdjustmentGroup": None,
+                "userErrors": [{"field": ["input"], "message": message}],
+            }
+
+        if data.get("name") not in ("available", "on_hand"):
+            return refused("The quantity name must be available or on_hand.")
+        quantities = data.get("quantities") or []
+        with self.lock:
+            by_item = {v["inventory_item_id"]: v for v in self.variants.values()}
+            for row in quantities:
+                if row.get("locationId") != LOCATION:
+                    return refused("The specified location could not be found.")
+                if row.get("inventoryItemId") not in by_item:
+                    return refused("The specified inventory item could not be found.")
+                if not isinstance(row.get("quantity"), int):
+                    return refused("The quantity must be an integer.")
+            for row in quantities:
+                by_item[row["inventoryItemId"]]["available"] = row["quantity"]
+            self.stock_updates.append(json.loads(json.dumps(quantities)))
+            return {
+                "inventoryAdjustmentGroup": {"id": _gid("InventoryAdjustmentGroup", next(self.ids))},
+                "userErrors": [],
+            }
 
     def _order_node(self, gid: str) -> dict[str, Any] | None:
         key = _tail(gid)
@@ -470,6 +535,7 @@ class FakeShopify:
                 "orders": list(self.orders.values()),
                 "fulfillment_orders": self.fulfillment_orders,
                 "fulfillments": self.fulfillments,
+                "variants": self.variants,
                 "webhooks": [{"url": h.url} for h in self.hooks],
                 "deliveries": [d.__dict__ for d in self.deliveries[-100:]],
             }
@@ -486,6 +552,13 @@ class FakeShopify:
         if method == "POST" and path == "/_control/faults":
             self.fail_next(int(body.get("fail", 1)), status=int(body.get("status", 503)))
             return 200, {"ok": True}
+        if method == "POST" and path == "/_control/variants":
+            key = self.add_variant(
+                str(body.get("sku", "")),
+                available=int(body.get("available", 0)),
+                variant_id=body.get("variant_id"),
+            )
+            return 201, {"variant_id": key, **self.variants[key]}
         if method == "POST" and path == "/_control/orders":
             items = body.get("line_items") or [{"sku": "SKU-1", "quantity": 1, "price": "10.00"}]
             order = self.create_order(

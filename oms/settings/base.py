@@ -248,6 +248,8 @@ BACKORDERS_SWEEP_SECONDS = float(os.environ.get("OMS_BACKORDERS_SWEEP_SECONDS", 
 # Tenants with auto_pick_lists get their pending shipments batched into pick lists this often.
 PICK_LISTS_AUTO_SECONDS = float(os.environ.get("OMS_PICK_LISTS_AUTO_SECONDS", "300"))
 TRACKING_POLL_SECONDS = float(os.environ.get("OMS_TRACKING_POLL_SECONDS", "900"))
+# Stock published to marketplaces: changes within this window go out together (integrations/publishing.py).
+STOCK_PUBLISH_SECONDS = float(os.environ.get("OMS_STOCK_PUBLISH_SECONDS", "30"))
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-relay": {
         "task": "oms.tasks.outbox_relay_task",
@@ -272,6 +274,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "fulfillment.tasks.tracking_poll_quiet_task",
         "schedule": TRACKING_POLL_SECONDS,
         "options": {"expires": TRACKING_POLL_SECONDS},
+    },
+    "integrations-stock-publish": {
+        "task": "integrations.tasks.channel_stock_publish_all_task",
+        "schedule": STOCK_PUBLISH_SECONDS,
+        "options": {"expires": STOCK_PUBLISH_SECONDS},
     },
     "inventory-reservations-expire": {
         "task": "inventory.tasks.reservations_expire_task",
