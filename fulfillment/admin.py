@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -30,8 +31,14 @@ from fulfillment.models import (
     TrackingEvent,
     WarehouseAssignment,
 )
-from fulfillment.services import order_release_to_warehouse, shipment_cancel, shipment_ship
-from fulfillment.states import OPEN, ShipmentState
+from fulfillment.services import (
+    order_release_to_warehouse,
+    pick_list_create,
+    shipment_cancel,
+    shipment_ship,
+)
+from fulfillment.states import OPEN, PickListKind, ShipmentState
+from inventory.models import Warehouse
 from oms.admin import MembershipAdmin
 from oms.core.admin import (
     TenantAdmin,
@@ -410,16 +417,55 @@ class PickListShipmentInline(ShipmentReadOnlyInline):
         return super().get_queryset(request).select_related("order")
 
 
+class PickListCreateForm(forms.Form):
+    """Which pending shipments of one warehouse (on no list yet) go on a new pick list."""
+
+    warehouse = forms.ModelChoiceField(queryset=Warehouse.objects.none())
+    kind = forms.ChoiceField(choices=PickListKind.choices, initial=PickListKind.BATCH, label="Picking")
+    carrier = forms.CharField(max_length=64, required=False, help_text="Only shipments for this carrier")
+    service_level = forms.CharField(max_length=32, required=False, help_text="e.g. standard, express")
+    promised_by = forms.DateField(
+        required=False,
+        label="Promised on or before",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    limit = forms.IntegerField(min_value=1, max_value=500, initial=50, label="Most shipments")
+
+    def __init__(self, *args: Any, warehouses: QuerySet[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["warehouse"].queryset = warehouses  # type: ignore[attr-defined]
+
+
 @admin.register(PickList)
 class PickListAdmin(TenantAdmin):
-    list_display = ["__str__", "warehouse", "kind", "state", "shipment_count", "created_by", "created_at"]
+    list_display = [
+        "__str__",
+        "warehouse",
+        "kind",
+        "state",
+        "shipment_count",
+        "sheet",
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["state", "kind", "warehouse"]
     list_select_related = ["warehouse"]
     ordering = ["-created_at", "-id"]
-    readonly_fields = ["warehouse", "kind", "state", "filters", "created_by", "created_at", "completed_at"]
+    readonly_fields = [
+        "warehouse",
+        "kind",
+        "state",
+        "filters",
+        "sheet",
+        "created_by",
+        "created_at",
+        "completed_at",
+    ]
     fields = readonly_fields
     inlines = [PickListShipmentInline]
-    capabilities = read_only(C.SHIPMENTS_VIEW)
+    # Made here (or on the warehouse pages, or on a schedule) through the picking service; worked on
+    # the warehouse pages; read-only rows here.
+    capabilities = {"view": C.SHIPMENTS_VIEW, "add": C.SHIPMENTS_MANAGE, "change": None, "delete": None}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).annotate(shipment_total=Count("shipments"))
@@ -427,6 +473,49 @@ class PickListAdmin(TenantAdmin):
     @admin.display(description="Shipments", ordering="shipment_total")
     def shipment_count(self, pick_list: PickList) -> int:
         return pick_list.shipment_total  # type: ignore[attr-defined,no-any-return]
+
+    @admin.display(description="Sheet")
+    def sheet(self, pick_list: PickList) -> str:
+        url = reverse("warehouse:pick_list", args=[pick_list.warehouse_id, pick_list.pk])
+        return format_html('<a href="{}">Open on the warehouse pages</a>', url)
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        """A pick list is made by the picking service from filters, not typed in as a row."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        warehouses = scoped_queryset(Warehouse, request).filter(active=True).order_by("code")
+        form = PickListCreateForm(request.POST or None, warehouses=warehouses)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            warehouse = data["warehouse"]
+            try:
+                pick_list = pick_list_create(
+                    tenant=warehouse.tenant,
+                    warehouse_id=warehouse.pk,
+                    kind=data["kind"],
+                    carrier=data["carrier"] or None,
+                    service_level=data["service_level"] or None,
+                    promised_by=data["promised_by"],
+                    limit=data["limit"],
+                    actor=request.user,
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                count = Shipment.objects.for_tenant(warehouse.tenant).filter(pick_list=pick_list).count()
+                self.message_user(
+                    request,
+                    f"{pick_list} made with {count} shipment(s) in {warehouse.code}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:fulfillment_picklist_change", args=[pick_list.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Make a pick list",
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/fulfillment/picklist/create.html", context)
 
 
 # --- settings and people --------------------------------------------------------------------

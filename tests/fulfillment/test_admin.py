@@ -7,7 +7,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from fulfillment import admin as fulfillment_admin
-from fulfillment.models import FulfillmentSettings, Shipment, WarehouseAssignment
+from fulfillment.models import FulfillmentSettings, PickList, Shipment, WarehouseAssignment
 from fulfillment.services import shipment_ship
 from oms.models import Membership, Role
 from tests.fulfillment.floor import SHOES_AND_SOCK, fresh, place, released
@@ -282,3 +282,48 @@ def test_ship_these_never_offers_another_tenants_shipment(client, worlds):
     forged = _rows([theirs], carrier=["UPS"], tracking_number=[""], tracking_url=[""])
     client.post(page.wsgi_request.get_full_path(), {**forged, "confirm": "1"})
     assert fresh(theirs).state == "label_purchased"
+
+
+# --- pick lists -------------------------------------------------------------------------------
+def test_a_pick_list_is_made_from_filters(client, tenant_a, owner_a, stocked):
+    _, _, w3 = stocked
+    express = released(tenant_a, "EXP")[0]
+    Shipment.objects.for_tenant(tenant_a).filter(pk=express.pk).update(service_level="express")
+    standard = released(tenant_a, "STD")[0]
+    client.force_login(owner_a)
+    add = reverse("admin:fulfillment_picklist_add")
+    page = client.get(add)
+    assert page.status_code == 200 and "W3" in page.content.decode()
+    made = client.post(add, {"warehouse": w3.pk, "kind": "batch", "service_level": "express", "limit": "10"})
+    assert made.status_code == 302
+    pick_list = PickList.objects.for_tenant(tenant_a).get()
+    assert made["Location"] == reverse("admin:fulfillment_picklist_change", args=[pick_list.pk])
+    assert (fresh(express).state, fresh(express).pick_list_id) == ("picking", pick_list.pk)
+    assert (fresh(standard).state, fresh(standard).pick_list_id) == ("pending", None)
+    shown = client.get(made["Location"]).content.decode()
+    assert express.number in shown and standard.number not in shown
+    assert reverse("warehouse:pick_list", args=[w3.pk, pick_list.pk]) in shown
+
+
+def test_a_pick_list_with_nothing_to_pick_says_so(client, tenant_a, owner_a, stocked):
+    _, _, w3 = stocked
+    released(tenant_a)
+    client.force_login(owner_a)
+    add = reverse("admin:fulfillment_picklist_add")
+    response = client.post(add, {"warehouse": w3.pk, "kind": "batch", "carrier": "Nobody", "limit": "10"})
+    assert response.status_code == 200
+    assert "No pending shipment in W3" in response.content.decode()
+    assert not PickList.objects.for_tenant(tenant_a).exists()
+
+
+def test_pick_lists_are_made_only_for_the_tenants_warehouses_and_by_managers(client, tenant_a, worlds):
+    acme, globex = worlds
+    client.force_login(acme["owner"])
+    add = reverse("admin:fulfillment_picklist_add")
+    response = client.post(add, {"warehouse": globex["warehouse"].pk, "kind": "batch", "limit": "10"})
+    assert response.status_code == 200 and "warehouse" in response.context["form"].errors
+    assert PickList.objects.for_tenant(globex["tenant"]).count() == 1
+    picker = staff(tenant_a, Role.WAREHOUSE, "floor@acme.test")
+    client.force_login(picker)
+    assert client.get(add).status_code == 403
+    assert client.get(reverse("admin:fulfillment_picklist_changelist")).status_code == 200

@@ -212,7 +212,9 @@ def _field_codes(response):
     return {name: [error["code"] for error in errors] for name, errors in response.json()["fields"].items()}
 
 
-@pytest.mark.parametrize("query", ["state=bogus", "state=allocated,bogus", "limit=null", "limit=abc"])
+@pytest.mark.parametrize(
+    "query", ["state=bogus", "state=allocated,bogus", "state=,", "state=", "limit=null", "limit=abc"]
+)
 def test_unknown_filter_values_and_bad_limits_are_400(api_a, stocked, query):
     response = api_a.get(f"{URL}?{query}")
     assert response.status_code == 400
