@@ -224,7 +224,7 @@ def test_a_page_of_shipments_costs_the_same_queries_whatever_its_size(api_a, ten
         return len(captured)
 
     released(order_create(tenant=tenant_a, data=order_input("Q-0"))[0])
-    queries_for_list()  # the key's first use of the day is written down once
+    queries_for_list()  # the key's last use is written down (at most once a while)
     one = queries_for_list()
     for n in range(1, 5):
         released(order_create(tenant=tenant_a, data=order_input(f"Q-{n}", lines=TWO_WAREHOUSES))[0])
