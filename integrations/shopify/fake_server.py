@@ -397,6 +397,8 @@ class FakeShopify:
             return {"data": {"locations": {"nodes": [{"id": LOCATION}]}}}
         if "nodes(" in query:
             return {"data": {"nodes": [self._variant_node(str(i)) for i in variables.get("ids") or []]}}
+        if "orderCancel(" in query:
+            return {"data": {"orderCancel": self._order_cancel(variables)}}
         if "fulfillmentCreate(" in query:
             return {
                 "data": {"fulfillmentCreate": self._fulfillment_create(variables.get("fulfillment") or {})}
@@ -408,6 +410,26 @@ class FakeShopify:
                 {"message": "Field is not supported by the fake", "extensions": {"code": "UNSUPPORTED"}}
             ]
         }
+
+    def _order_cancel(self, variables: dict[str, Any]) -> dict[str, Any]:
+        key = _tail(str(variables.get("orderId", "")))
+        with self.lock:
+            order = self.orders.get(key)
+            if order is None:
+                error = {"field": ["orderId"], "message": "Order does not exist", "code": "NOT_FOUND"}
+                return {"job": None, "orderCancelUserErrors": [error]}
+            if order["cancelled_at"] or self.fulfillments.get(key):
+                message = "Cannot cancel an order that is already cancelled or has fulfillments"
+                return {
+                    "job": None,
+                    "orderCancelUserErrors": [{"field": ["orderId"], "message": message, "code": "INVALID"}],
+                }
+            order["cancelled_at"] = order["updated_at"] = _now()
+            order["cancel_reason"] = str(variables.get("reason", "OTHER")).lower()
+            order["note"] = variables.get("staffNote")
+            for fo in self.fulfillment_orders[key]:
+                fo["status"] = "CANCELLED"
+            return {"job": {"id": _gid("Job", next(self.ids)), "done": True}, "orderCancelUserErrors": []}
 
     def _variant_node(self, gid: str) -> dict[str, Any] | None:
         if not gid.startswith("gid://shopify/ProductVariant/"):
@@ -452,6 +474,7 @@ class FakeShopify:
                 return None
             return {
                 "id": _gid("Order", key),
+                "cancelledAt": self.orders[key]["cancelled_at"],
                 "fulfillments": json.loads(json.dumps(self.fulfillments[key])),
                 "fulfillmentOrders": {
                     "nodes": [

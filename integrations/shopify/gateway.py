@@ -64,6 +64,25 @@ mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
 """
 
 
+ORDER_CANCELLED_QUERY = """
+query OrderCancelled($id: ID!) {
+  order(id: $id) { id cancelledAt }
+}
+"""
+
+ORDER_CANCEL = """
+mutation OrderCancel($orderId: ID!, $reason: OrderCancelReason!, $staffNote: String) {
+  orderCancel(
+    orderId: $orderId, reason: $reason, refund: true, restock: true,
+    notifyCustomer: true, staffNote: $staffNote
+  ) {
+    job { id done }
+    orderCancelUserErrors { field message code }
+  }
+}
+"""
+
+
 def order_gid(external_id: str) -> str:
     return external_id if external_id.startswith("gid://") else f"gid://shopify/Order/{external_id}"
 
@@ -228,7 +247,25 @@ class ShopifyGateway:
         return dict(chosen)
 
     def push_cancellation(self, *, push: CancellationPush) -> None:
-        raise ChannelRefused("Cancellations are not pushed to Shopify yet.", code="channel_unsupported")
+        """Cancel the whole order at Shopify (refunded, restocked, the customer told), once: an order
+        Shopify already shows cancelled is left as it is. Partial cancellations are refused."""
+        account = self._account(push.order_external_id)
+        client = ShopifyClient(account, session=self.session)
+        order = client.graphql(ORDER_CANCELLED_QUERY, {"id": order_gid(push.order_external_id)}).get("order")
+        if not order:
+            raise ChannelRefused(f"Shopify has no order {push.order_external_id}.")
+        if order.get("cancelledAt"):
+            return
+        variables = {
+            "orderId": order_gid(push.order_external_id),
+            "reason": "INVENTORY" if "stock" in push.reason.lower() else "OTHER",
+            "staffNote": f"{push.reference}: {push.reason}"[:255],
+        }
+        result = client.graphql(ORDER_CANCEL, variables).get("orderCancel") or {}
+        errors = result.get("orderCancelUserErrors") or result.get("userErrors") or []
+        if errors:
+            text = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
+            raise ChannelRefused(f"Shopify refused the cancellation: {text}"[:500])
 
 
 def shopify_gateway_for(tenant: Any) -> ShopifyGateway | None:

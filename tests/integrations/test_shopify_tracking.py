@@ -14,7 +14,13 @@ from integrations.shopify.events import marketplace_order_from_shopify
 from integrations.shopify.fake_server import FakeShopify
 from integrations.shopify.gateway import ShopifyGateway, shopify_gateway_for
 from inventory.models import Warehouse
-from orders.channels import ChannelRefused, ChannelUnavailable, TrackingPush, register_channel_gateway
+from orders.channels import (
+    CancellationPush,
+    ChannelRefused,
+    ChannelUnavailable,
+    TrackingPush,
+    register_channel_gateway,
+)
 from orders.services import order_record_shipment
 from tests.integrations.test_shopify import TOKEN, shopify_world
 from tests.oms.factories import TenantFactory
@@ -204,3 +210,33 @@ def test_a_tenant_without_a_shopify_account_gets_nothing_pushed(fake):
     shopify_world(tenant_a, fake)
     assert shopify_gateway_for(tenant_b) is None
     assert isinstance(shopify_gateway_for(tenant_a), ShopifyGateway)
+
+
+def cancellation(order, reason="out of stock"):
+    return CancellationPush(
+        reference=order.number, order_external_id=order.external_id, reason=reason, lines=()
+    )
+
+
+def test_a_cancellation_is_pushed_to_shopify_once(account, fake):
+    shop_order, order = ingest(account, fake, [{"sku": "SHOE-1", "quantity": 1, "price": "49.50"}])
+    gateway = ShopifyGateway(account.tenant)
+
+    gateway.push_cancellation(push=cancellation(order))
+    gateway.push_cancellation(push=cancellation(order))
+
+    cancelled = fake.orders[str(shop_order["id"])]
+    assert cancelled["cancelled_at"] and cancelled["cancel_reason"] == "inventory"
+    assert cancelled["note"] == f"{order.number}: out of stock"
+    assert fake.fulfillment_orders[str(shop_order["id"])][0]["status"] == "CANCELLED"
+    mutations = [r for r in fake.requests if "orderCancel(" in r["body"]["query"]]
+    assert len(mutations) == 1  # the second push found it cancelled
+
+
+def test_a_fulfilled_order_cannot_be_cancelled_at_shopify(account, fake):
+    shop_order, order = ingest(account, fake, [{"sku": "SHOE-1", "quantity": 1, "price": "49.50"}])
+    push(ship(order, {order.lines.get(): 1}))
+
+    with pytest.raises(ChannelRefused, match="already cancelled or has fulfillments"):
+        ShopifyGateway(account.tenant).push_cancellation(push=cancellation(order, "customer asked"))
+    assert fake.orders[str(shop_order["id"])]["cancelled_at"] is None
