@@ -31,6 +31,7 @@ from fulfillment.models import (
     TrackingEvent,
     WarehouseAssignment,
 )
+from fulfillment.notifications import EMAIL_CONTEXT_KEYS, email_template_problem
 from fulfillment.services import (
     order_release_to_warehouse,
     pick_list_create,
@@ -519,10 +520,45 @@ class PickListAdmin(TenantAdmin):
 
 
 # --- settings and people --------------------------------------------------------------------
+EMAIL_TEMPLATE_FIELDS = (
+    "shipped_email_subject",
+    "shipped_email_body",
+    "delivered_email_subject",
+    "delivered_email_body",
+)
+
+
+class FulfillmentSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A customer email template that would not render is refused here, not found at shipping time."""
+
+    class Meta:
+        model = FulfillmentSettings
+        fields = [
+            "rate_policy",
+            "label_file_type",
+            "carrier_provider",
+            "auto_release",
+            "auto_pick_lists",
+            "pick_list_size",
+            "quiet_tracking_hours",
+            "email_from",
+            *EMAIL_TEMPLATE_FIELDS,
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name in EMAIL_TEMPLATE_FIELDS:
+            problem = email_template_problem(data.get(name) or "")
+            if problem:
+                self.add_error(name, f"This template does not render: {problem}")
+        return data
+
+
 @admin.register(FulfillmentSettings)
 class FulfillmentSettingsAdmin(TenantAdmin):
     """One row per tenant, made with the defaults the first time staff open this page."""
 
+    form = FulfillmentSettingsForm
     list_display = ["__str__", "rate_policy", "auto_release", "auto_pick_lists", "pick_list_size"]
     fieldsets = [
         ("Shipping", {"fields": ["rate_policy", "label_file_type", "carrier_provider"]}),
@@ -531,8 +567,9 @@ class FulfillmentSettingsAdmin(TenantAdmin):
         (
             "Customer emails",
             {
-                "description": "Left empty, the house templates are used. Templates see "
-                "{{ order }}, {{ shipment }} and {{ tracking_url }}.",
+                "description": "Left empty, the house templates are used. A template may use "
+                + ", ".join("{{ " + key + " }}" for key in EMAIL_CONTEXT_KEYS)
+                + " (each line has sku, name and quantity).",
                 "fields": [
                     "email_from",
                     "shipped_email_subject",

@@ -5,9 +5,9 @@ class FulfillmentConfig(AppConfig):
     name = "fulfillment"
 
     def ready(self) -> None:
-        from fulfillment.api.queries import order_shipments_for_api
         from fulfillment.api.serializers import ShipmentOutputSerializer
         from fulfillment.release import on_order_allocated
+        from fulfillment.selectors import order_shipments_for_api
         from fulfillment.shipping import on_order_recalled
         from orders.api.shipments import register_order_shipments
         from orders.signals import order_allocated, order_recalled

@@ -1,7 +1,7 @@
 """Shapes of the Shipments API (see the API contract, "Shipments"). Parsing and rendering only.
 
 A Shipment renders from a `fulfillment.Shipment` row, or from a shipment recorded on the order
-without one (`fulfillment.api.queries.recorded_shipment`), in the same shape with `id` and
+without one (`fulfillment.selectors.recorded_shipment`), in the same shape with `id` and
 `warehouse` null.
 """
 

@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fulfillment.api import queries
+from fulfillment import selectors
 from fulfillment.api import serializers as s
 from fulfillment.carriers import CarrierUnavailable
 from fulfillment.labels import label_request
@@ -53,7 +53,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 def render_shipment(tenant: Any, shipment_id: Any, http_status: int = 200) -> Response:
-    shipment = queries.shipment_api_get(tenant=tenant, shipment_id=shipment_id)
+    shipment = selectors.shipment_detail_get(tenant=tenant, shipment_id=shipment_id)
     return Response(s.ShipmentOutputSerializer(shipment).data, status=http_status)
 
 
@@ -78,7 +78,7 @@ class ShipmentPagination(CursorPagination):
 class ShipmentListApi(TenantApiMixin, GenericAPIView):
     pagination_class = ShipmentPagination
     serializer_class = s.ShipmentOutputSerializer
-    queryset = Shipment.objects.none()  # for the schema generator only; reads go through queries
+    queryset = Shipment.objects.none()  # for the schema generator only; reads go through selectors
     permission_classes = [requires(C.SHIPMENTS_VIEW)]
 
     class FilterSerializer(serializers.Serializer):
@@ -117,7 +117,7 @@ class ShipmentListApi(TenantApiMixin, GenericAPIView):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         v = filters.validated_data
-        qs = queries.shipment_api_list(
+        qs = selectors.shipment_search(
             tenant=self.tenant,
             order_id=v.get("order"),
             warehouse_code=v.get("warehouse") or None,

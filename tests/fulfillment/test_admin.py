@@ -327,3 +327,29 @@ def test_pick_lists_are_made_only_for_the_tenants_warehouses_and_by_managers(cli
     client.force_login(picker)
     assert client.get(add).status_code == 403
     assert client.get(reverse("admin:fulfillment_picklist_changelist")).status_code == 200
+
+
+def test_an_email_template_that_does_not_render_is_refused(client, tenant_a, owner_a):
+    client.force_login(owner_a)
+    client.get(reverse("admin:fulfillment_fulfillmentsettings_changelist"))
+    row = FulfillmentSettings.objects.for_tenant(tenant_a).get()
+    page = client.get(reverse("admin:fulfillment_fulfillmentsettings_change", args=[row.pk]))
+    assert "{{ tracking_url }}" in page.content.decode()
+    data = {
+        "rate_policy": "cheapest",
+        "label_file_type": "PDF_4x6",
+        "carrier_provider": "shippo",
+        "pick_list_size": "50",
+        "quiet_tracking_hours": "24",
+        "shipped_email_body": "Hello {% if %}",
+    }
+    response = client.post(reverse("admin:fulfillment_fulfillmentsettings_change", args=[row.pk]), data)
+    assert response.status_code == 200
+    assert "does not render" in str(response.context["adminform"].form.errors["shipped_email_body"])
+    row.refresh_from_db()
+    assert row.shipped_email_body == ""
+    good = {**data, "shipped_email_body": "Hi {{ customer_name }}, {{ tracking_url }}"}
+    assert (
+        client.post(reverse("admin:fulfillment_fulfillmentsettings_change", args=[row.pk]), good).status_code
+        == 302
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from drf_spectacular.generators import SchemaGenerator
 
 from fulfillment.models import Label, Parcel, Shipment
@@ -213,3 +215,18 @@ def test_a_shipment_that_shipped_shows_once_in_the_order(api_a, tenant_a, order,
     ]
     shipped = next(s for s in body["shipments"] if s["id"] == str(shipment.pk))
     assert (shipped["carrier"], shipped["tracking_number"]) == ("UPS", "1Z9") and shipped["shipped_at"]
+
+
+def test_a_page_of_shipments_costs_the_same_queries_whatever_its_size(api_a, tenant_a, stocked):
+    def queries_for_list():
+        with CaptureQueriesContext(connection) as captured:
+            assert api_a.get(URL, {"limit": 50}).status_code == 200
+        return len(captured)
+
+    released(order_create(tenant=tenant_a, data=order_input("Q-0"))[0])
+    queries_for_list()  # the key's last use is written down (at most once a while)
+    one = queries_for_list()
+    for n in range(1, 5):
+        released(order_create(tenant=tenant_a, data=order_input(f"Q-{n}", lines=TWO_WAREHOUSES))[0])
+    assert Shipment.objects.for_tenant(tenant_a).count() == 9
+    assert queries_for_list() == one
