@@ -21,6 +21,10 @@ The vendors' shapes stop at the connector; from here on everything is ours.
   included: its open shipments are recalled). A shipped or partly shipped order cannot be
   cancelled; it is flagged for staff (`ChannelOrder.attention`, a note on the order).
   A channel order first seen already cancelled is recorded, and no order is made.
+- **Oversold** (the channel sold stock we no longer had: the new order is backordered or
+  partly allocated): the account's `oversell_rule` decides. `backorder` keeps it (its promise
+  date stands); `cancel` cancels it, flags it for staff, and pushes the cancellation to the
+  channel through the outbox (`channel_cancellation_push_task`).
 - **Updates** of an order we already have: the ship-to address is applied while the order can
   still be edited (before the warehouse has it); any other change (lines, quantities,
   prices) is not applied, and the reason is recorded on the channel order and the order's
@@ -45,10 +49,13 @@ from integrations.models import (
     ChannelOrder,
     ChannelOrderLine,
     ChannelOrderState,
+    OversellRule,
     SkuMapping,
 )
 from inventory.models import SKU
 from oms.core.audit import audit_record
+from oms.core.tasks import enqueue_on_commit
+from orders.channels import CancellationPush, ChannelRefused, channel_gateway_for
 from orders.models import Hold, Order
 from orders.services import (
     LineInput,
@@ -288,7 +295,55 @@ def _create(account: ChannelAccount, row: ChannelOrder, incoming: MarketplaceOrd
     text = f"order #{order.number} {'created' if created else 'already existed'}"
     if unmapped:
         text += f", on hold: {len(unmapped)} unmapped line(s)"
+    elif created:
+        text += _oversell(account, row, order)
     return IngestOutcome("processed", text, order)
+
+
+def _oversell(account: ChannelAccount, row: ChannelOrder, order: Order) -> str:
+    """The channel sold stock we no longer had: the allocation (under the stock locks) says so.
+    Resolved by the account's rule: keep it as a backorder (its promise date stands), or cancel
+    it and tell the channel (through the outbox)."""
+    order.refresh_from_db(fields=["state"])
+    if order.state not in (OrderState.BACKORDERED, OrderState.PARTIALLY_ALLOCATED):
+        return ""
+    if account.oversell_rule != OversellRule.CANCEL:
+        _note(row, "Oversold at the channel: kept as a backorder.")
+        return ", oversold: backordered"
+    reason = "Oversold: not enough stock for this channel order"
+    order_cancel(tenant=account.tenant, order_id=order.pk, reason=reason, actor=channel_actor(account))
+    row.state = ChannelOrderState.CANCELLED
+    _note(row, f"{reason}; cancelled here and at the channel.", attention=True)
+    enqueue_on_commit(
+        "integrations.tasks.channel_cancellation_push_task", tenant_id=account.tenant_id, order_id=order.pk
+    )
+    return ", oversold: cancelled"
+
+
+def channel_cancellation_push(*, tenant: Any, order_id: int) -> str:
+    """Tell the order's channel that we cancelled it (the oversell rule). Re-runnable: the gateway
+    is idempotent. ChannelUnavailable propagates (the task retries); a refusal is recorded."""
+    order = Order.objects.for_tenant(tenant).get(pk=order_id)
+    gateway = channel_gateway_for(order.tenant, order.channel)
+    if gateway is None:
+        return f"nothing is pushed to {order.channel}"
+    push = CancellationPush(
+        reference=order.number, order_external_id=order.external_id, reason=order.cancel_reason, lines=()
+    )
+    try:
+        gateway.push_cancellation(push=push)
+    except ChannelRefused as exc:
+        outcome, attention = f"The channel refused the cancellation: {exc.message}", True
+    else:
+        outcome, attention = "Cancellation pushed to the channel.", False
+    with transaction.atomic():
+        row = channel_order_for_update(tenant=tenant, order_id=order_id)
+        _note(row, outcome, attention=attention)
+        row.save(update_fields=["notes", "attention", "updated_at"])
+        order_event_record(
+            order=order, actor=f"channel:{order.channel}", type=OrderEventType.NOTE, message=outcome
+        )
+    return outcome
 
 
 def _update(account: ChannelAccount, row: ChannelOrder, incoming: MarketplaceOrder) -> IngestOutcome:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from integrations.inbox import InboundEventRetry, inbound_event_process
+from integrations.ingest import channel_cancellation_push
 from integrations.publishing import channel_stock_publish, channel_stock_publish_all
 from orders.channels import ChannelUnavailable
 
@@ -25,3 +26,9 @@ def channel_stock_publish_all_task() -> dict[str, int]:
 def channel_stock_publish_task(*, tenant_id: int, account_id: int) -> dict[str, object]:
     """One account's stock changes, now (the admin's "publish stock now"); retried while it is down."""
     return channel_stock_publish(tenant=tenant_id, account_id=account_id).as_dict()
+
+
+@shared_task(acks_late=True, autoretry_for=(ChannelUnavailable,), retry_backoff=True, max_retries=6)
+def channel_cancellation_push_task(*, tenant_id: int, order_id: int) -> str:
+    """Outbox (the oversell rule "cancel"): the order's channel is told we cancelled it."""
+    return channel_cancellation_push(tenant=tenant_id, order_id=order_id)

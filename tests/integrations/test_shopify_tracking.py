@@ -10,6 +10,7 @@ from fulfillment.notifications import NotificationRetry, shipment_tracking_push
 from fulfillment.states import ShipmentState
 from fulfillment.tasks import shipment_tracking_push_task
 from integrations.ingest import marketplace_order_ingest
+from integrations.models import ChannelOrder
 from integrations.shopify.events import marketplace_order_from_shopify
 from integrations.shopify.fake_server import FakeShopify
 from integrations.shopify.gateway import ShopifyGateway, shopify_gateway_for
@@ -22,6 +23,7 @@ from orders.channels import (
     register_channel_gateway,
 )
 from orders.services import order_record_shipment
+from orders.states import OrderState
 from tests.integrations.test_shopify import TOKEN, shopify_world
 from tests.oms.factories import TenantFactory
 
@@ -240,3 +242,33 @@ def test_a_fulfilled_order_cannot_be_cancelled_at_shopify(account, fake):
     with pytest.raises(ChannelRefused, match="already cancelled or has fulfillments"):
         ShopifyGateway(account.tenant).push_cancellation(push=cancellation(order, "customer asked"))
     assert fake.orders[str(shop_order["id"])]["cancelled_at"] is None
+
+
+def test_an_oversold_order_is_backordered_by_default(account, fake):
+    _, order = ingest(account, fake, [{"sku": "SHOE-1", "quantity": 60, "price": "49.50"}])
+
+    order.refresh_from_db()
+    assert order.state == OrderState.PARTIALLY_ALLOCATED
+    assert "Oversold at the channel: kept as a backorder." in [
+        n["text"] for n in ChannelOrder.objects.for_tenant(order.tenant_id).get().notes
+    ]
+
+
+@committing
+def test_an_oversold_order_is_cancelled_here_and_at_shopify_by_the_cancel_rule(fake):
+    tenant = TenantFactory(slug="oversell")
+    account = shopify_world(tenant, fake)
+    account.oversell_rule = "cancel"
+    account.save()
+
+    shop_order, order = ingest(account, fake, [{"sku": "SHOE-1", "quantity": 60, "price": "49.50"}])
+
+    order.refresh_from_db()
+    assert order.state == OrderState.CANCELLED
+    assert order.cancel_reason == "Oversold: not enough stock for this channel order"
+    assert fake.orders[str(shop_order["id"])]["cancel_reason"] == "inventory"
+    row = ChannelOrder.objects.for_tenant(tenant).get()
+    assert (
+        row.attention.startswith("Oversold")
+        and row.notes[-1]["text"] == "Cancellation pushed to the channel."
+    )
