@@ -141,7 +141,7 @@ def test_a_ship_racing_a_cancel_ends_one_way_or_the_other(
             assert (order.state, moved) == ("allocated", 0)
             assert Allocation.objects.for_tenant(tenant_a).get(order_line__order=order).quantity == 2
     level = StockLevel.objects.for_tenant(tenant_a).get(sku=sku_a, warehouse=w3)
-    assert level.allocated == Allocation.objects.for_tenant(tenant_a).aggregate(n=Sum("quantity"))["n"] or 0
+    assert level.allocated == (Allocation.objects.for_tenant(tenant_a).aggregate(n=Sum("quantity"))["n"] or 0)
 
 
 def test_a_release_racing_the_orders_cancel_leaves_no_open_shipment(tenant_a, stocked, sku_a, manual_release):
