@@ -8,9 +8,12 @@ signature over the raw body and names the event; nothing else happens in the req
 - verified but not an event → kept as `rejected`, answered 400 `malformed_payload`
   (only a sender holding the secret can get this far);
 - unsigned, badly signed, a kind without a verifier yet, an inactive account → kept as
-  `rejected` (a bounded summary, see `inbound_event_reject`) and answered 400
+  `rejected` (a bounded summary, see `inbound_event_reject`) and answered 401
   `invalid_signature`. An unknown token gets exactly the same answer, so the answer never
-  says whether an account exists.
+  says whether an account exists;
+- a vendor's ping (WooCommerce posts `webhook_id=<id>` when a webhook is saved and disables
+  it unless answered 200): the verifier raises `DeliveryPing`; answered 200
+  `{"received": false, "ping": true}`, nothing stored (anyone could send one).
 
 Rejected deliveries are rate-limited per endpoint (kind and token, known or not, so a flood
 cannot tell the two apart either): past REJECTED_LIMIT in REJECTED_WINDOW_SECONDS the
@@ -57,6 +60,10 @@ class DeliveryMalformed(Exception):
     """The delivery verifies but is not an event we can take."""
 
 
+class DeliveryPing(Exception):
+    """The vendor checks the URL answers (no event in it): 200, nothing stored."""
+
+
 # verifier(account, raw body, request headers) -> VerifiedDelivery, or raises one of the above
 WebhookVerifier = Callable[[ChannelAccount, bytes, Mapping[str, str]], VerifiedDelivery]
 _verifiers: dict[str, WebhookVerifier] = {}
@@ -71,7 +78,7 @@ def _answer(code: str, message: str, status: int) -> JsonResponse:
 
 
 def _unverified() -> JsonResponse:
-    return _answer("invalid_signature", "The delivery could not be verified.", 400)
+    return _answer("invalid_signature", "The delivery could not be verified.", 401)
 
 
 def _rejections_exceeded(kind: str, token: str) -> bool:
@@ -152,6 +159,8 @@ def webhook_receive(request: HttpRequest, kind: str, token: str) -> JsonResponse
         return _reject(request, kind, token, account, raw, refusal) or _unverified()
     try:
         delivery = verifier(account, raw, request.headers)
+    except DeliveryPing:
+        return JsonResponse({"received": False, "ping": True})
     except DeliveryRejected as exc:
         return _reject(request, kind, token, account, raw, str(exc)) or _unverified()
     except DeliveryMalformed as exc:

@@ -171,7 +171,7 @@ def test_an_owner_rotates_the_webhook_url_and_the_old_one_stops_working(client, 
     new = client.post(
         account.webhook_path, payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
     )
-    assert (old.status_code, old.json()["code"]) == (400, "invalid_signature")
+    assert (old.status_code, old.json()["code"]) == (401, "invalid_signature")
     assert new.status_code == 200
     event = AuditEvent.objects.for_tenant(tenant_a).get(action="channelaccount.webhook_token_rotated")
     assert event.after == {"webhook_token": "changed"}

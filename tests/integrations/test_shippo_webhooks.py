@@ -229,7 +229,7 @@ def test_an_unknown_token_is_refused_and_nothing_is_stored(tenant_a, shipped_a, 
 
     answer = post(account, track_updated(shipment, "DELIVERED"), token="not-the-token")
 
-    assert answer.status_code == 400
+    assert answer.status_code == 401
     assert answer.json()["code"] == "invalid_signature"
     assert not InboundEvent.objects.unscoped().exists()
     assert state_of(shipment) == S.SHIPPED
@@ -243,7 +243,7 @@ def test_an_inactive_account_is_refused_and_the_delivery_kept(tenant_a, shipped_
 
     answer = post(account, track_updated(shipment, "DELIVERED"))
 
-    assert answer.status_code == 400
+    assert answer.status_code == 401
     event = stored(tenant_a).get()
     assert (event.state, event.error) == ("rejected", "account inactive")
     assert state_of(shipment) == S.SHIPPED
@@ -285,7 +285,7 @@ def test_with_a_webhook_secret_a_bad_signature_is_refused_and_kept(
 
     answer = post(account, body, signature=signature)
 
-    assert answer.status_code == 400
+    assert answer.status_code == 401
     assert answer.json()["code"] == "invalid_signature"
     event = stored(tenant_a).get()
     assert (event.state, event.error, event.event_id) == ("rejected", error, "")
@@ -308,7 +308,7 @@ def test_the_signature_check_is_pluggable(tenant_a, shipped_a, post):
     finally:
         shippo_webhooks.register_shippo_signature_check(previous)
 
-    assert (refused.status_code, taken.status_code) == (400, 200)
+    assert (refused.status_code, taken.status_code) == (401, 200)
     assert state_of(shipment) == S.IN_TRANSIT
 
 

@@ -136,8 +136,8 @@ def test_a_bad_or_missing_signature_is_refused_and_kept_as_rejected(world, fake)
     [bad] = fake.deliver("orders/create", shop_order["id"], signature=forged)
     [missing] = fake.deliver("orders/create", shop_order["id"], signature="")
 
-    # The house answer for every unverified delivery (docs/webhooks.md): 400 invalid_signature.
-    assert (bad.status, missing.status) == (400, 400)
+    # The house answer for every unverified delivery (docs/webhooks.md): 401 invalid_signature.
+    assert (bad.status, missing.status) == (401, 401)
     assert json.loads(bad.error)["code"] == "invalid_signature"
     rejected = events(tenant).order_by("pk")
     assert [(e.state, e.event_id, e.error) for e in rejected] == [
@@ -232,6 +232,6 @@ def test_a_delivery_for_another_tenants_account_makes_nothing_there(fake, live_s
 
     [delivery] = fake.deliver("orders/create", shop_order["id"])
 
-    assert delivery.status == 400
+    assert delivery.status == 401
     assert not Order.objects.for_tenant(tenant_a).exists() and not Order.objects.for_tenant(tenant_b).exists()
     assert events(tenant_a).get().state == "rejected" and not events(tenant_b).exists()

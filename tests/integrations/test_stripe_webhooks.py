@@ -33,7 +33,7 @@ def test_a_bad_signature_is_refused_and_kept_as_rejected(tenant_a, account_a, or
 
     response = post_webhook(account_a, payload, secret="whsec_wrong")
 
-    assert response.status_code == 400
+    assert response.status_code == 401
     assert response.json()["code"] == "invalid_signature"
     row = _events(tenant_a).get()
     assert row.state == "rejected"
@@ -45,7 +45,7 @@ def test_a_bad_signature_is_refused_and_kept_as_rejected(tenant_a, account_a, or
 def test_a_missing_signature_is_refused(tenant_a, account_a, post_webhook):
     response = post_webhook(account_a, stripe_event("charge.refunded", {}), secret=None)
 
-    assert response.status_code == 400
+    assert response.status_code == 401
     assert response.json()["code"] == "invalid_signature"
     assert _events(tenant_a).get().state == "rejected"
 
@@ -54,7 +54,7 @@ def test_a_stale_signature_is_refused(tenant_a, account_a, post_webhook):
     payload = stripe_event("charge.refunded", {})
     old = stripe.WebhookSignature.generate_signature_header(payload, WEBHOOK_SECRET, timestamp=1_000_000_000)
 
-    assert post_webhook(account_a, payload, signature=old).status_code == 400
+    assert post_webhook(account_a, payload, signature=old).status_code == 401
     assert _events(tenant_a).get().state == "rejected"
 
 
@@ -70,7 +70,7 @@ def test_a_malformed_body_is_refused_and_kept(tenant_a, account_a, post_webhook,
 def test_an_unknown_token_is_answered_like_a_bad_signature(db, client):
     response = client.post("/webhooks/stripe/no-such-token/", data="{}", content_type="application/json")
 
-    assert response.status_code == 400
+    assert response.status_code == 401
     assert response.json()["code"] == "invalid_signature"
     assert not InboundEvent.objects.unscoped().exists()
 
@@ -123,7 +123,7 @@ def test_an_event_through_another_tenants_account_cannot_touch_this_tenants_paym
     assert Payment.objects.for_tenant(tenant_a).get(pk=payment.pk).state == PaymentState.AUTHORIZED
     assert not Hold.objects.for_tenant(tenant_a).exists()
     # Signed with A's secret but sent to B's endpoint: rejected.
-    assert post_webhook(account_b, payload, secret=WEBHOOK_SECRET).status_code == 400
+    assert post_webhook(account_b, payload, secret=WEBHOOK_SECRET).status_code == 401
 
 
 def test_payment_failed_fails_the_payment_and_holds_the_order(tenant_a, account_a, order_a, post_webhook):

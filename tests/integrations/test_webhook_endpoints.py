@@ -71,7 +71,7 @@ def test_an_unknown_token_and_a_bad_signature_get_the_same_answer(client, tenant
     }
 
     assert {name: (r.status_code, r.content) for name, r in answers.items()} == {
-        name: (400, json.dumps(UNVERIFIED).encode()) for name in answers
+        name: (401, json.dumps(UNVERIFIED).encode()) for name in answers
     }
     # Every delivery to a real account is kept; the probes of unknown tokens have nowhere to go.
     rows = _rows(tenant_a)
@@ -149,13 +149,13 @@ def test_rejected_deliveries_are_rate_limited_per_account(client, tenant_a, tena
         _post(client, account.webhook_path, forged, **_signed(forged, "whsec_wrong")) for _ in range(5)
     ]
 
-    assert [r.status_code for r in answers] == [400, 400, 400, 429, 429]
+    assert [r.status_code for r in answers] == [401, 401, 401, 429, 429]
     assert answers[3].json()["code"] == "rate_limited" and answers[3]["Retry-After"] == "60"
     assert _rows(tenant_a).count() == 3  # nothing more is stored past the limit
     # A verified delivery still goes through, and another account is not affected.
     good = stripe_event("customer.created", {"id": "cus_1"}, event_id="evt_still_ok")
     assert _post(client, account.webhook_path, good, **_signed(good)).status_code == 200
-    assert _post(client, other.webhook_path, forged, **_signed(forged, "whsec_wrong")).status_code == 400
+    assert _post(client, other.webhook_path, forged, **_signed(forged, "whsec_wrong")).status_code == 401
 
 
 def test_an_unknown_token_is_rate_limited_like_a_real_one(client, db, limit_of_three):
@@ -163,7 +163,7 @@ def test_an_unknown_token_is_rate_limited_like_a_real_one(client, db, limit_of_t
 
     codes = [_post(client, path).status_code for _ in range(5)]
 
-    assert codes == [400, 400, 400, 429, 429]
+    assert codes == [401, 401, 401, 429, 429]
 
 
 def test_a_body_over_the_upload_limit_is_answered_like_a_bad_signature(client, tenant_a, settings):
@@ -174,7 +174,7 @@ def test_a_body_over_the_upload_limit_is_answered_like_a_bad_signature(client, t
     known = _post(client, account.webhook_path, payload, **_signed(payload))
     unknown = _post(client, f"/webhooks/stripe/{secrets.token_urlsafe(32)}/", payload, **_signed(payload))
 
-    assert (known.status_code, known.json()) == (unknown.status_code, unknown.json()) == (400, UNVERIFIED)
+    assert (known.status_code, known.json()) == (unknown.status_code, unknown.json()) == (401, UNVERIFIED)
     row = _rows(tenant_a).get()
     assert (row.state, row.body) == ("rejected", payload)
     assert "DATA_UPLOAD_MAX_MEMORY_SIZE" in row.error
