@@ -25,6 +25,7 @@ from integrations.models import (
     InboundEventState,
     SkuMapping,
 )
+from integrations.polling import channel_sync_now
 from integrations.services import channel_account_rotate_webhook_token
 from oms.core.admin import TenantAdmin, capability_action, read_only
 from oms.core.fields import secret_field_names
@@ -130,14 +131,28 @@ class ChannelAccountAdmin(TenantAdmin):
         "last_sync_status",
         "last_sync_at",
         "last_sync_error",
+        "last_poll_at",
+        "sync_cursor",
         "sku_mappings",
         "unmapped_skus_to_map",
         "inbox",
     )
-    actions = ["rotate_webhook_tokens", "publish_stock_now"]
+    actions = ["rotate_webhook_tokens", "sync_now", "publish_stock_now"]
 
     @capability_action(
-        Capability.INTEGRATIONS_REPLAY,
+        Capability.INTEGRATIONS_SYNC,
+        description="Sync now: poll the selected (polled) accounts for new and changed orders",
+    )
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[ChannelAccount]) -> None:
+        accounts = list(queryset.order_by("pk").values_list("tenant_id", "pk"))
+        queued = sum(channel_sync_now(tenant=tenant, account_ids=[pk]) for tenant, pk in accounts)
+        level = messages.SUCCESS if queued else messages.WARNING
+        skipped = len(accounts) - queued
+        note = f" {skipped} skipped (inactive, or orders come by webhook)." if skipped else ""
+        self.message_user(request, f"A poll was queued for {queued} account(s).{note}", level)
+
+    @capability_action(
+        Capability.INTEGRATIONS_SYNC,
         description="Publish stock to the selected accounts now (what changed since the last time)",
     )
     def publish_stock_now(self, request: HttpRequest, queryset: QuerySet[ChannelAccount]) -> None:

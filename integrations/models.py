@@ -73,10 +73,10 @@ class ChannelAccount(TenantOwned):
     )
     active = models.BooleanField(default=True)
     # --- marketplace sync (orders in, stock out) -----------------------------------------------
-    sync_cursor = models.CharField(
-        max_length=255,
+    sync_cursor = models.TextField(
         blank=True,
-        help_text="Where the next poll starts (a last-updated time or the vendor's page token). "
+        editable=False,
+        help_text="Where the next poll starts (a last-updated time and the vendor's page token). "
         "It moves only after a page's orders are committed.",
     )
     poll_interval_seconds = models.PositiveIntegerField(
@@ -87,6 +87,13 @@ class ChannelAccount(TenantOwned):
         max_length=10, choices=SyncStatus.choices, default=SyncStatus.NEVER, editable=False
     )
     last_sync_error = models.TextField(blank=True, editable=False)
+    last_poll_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # One poll of an account at a time: a lease taken by a compare-and-set UPDATE (polling.py).
+    poll_lease_owner = models.CharField(max_length=64, blank=True, editable=False)
+    poll_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # A short-lived access token got with the refresh token in `credentials` (Amazon's LWA, eBay).
+    access_token = EncryptedTextField(blank=True, editable=False)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     stock_buffer = models.PositiveIntegerField(
         default=0,
         help_text="Units held back from this channel: it is offered what we can sell minus this.",
@@ -363,3 +370,27 @@ class ChannelStock(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.sku_id} on {self.account_id}: {self.published_quantity}"
+
+
+class RateBucket(TenantOwned):
+    """A token bucket per account and vendor operation (integrations/ratelimit.py).
+
+    `tokens` was the bucket's fill at `refreshed_at`; it refills at `rate` per second up to
+    `burst`. After a 429 the bucket is emptied and `rate` is what the vendor's header said.
+    """
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="rate_buckets")
+    operation = models.CharField(max_length=60)
+    tokens = models.FloatField()
+    rate = models.FloatField()
+    burst = models.PositiveIntegerField()
+    refreshed_at = models.DateTimeField()
+    throttled = models.PositiveIntegerField(default=0, help_text="429 answers seen.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "account", "operation"], name="ratebucket_unique_op")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} on {self.account_id}: {self.tokens:.2f}/{self.burst}"

@@ -77,6 +77,7 @@ class Capability(StrEnum):
     # integrations
     INTEGRATIONS_VIEW = "integrations.view"
     INTEGRATIONS_REPLAY = "integrations.replay"
+    INTEGRATIONS_SYNC = "integrations.sync"
     CHANNEL_SKUS_MAP = "integrations.map_skus"
     # no role: the platform's superusers only
     PLATFORM = "platform.admin"
@@ -135,6 +136,7 @@ DESCRIPTIONS: dict[Capability, str] = {
     "shipments from the admin or the API",
     C.INTEGRATIONS_VIEW: "see channel accounts (secrets masked) and the inbound event inbox",
     C.INTEGRATIONS_REPLAY: "replay failed inbound events",
+    C.INTEGRATIONS_SYNC: "poll a channel's orders and publish stock to it now",
     C.CHANNEL_SKUS_MAP: "map marketplace SKUs to ours (releases the orders held for them)",
     C.PLATFORM: "platform administration (superusers only, no tenant role)",
 }
@@ -175,6 +177,7 @@ MANAGER = frozenset(
         C.SHIPMENTS_MANAGE,
         C.INTEGRATIONS_VIEW,
         C.INTEGRATIONS_REPLAY,
+        C.INTEGRATIONS_SYNC,
         C.CHANNEL_SKUS_MAP,
     }
 )

@@ -250,6 +250,8 @@ PICK_LISTS_AUTO_SECONDS = float(os.environ.get("OMS_PICK_LISTS_AUTO_SECONDS", "3
 TRACKING_POLL_SECONDS = float(os.environ.get("OMS_TRACKING_POLL_SECONDS", "900"))
 # Stock published to marketplaces: changes within this window go out together (integrations/publishing.py).
 STOCK_PUBLISH_SECONDS = float(os.environ.get("OMS_STOCK_PUBLISH_SECONDS", "30"))
+# How often beat looks for polled marketplace accounts (Amazon, eBay) whose poll interval passed.
+POLL_SWEEP_SECONDS = float(os.environ.get("OMS_POLL_SWEEP_SECONDS", "30"))
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-relay": {
         "task": "oms.tasks.outbox_relay_task",
@@ -279,6 +281,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "integrations.tasks.channel_stock_publish_all_task",
         "schedule": STOCK_PUBLISH_SECONDS,
         "options": {"expires": STOCK_PUBLISH_SECONDS},
+    },
+    "integrations-polls-due": {
+        "task": "integrations.tasks.channel_polls_due_task",
+        "schedule": POLL_SWEEP_SECONDS,
+        "options": {"expires": POLL_SWEEP_SECONDS},
     },
     "inventory-reservations-expire": {
         "task": "inventory.tasks.reservations_expire_task",
