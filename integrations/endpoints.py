@@ -1,7 +1,9 @@
 """Where an account's SDK may be pointed: a vendor base_url override is honoured only where allowed.
 
 `settings.VENDOR_BASE_URL_HOSTS` lists the hosts (`host` or `host:port`) an account's
-`base_url` may name. Development and test settings hold `["*"]` (any host: local fakes and
+`base_url` may name; `*.myshopify.com` names every subdomain of myshopify.com (each Shopify
+shop has its own host), never the domain itself, and needs at least two labels after `*.`
+(so `*.com` names nothing). Development and test settings hold `["*"]` (any host: local fakes and
 sandboxes); production takes an explicit list from the environment, and an empty list (the
 default) allows none. The rule is checked twice: when staff save an account (model clean)
 and when a client is built (`effective_base_url`), so a row written around the form still
@@ -45,9 +47,21 @@ def base_url_problem(url: str) -> str | None:
     host = parts.hostname.lower()
     if host in allowed or (port is not None and f"{host}:{port}" in allowed):
         return None
+    if any(_subdomain_of(host, entry) for entry in allowed):
+        return None
     if not allowed:
         return "This installation does not allow overriding the vendor's address; leave it blank."
     return f"The host {host} is not in VENDOR_BASE_URL_HOSTS; leave it blank to use the vendor."
+
+
+def _subdomain_of(host: str, entry: str) -> bool:
+    """`entry` is `*.<domain>` (at least two labels) and `host` is a subdomain of that domain."""
+    if not entry.startswith("*.") or ":" in entry:
+        return False
+    domain = entry[2:]
+    if domain.count(".") < 1 or "*" in domain:
+        return False
+    return host.endswith("." + domain) and len(host) > len(domain) + 1
 
 
 def validate_base_url(url: str) -> None:

@@ -13,6 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from integrations.endpoints import base_url_problem
 from integrations.models import ChannelAccount
 from integrations.stripe.gateway import stripe_client
 from tests.orders.payments.factories import make_stripe_account
@@ -138,3 +139,25 @@ def test_production_settings_read_the_allow_list_and_refuse_a_wildcard():
     )
     wildcard = _production_settings("*")
     assert wildcard.returncode != 0 and "VENDOR_BASE_URL_HOSTS" in wildcard.stderr
+
+
+@pytest.mark.parametrize(
+    "url, allowed",
+    [
+        ("https://acme-outdoor.myshopify.com", True),
+        ("https://a.b.myshopify.com", True),
+        ("https://myshopify.com", False),  # the domain itself is not a shop
+        ("https://evilmyshopify.com", False),
+        ("https://acme.myshopify.com.evil.test", False),
+        ("https://api.example.com", False),
+    ],
+)
+def test_a_subdomain_entry_admits_each_shops_own_host_only(settings, url, allowed):
+    settings.VENDOR_BASE_URL_HOSTS = ["*.myshopify.com"]
+    assert (base_url_problem(url) is None) is allowed
+
+
+def test_a_subdomain_entry_must_name_a_domain_not_a_top_level(settings):
+    settings.VENDOR_BASE_URL_HOSTS = ["*.com", "*.", "*.*.test"]
+    assert base_url_problem("https://shop.com") is not None
+    assert base_url_problem("https://a.b.test") is not None
