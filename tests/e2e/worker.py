@@ -139,3 +139,71 @@ def wait_for(
         time.sleep(0.2)
     detail = log.read_text()[-4000:] if log is not None and log.exists() else ""
     raise AssertionError(f"condition not met within {timeout}s\n{detail}")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_web(broker_url: str, var_dir: Path, *, log_name: str = "web.log") -> Iterator[str]:
+    """The web app under gunicorn, on the test database, publishing its tasks to `broker_url`.
+
+    Yields its base URL once it answers. Requests to it commit for real (use a
+    `django_db(transaction=True)` test) and what they enqueue goes to the broker, not eagerly.
+    """
+    import requests
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "oms.settings.test",
+        "DATABASE_URL": test_database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "OMS_VAR_DIR": str(var_dir),
+    }
+    log = (var_dir / log_name).open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "oms.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "--threads",
+            "4",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            return requests.get(f"{base}/health", timeout=2).status_code in (200, 503)
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_for(answers, timeout=60, process=process, log=var_dir / log_name)
+        yield base
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
