@@ -1,14 +1,24 @@
-"""Demo integrations for `manage.py seed_demo`: a Shippo account that talks to the local fake.
+"""Demo integrations for `manage.py seed_demo`: accounts that talk to the local fakes `make run` starts.
 
-`make run` (scripts/run_dev.sh) starts the fake Shippo server (integrations/shippo/fake_server.py)
-on OMS_SHIPPO_PORT (8025) and points its `track_updated` webhooks at this account's webhook URL,
-whose path is written to var/shippo-webhook-path.txt (the token in it is a secret: mode 0600).
-Labels bought in the demo are real PDFs from the fake; their parcels move on by themselves.
+- Shippo: `make run` (scripts/run_dev.sh) starts the fake Shippo on OMS_SHIPPO_PORT (8025) and
+  points its `track_updated` webhooks at this account's webhook URL, whose path is written to
+  var/shippo-webhook-path.txt. Labels bought in the demo are real PDFs from the fake; their
+  parcels move on by themselves.
+- Marketplaces: one account per fake marketplace, and for each a file `var/fakes/<kind>.args`
+  holding the fake's command-line arguments, one per line (`{web}` stands for the web app's
+  address, filled in by run_dev.sh). run_dev.sh starts `python -m integrations.<kind>.fake_server`
+  with them: each fake makes a new order every OMS_DEMO_ORDER_SECONDS (45) from the demo SKUs,
+  signs and POSTs it (webhook channels) or keeps it for our poller (polled channels, asked every
+  OMS_DEMO_POLL_SECONDS, 30). Each fake shows its state on a page at its own address.
+
+The files hold the demo's secrets (a token in a URL path, webhook secrets): mode 0600.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -17,20 +27,72 @@ from integrations.models import ChannelAccount, ChannelKind
 
 SHIPPO_WEBHOOK_PATH_FILE = "shippo-webhook-path.txt"
 DEMO_SHIPPO_KEY = "shippo_test_demo"
+FAKES_DIR = "fakes"
+# The demo SKUs (inventory/demo.py) the fake marketplaces sell: our codes, so no mapping is needed.
+DEMO_CHANNEL_SKUS = ("TENT-1P", "PACK-30", "LAMP-400", "STOVE-CAN", "FILTER-SQ", "MUG-INS", "POLE-AL")
 
 
 def shippo_fake_url() -> str:
     return f"http://127.0.0.1:{os.environ.get('OMS_SHIPPO_PORT', '8025')}"
 
 
-def seed(tenant: Any, stdout: Any) -> None:
+def fake_port(kind: str, default: int) -> int:
+    return int(os.environ.get(f"OMS_{kind.upper()}_PORT", str(default)))
+
+
+def _order_seconds() -> str:
+    return os.environ.get("OMS_DEMO_ORDER_SECONDS", "45")
+
+
+def _poll_seconds() -> int:
+    return int(os.environ.get("OMS_DEMO_POLL_SECONDS", "30"))
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o600)
+
+
+def _account(tenant: Any, kind: str, name: str, **fields: Any) -> ChannelAccount:
     account, _ = ChannelAccount.objects.for_tenant(tenant).get_or_create(
+        tenant=tenant, kind=kind, name=name, defaults=fields
+    )
+    return account
+
+
+def _shopify(tenant: Any) -> tuple[ChannelAccount, list[str]]:
+    port = fake_port("shopify", 8026)
+    account = _account(
+        tenant,
+        ChannelKind.SHOPIFY,
+        "Shopify (local fake)",
+        base_url=f"http://127.0.0.1:{port}",
+        credentials="shpat_demo",
+        webhook_secret="shpss_demo",
+    )
+    args = ["--port", str(port), "--access-token", "shpat_demo", "--webhook-secret", "shpss_demo"]
+    args += ["--webhook-url", "{web}" + account.webhook_path]
+    args += ["--generate", _order_seconds(), "--skus", ",".join(DEMO_CHANNEL_SKUS)]
+    return account, args
+
+
+# kind -> builder(tenant) -> (the account, the fake's arguments). Each marketplace adds its own.
+MARKETPLACE_FAKES: dict[str, Callable[[Any], tuple[ChannelAccount, list[str]]]] = {
+    "shopify": _shopify,
+}
+
+
+def seed(tenant: Any, stdout: Any) -> None:
+    shippo, _ = ChannelAccount.objects.for_tenant(tenant).get_or_create(
         tenant=tenant,
         kind=ChannelKind.SHIPPO,
         name="Shippo (local fake)",
         defaults={"base_url": shippo_fake_url(), "credentials": DEMO_SHIPPO_KEY},
     )
-    path = settings.VAR_DIR / SHIPPO_WEBHOOK_PATH_FILE
-    path.write_text(account.webhook_path + "\n")
-    path.chmod(0o600)
-    stdout.write(f"Demo Shippo account: the local fake at {account.base_url}")
+    _write_private(settings.VAR_DIR / SHIPPO_WEBHOOK_PATH_FILE, shippo.webhook_path + "\n")
+    stdout.write(f"Demo Shippo account: the local fake at {shippo.base_url}")
+    for kind, build in MARKETPLACE_FAKES.items():
+        account, args = build(tenant)
+        _write_private(settings.VAR_DIR / FAKES_DIR / f"{kind}.args", "\n".join(args) + "\n")
+        stdout.write(f"Demo {account.get_kind_display()} account: the local fake at {account.base_url}")

@@ -23,6 +23,19 @@ if [ -s "$VAR/shippo-webhook-path.txt" ]; then
 fi
 $PY -m integrations.shippo.fake_server "${shippo_args[@]}" >"$VAR/log/shippo.log" 2>&1 &
 pids+=($!)
+# The local fake marketplaces (integrations/demo.py wrote each one's arguments): each makes a demo
+# order every ${OMS_DEMO_ORDER_SECONDS:-45} s and shows its state on a page at its own address.
+WEB="http://127.0.0.1:${OMS_PORT:-8000}"
+fakes=()
+for args_file in "$VAR"/fakes/*.args; do
+    [ -e "$args_file" ] || continue
+    kind="$(basename "$args_file" .args)"
+    mapfile -t fake_args <"$args_file"
+    fake_args=("${fake_args[@]//\{web\}/$WEB}")
+    $PY -m "integrations.$kind.fake_server" "${fake_args[@]}" >"$VAR/log/$kind.log" 2>&1 &
+    pids+=($!)
+    fakes+=("$kind")
+done
 $PY -m celery -A oms worker -Q default,ingest,allocation,labels,sync -c 2 \
     --without-mingle --without-gossip --loglevel INFO >"$VAR/log/worker.log" 2>&1 &
 pids+=($!)
@@ -37,6 +50,7 @@ cat <<TXT
     API key:   $(cat "$VAR/demo-api-key.txt" 2>/dev/null || echo "see $VAR/demo-api-key.txt")
     health:    http://127.0.0.1:${OMS_PORT:-8000}/health
     Shippo:    http://127.0.0.1:${OMS_SHIPPO_PORT:-8025}/_control/state (a local fake)
+    channels:  ${fakes[*]:-none} (local fakes; each one's port and page: $VAR/log/<channel>.log)
     logs:      $VAR/log/worker.log, $VAR/log/beat.log, $VAR/log/shippo.log
 
 TXT

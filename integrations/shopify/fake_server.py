@@ -27,7 +27,8 @@ As a process (`make run`)::
 and over HTTP, without authentication, under /_control/: GET state, POST reset,
 POST orders {line_items, email, shipping_address} (creates an order and sends orders/create),
 POST orders/<id>/cancel, POST orders/<id>/update {shipping_address}, POST webhooks {url, secret},
-POST variants {sku, available, variant_id}, POST faults {fail, status}.
+POST variants {sku, available, variant_id}, POST faults {fail, status}; GET / is a page of its
+state (the shared scaffolding, integrations/fakes/base.py).
 
 Stock: `add_variant(sku, available=)` makes a product variant with an inventory item at the
 shop's one location (`LOCATION`); `locations`, `nodes(ids:)` (variants) and
@@ -54,9 +55,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+
+from integrations.fakes.base import FakeRequest, FakeResponse, FakeServer
 
 API_VERSION = "2026-07"
 SHOP_DOMAIN = "fake-shop.myshopify.com"
@@ -109,18 +110,18 @@ def _tail(gid: str) -> str:
     return str(gid).rsplit("/", 1)[-1]
 
 
-class FakeShopify:
+class FakeShopify(FakeServer):
+    title = "Fake Shopify"
+
     def __init__(self, *, access_token: str | None = None, webhooks: list[Hook] | None = None) -> None:
+        super().__init__()
         self.access_token = access_token
-        self.lock = threading.RLock()
         self.initial_hooks = list(webhooks or [])
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._port = 0
         self.reset()
 
     def reset(self) -> None:
-        with getattr(self, "lock", threading.RLock()):
+        super().reset()
+        with self.lock:
             self.ids = itertools.count(820982911946154508)
             self.orders: dict[str, dict[str, Any]] = {}
             self.fulfillment_orders: dict[str, list[dict[str, Any]]] = {}
@@ -128,60 +129,9 @@ class FakeShopify:
             self.hooks: list[Hook] = list(self.initial_hooks)
             self.deliveries: list[Delivery] = []
             self.requests: list[dict[str, Any]] = []
-            self.faults: list[list[int]] = []  # [remaining, status]
             self.events: dict[tuple[str, str], str] = {}  # (topic, order id) -> last event id
             self.variants: dict[str, dict[str, Any]] = {}  # variant id -> sku, inventory item, available
             self.stock_updates: list[list[dict[str, Any]]] = []  # each inventorySetQuantities' quantities
-
-    # --- life --------------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        if not self._port:
-            raise RuntimeError("the fake Shopify server is not running")
-        return f"http://127.0.0.1:{self._port}"
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeShopify:
-        fake = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.fake = fake
-        server = ThreadingHTTPServer((host, port or self._port), Handler)
-        server.daemon_threads = True
-        self._server = server
-        self._port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-shopify", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
-
-    def __enter__(self) -> FakeShopify:
-        return self.start() if self._server is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def fail_next(self, n: int = 1, *, status: int = 503) -> None:
-        """The next `n` API requests answer `status`."""
-        with self.lock:
-            self.faults.append([n, status])
-
-    def _take_fault(self) -> int | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault[0] > 0:
-                    fault[0] -= 1
-                    return fault[1]
-        return None
 
     # --- the shop --------------------------------------------------------------------------------------
     def add_webhook(self, url: str, *, secret: str) -> Hook:
@@ -563,26 +513,19 @@ class FakeShopify:
                 "deliveries": [d.__dict__ for d in self.deliveries[-100:]],
             }
 
-    def control(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
-        if method == "GET" and path == "/_control/state":
-            return 200, self.state()
-        if method == "POST" and path == "/_control/reset":
-            self.reset()
-            return 200, {"reset": True}
-        if method == "POST" and path == "/_control/webhooks":
+    def control(self, method: str, path: str, body: Any) -> FakeResponse | None:
+        body = body if isinstance(body, dict) else {}
+        if method == "POST" and path == "webhooks":
             self.add_webhook(str(body.get("url", "")), secret=str(body.get("secret", "")))
-            return 201, {"added": True}
-        if method == "POST" and path == "/_control/faults":
-            self.fail_next(int(body.get("fail", 1)), status=int(body.get("status", 503)))
-            return 200, {"ok": True}
-        if method == "POST" and path == "/_control/variants":
+            return FakeResponse(201, {"added": True})
+        if method == "POST" and path == "variants":
             key = self.add_variant(
                 str(body.get("sku", "")),
                 available=int(body.get("available", 0)),
                 variant_id=body.get("variant_id"),
             )
-            return 201, {"variant_id": key, **self.variants[key]}
-        if method == "POST" and path == "/_control/orders":
+            return FakeResponse(201, {"variant_id": key, **self.variants[key]})
+        if method == "POST" and path == "orders":
             items = body.get("line_items") or [{"sku": "SKU-1", "quantity": 1, "price": "10.00"}]
             order = self.create_order(
                 line_items=items,
@@ -590,67 +533,36 @@ class FakeShopify:
                 shipping_address=body.get("shipping_address"),
             )
             deliveries = self.deliver("orders/create", order["id"])
-            return 201, {"order": order, "deliveries": [d.__dict__ for d in deliveries]}
-        m = re.fullmatch(r"/_control/orders/(\d+)/(cancel|update)", path)
+            return FakeResponse(201, {"order": order, "deliveries": [d.__dict__ for d in deliveries]})
+        m = re.fullmatch(r"orders/(\d+)/(cancel|update)", path)
         if method == "POST" and m and m.group(1) in self.orders:
             if m.group(2) == "cancel":
                 self.cancel_order(m.group(1), reason=str(body.get("reason") or "customer"))
             else:
                 self.update_order(m.group(1), shipping_address=body.get("shipping_address") or {})
-            return 200, {"order": self.orders[m.group(1)]}
-        return 404, {"errors": "Not Found"}
+            return FakeResponse(200, {"order": self.orders[m.group(1)]})
+        return None
 
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeShopify
-    protocol_version = "HTTP/1.0"
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-    def _send(self, status: int, payload: Any) -> None:
-        raw = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def _dispatch(self) -> None:
-        fake = self.fake
-        path = urlsplit(self.path).path.rstrip("/") or "/"
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            self._send(400, {"errors": "The body is not JSON."})
-            return
-        if path.startswith("/_control/"):
-            status, payload = fake.control(self.command, path, body if isinstance(body, dict) else {})
-            self._send(status, payload)
-            return
-        with fake.lock:
-            fake.requests.append({"method": self.command, "path": path, "body": body})
-        status = fake._take_fault()
-        if status is not None:
-            self._send(status, {"errors": f"Fake Shopify answered {status} (injected fault)."})
-            return
-        if fake.access_token is not None and self.headers.get("X-Shopify-Access-Token") != fake.access_token:
-            self._send(
+    def handle(self, request: FakeRequest) -> FakeResponse:
+        path = request.path.rstrip("/") or "/"
+        body = request.json() if request.body else {}
+        if request.body and body is None:
+            return FakeResponse(400, {"errors": "The body is not JSON."})
+        with self.lock:
+            self.requests.append({"method": request.method, "path": path, "body": body})
+        if (
+            self.access_token is not None
+            and request.headers.get("X-Shopify-Access-Token") != self.access_token
+        ):
+            return FakeResponse(
                 401,
                 {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"},
             )
-            return
-        if self.command == "POST" and re.fullmatch(r"/admin/api/[\w-]+/graphql\.json", path):
+        if request.method == "POST" and re.fullmatch(r"/admin/api/[\w-]+/graphql\.json", path):
             if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-                self._send(400, {"errors": "Parameter Missing or Invalid"})
-                return
-            self._send(200, fake.graphql(body["query"], body.get("variables") or {}))
-            return
-        self._send(404, {"errors": "Not Found"})
-
-    do_GET = do_POST = do_PUT = do_DELETE = _dispatch
+                return FakeResponse(400, {"errors": "Parameter Missing or Invalid"})
+            return FakeResponse(200, self.graphql(body["query"], body.get("variables") or {}))
+        return FakeResponse(404, {"errors": "Not Found"})
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,6 +22,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
+FAKE_CHANNELS = ("shopify",)
 
 
 def _free_port() -> int:
@@ -54,7 +55,9 @@ def running_stack(tmp_path_factory):
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG"}
     }
-    env.update({"OMS_VAR_DIR": str(var), "OMS_PORT": str(port)})
+    env.update({"OMS_VAR_DIR": str(var), "OMS_PORT": str(port), "OMS_DEMO_ORDER_SECONDS": "3"})
+    for kind in FAKE_CHANNELS + ("shippo",):
+        env[f"OMS_{kind.upper()}_PORT"] = str(_free_port())
     log = var / "make-run.log"
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -177,3 +180,25 @@ class _Alive:
 
     def poll(self):
         return None
+
+
+def test_orders_arrive_from_the_fake_marketplaces_and_each_fake_shows_its_state(running_stack):
+    base, var, log = running_stack
+    key = (var / "demo-api-key.txt").read_text().strip()
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {key}"
+    text = log.read_text()
+    for channel in FAKE_CHANNELS:
+
+        def arrived(channel=channel):
+            answer = api.get(f"{base}/api/v1/orders/", params={"channel": channel}, timeout=10).json()
+            return answer["results"] if answer.get("results") else None
+
+        orders = _wait(arrived, 120, _Alive(), var / "log" / "worker.log")
+        assert all(o["channel"] == channel for o in orders)
+        assert channel in text  # named among the fakes make run started
+        port = os.environ.get(f"OMS_{channel.upper()}_PORT")  # not ours: read it from the args file
+        args = (var / "fakes" / f"{channel}.args").read_text().split("\n")
+        port = args[args.index("--port") + 1]
+        page = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert page.status_code == 200 and "<h1>" in page.text
