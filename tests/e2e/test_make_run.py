@@ -56,7 +56,7 @@ def running_stack(tmp_path_factory):
         if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG"}
     }
     env.update({"OMS_VAR_DIR": str(var), "OMS_PORT": str(port), "OMS_DEMO_ORDER_SECONDS": "3"})
-    for kind in FAKE_CHANNELS + ("shippo",):
+    for kind in (*FAKE_CHANNELS, "shippo"):
         env[f"OMS_{kind.upper()}_PORT"] = str(_free_port())
     log = var / "make-run.log"
     with log.open("w") as out:
@@ -197,7 +197,6 @@ def test_orders_arrive_from_the_fake_marketplaces_and_each_fake_shows_its_state(
         orders = _wait(arrived, 120, _Alive(), var / "log" / "worker.log")
         assert all(o["channel"] == channel for o in orders)
         assert channel in text  # named among the fakes make run started
-        port = os.environ.get(f"OMS_{channel.upper()}_PORT")  # not ours: read it from the args file
         args = (var / "fakes" / f"{channel}.args").read_text().split("\n")
         port = args[args.index("--port") + 1]
         page = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
