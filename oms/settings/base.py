@@ -190,6 +190,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        # kombu looks at the folder again this long after finding nothing it could take (also
+        # when the worker's slots were full): its 1 s default caps a busy worker near 1 task/s.
+        "polling_interval": 0.1,
     }
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 # The longest a task may run: at the soft limit it gets SoftTimeLimitExceeded (its transaction
