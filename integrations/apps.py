@@ -32,3 +32,13 @@ class IntegrationsConfig(AppConfig):
         register_webhook_verifier("shopify", shopify_webhook_verify)
         register_channel_gateway("shopify", shopify_gateway_for)
         register_stock_publisher("shopify", shopify_stock_publish)
+
+        from integrations.woocommerce.events import woocommerce_event_handle
+        from integrations.woocommerce.gateway import woocommerce_gateway_for
+        from integrations.woocommerce.stock import woocommerce_stock_publish
+        from integrations.woocommerce.webhooks import woocommerce_webhook_verify
+
+        register_inbound_handler("woocommerce", woocommerce_event_handle)
+        register_webhook_verifier("woocommerce", woocommerce_webhook_verify)
+        register_channel_gateway("woocommerce", woocommerce_gateway_for)
+        register_stock_publisher("woocommerce", woocommerce_stock_publish)
