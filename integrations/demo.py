@@ -77,9 +77,26 @@ def _shopify(tenant: Any) -> tuple[ChannelAccount, list[str]]:
     return account, args
 
 
+def _woocommerce(tenant: Any) -> tuple[ChannelAccount, list[str]]:
+    port = fake_port("woocommerce", 8027)
+    account = _account(
+        tenant,
+        ChannelKind.WOOCOMMERCE,
+        "WooCommerce (local fake)",
+        base_url=f"http://127.0.0.1:{port}",
+        credentials="ck_demo:cs_demo",
+        webhook_secret="wc_demo_secret",
+    )
+    args = ["--port", str(port), "--consumer-key", "ck_demo", "--consumer-secret", "cs_demo"]
+    args += ["--webhook-secret", "wc_demo_secret", "--webhook-url", "{web}" + account.webhook_path]
+    args += ["--generate", "100000", "--interval", _order_seconds(), "--skus", ",".join(DEMO_CHANNEL_SKUS)]
+    return account, args
+
+
 # kind -> builder(tenant) -> (the account, the fake's arguments). Each marketplace adds its own.
 MARKETPLACE_FAKES: dict[str, Callable[[Any], tuple[ChannelAccount, list[str]]]] = {
     "shopify": _shopify,
+    "woocommerce": _woocommerce,
 }
 
 

@@ -27,8 +27,9 @@ from typing import Any
 
 import requests
 
+from integrations.accounts import account_for_order, has_active_account
 from integrations.endpoints import effective_base_url
-from integrations.models import ChannelAccount, ChannelKind, ChannelOrder, ChannelOrderLine
+from integrations.models import ChannelAccount, ChannelKind, ChannelOrderLine
 from orders.channels import CancellationPush, ChannelRefused, ChannelUnavailable, TrackingPush
 
 logger = logging.getLogger(__name__)
@@ -151,20 +152,7 @@ class ShopifyGateway:
         self.session = session
 
     def _account(self, order_external_id: str) -> ChannelAccount:
-        row = (
-            ChannelOrder.objects.for_tenant(self.tenant)
-            .filter(account__kind=ChannelKind.SHOPIFY, external_id=order_external_id)
-            .select_related("account")
-            .first()
-        )
-        if row is not None:
-            return row.account
-        accounts = list(
-            ChannelAccount.objects.for_tenant(self.tenant).filter(kind=ChannelKind.SHOPIFY, active=True)[:2]
-        )
-        if len(accounts) != 1:
-            raise ChannelRefused(f"No Shopify account is known for order {order_external_id}.")
-        return accounts[0]
+        return account_for_order(self.tenant, ChannelKind.SHOPIFY, order_external_id)
 
     def push_tracking(self, *, push: TrackingPush) -> None:
         account = self._account(push.order_external_id)
@@ -270,6 +258,4 @@ class ShopifyGateway:
 
 def shopify_gateway_for(tenant: Any) -> ShopifyGateway | None:
     """The registry's factory: a gateway when the tenant has an active Shopify account."""
-    if not ChannelAccount.objects.for_tenant(tenant).filter(kind=ChannelKind.SHOPIFY, active=True).exists():
-        return None
-    return ShopifyGateway(tenant)
+    return ShopifyGateway(tenant) if has_active_account(tenant, ChannelKind.SHOPIFY) else None

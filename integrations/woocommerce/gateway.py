@@ -33,8 +33,9 @@ from typing import Any
 
 import requests
 
+from integrations.accounts import account_for_order, channel_order_of, has_active_account
 from integrations.endpoints import effective_base_url
-from integrations.models import ChannelAccount, ChannelKind, ChannelOrder
+from integrations.models import ChannelAccount, ChannelKind
 from orders.channels import CancellationPush, ChannelRefused, ChannelUnavailable, TrackingPush
 from orders.states import OrderState
 
@@ -147,30 +148,10 @@ class WooCommerceGateway:
         self.tenant = tenant
         self.session = session
 
-    def _channel_order(self, order_external_id: str) -> ChannelOrder | None:
-        return (
-            ChannelOrder.objects.for_tenant(self.tenant)
-            .filter(account__kind=ChannelKind.WOOCOMMERCE, external_id=order_external_id)
-            .select_related("account", "order")
-            .first()
-        )
-
-    def _account(self, row: ChannelOrder | None, order_external_id: str) -> ChannelAccount:
-        """The account the order came in through, else the tenant's only active WooCommerce account."""
-        if row is not None:
-            return row.account
-        accounts = list(
-            ChannelAccount.objects.for_tenant(self.tenant).filter(kind=ChannelKind.WOOCOMMERCE, active=True)[
-                :2
-            ]
-        )
-        if len(accounts) != 1:
-            raise ChannelRefused(f"No WooCommerce account is known for order {order_external_id}.")
-        return accounts[0]
-
     def _client_and_order(self, order_external_id: str) -> tuple[WooCommerceClient, dict[str, Any], Any]:
-        row = self._channel_order(order_external_id)
-        client = WooCommerceClient(self._account(row, order_external_id), session=self.session)
+        row = channel_order_of(self.tenant, ChannelKind.WOOCOMMERCE, order_external_id)
+        account = account_for_order(self.tenant, ChannelKind.WOOCOMMERCE, order_external_id, row=row)
+        client = WooCommerceClient(account, session=self.session)
         if not order_external_id.isdigit():
             raise ChannelRefused(f"{order_external_id!r} is not a WooCommerce order id.")
         try:
@@ -226,5 +207,4 @@ class WooCommerceGateway:
 
 def woocommerce_gateway_for(tenant: Any) -> WooCommerceGateway | None:
     """The registry's factory: a gateway when the tenant has an active WooCommerce account."""
-    accounts = ChannelAccount.objects.for_tenant(tenant).filter(kind=ChannelKind.WOOCOMMERCE, active=True)
-    return WooCommerceGateway(tenant) if accounts.exists() else None
+    return WooCommerceGateway(tenant) if has_active_account(tenant, ChannelKind.WOOCOMMERCE) else None

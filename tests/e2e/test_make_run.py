@@ -22,7 +22,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
-FAKE_CHANNELS = ("shopify",)
+FAKE_CHANNELS = ("shopify", "woocommerce")
 
 
 def _free_port() -> int:

@@ -1,0 +1,39 @@
+"""Which of a tenant's channel accounts an update about an order goes to (the connectors' gateways).
+
+The account the order came in through (its `ChannelOrder` row), else the tenant's only active
+account of that kind: with two or more and no row, the order cannot be placed, and the push is
+refused rather than sent to a guess.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrations.models import ChannelAccount, ChannelOrder
+from orders.channels import ChannelRefused
+
+
+def channel_order_of(tenant: Any, kind: str, order_external_id: str) -> ChannelOrder | None:
+    return (
+        ChannelOrder.objects.for_tenant(tenant)
+        .filter(account__kind=kind, external_id=order_external_id)
+        .select_related("account", "order")
+        .first()
+    )
+
+
+def account_for_order(
+    tenant: Any, kind: str, order_external_id: str, *, row: ChannelOrder | None = None
+) -> ChannelAccount:
+    row = row if row is not None else channel_order_of(tenant, kind, order_external_id)
+    if row is not None:
+        return row.account
+    accounts = list(ChannelAccount.objects.for_tenant(tenant).filter(kind=kind, active=True)[:2])
+    if len(accounts) != 1:
+        label = dict(ChannelAccount._meta.get_field("kind").choices).get(kind, kind)
+        raise ChannelRefused(f"No {label} account is known for order {order_external_id}.")
+    return accounts[0]
+
+
+def has_active_account(tenant: Any, kind: str) -> bool:
+    return ChannelAccount.objects.for_tenant(tenant).filter(kind=kind, active=True).exists()
