@@ -32,3 +32,11 @@ class IntegrationsConfig(AppConfig):
         register_webhook_verifier("shopify", shopify_webhook_verify)
         register_channel_gateway("shopify", shopify_gateway_for)
         register_stock_publisher("shopify", shopify_stock_publish)
+
+        # eBay (integrations/ebay/): orders polled, tracking and stock pushed back.
+        from integrations.ebay.events import ebay_event_handle
+        from integrations.ebay.poller import ebay_poll
+        from integrations.polling import register_poller
+
+        register_inbound_handler("ebay", ebay_event_handle)
+        register_poller("ebay", ebay_poll)

@@ -12,7 +12,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations import polling
+from integrations import inbox, polling
 from integrations.models import ChannelAccount, InboundEvent, RateBucket
 from integrations.polling import PolledRecord, PollPage, PollThrottled, channel_poll, channel_polls_due
 from integrations.ratelimit import rate_take, rate_throttled, vendor_rate_of
@@ -50,6 +50,7 @@ class Script:
 @pytest.fixture
 def script():
     kept = polling._pollers.get(KIND)
+    handler = inbox._handlers.pop(KIND, None)  # the scripted records are not real orders: no handler
     poller = Script([f"O-{n}" for n in range(5)])
     polling.register_poller(KIND, poller)
     yield poller
@@ -57,6 +58,8 @@ def script():
         polling.unregister_poller(KIND)
     else:
         polling.register_poller(KIND, kept)
+    if handler is not None:
+        inbox.register_inbound_handler(KIND, handler)
 
 
 def account_of(tenant, **extra):
