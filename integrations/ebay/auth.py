@@ -115,12 +115,15 @@ def ebay_token_fetch(account: ChannelAccount, *, session: requests.Session) -> t
     body = body if isinstance(body, dict) else {}
     if response.status_code >= 400:
         error = str(body.get("error") or response.status_code)
-        text = str(body.get("error_description") or "")
-        raise ChannelRefused(
-            f"eBay refused the account's refresh token ({error}{': ' + text if text else ''}); "
-            "reconnect the eBay account and save its new refresh token.",
-            code="channel_auth_refused",
-        )
+        said = f"{error}{': ' + str(body['error_description']) if body.get('error_description') else ''}"
+        if error == "invalid_client":
+            text = f"eBay refused the account's app keys ({said}); check its client_id and client_secret."
+        else:
+            text = (
+                f"eBay refused the account's refresh token ({said}); "
+                "reconnect the eBay account and save its new refresh token."
+            )
+        raise ChannelRefused(text, code="channel_auth_refused")
     token = body.get("access_token")
     if not isinstance(token, str) or not token:
         raise ChannelUnavailable("eBay's token endpoint answered without an access token")

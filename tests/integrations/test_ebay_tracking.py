@@ -166,39 +166,34 @@ def test_ebay_down_leaves_the_push_for_a_retry(account, fake):
     assert row_of(shipment).state == "sent" and len(fake.fulfillments_of(ebay_order["orderId"])) == 1
 
 
-def test_a_429_on_the_push_is_unavailable_and_a_revoked_token_a_refusal(account, fake):
-    ebay_order, order = ingest(account, fake, [{"sku": "SHOE-1", "quantity": 1, "price": "49.50"}])
-    attempt = TrackingPush(
+def tracking_push(order, number="94001"):
+    line = order.lines.get()
+    return TrackingPush(
         reference="S-1",
-        order_external_id=ebay_order["orderId"],
+        order_external_id=order.external_id,
         carrier="USPS",
-        tracking_number="94001",
+        tracking_number=number,
         tracking_url="",
-        lines=(),
+        lines=(ChannelLine(order_line_id=line.pk, sku=line.sku.code, quantity=line.quantity),),
     )
+
+
+def test_a_429_on_the_push_is_unavailable_and_paced_and_a_revoked_token_is_a_refusal(account, fake):
+    _, order = ingest(account, fake, [{"sku": "SHOE-1", "quantity": 1, "price": "49.50"}])
     fake.fail_next(1, status=429, path="/sell/fulfillment")
+
     with pytest.raises(ChannelUnavailable, match="429"):
-        EbayGateway(account.tenant).push_tracking(push=push_of(order, attempt))
+        EbayGateway(account.tenant).push_tracking(push=tracking_push(order))
     with pytest.raises(ChannelUnavailable, match="call budget is spent"):  # the bucket waits first
-        EbayGateway(account.tenant).push_tracking(push=push_of(order, attempt))
+        EbayGateway(account.tenant).push_tracking(push=tracking_push(order))
+
     RateBucket.objects.for_tenant(account.tenant_id).update(
         refreshed_at=timezone.now() - timedelta(seconds=60)
     )
     fake.revoke_refresh_token()
     with pytest.raises(ChannelRefused, match="invalid_grant"):
-        EbayGateway(account.tenant).push_tracking(push=push_of(order, attempt))
-
-
-def push_of(order, template):
-    line = order.lines.get()
-    return TrackingPush(
-        reference=template.reference,
-        order_external_id=template.order_external_id,
-        carrier=template.carrier,
-        tracking_number=template.tracking_number,
-        tracking_url="",
-        lines=(ChannelLine(order_line_id=line.pk, sku=line.sku.code, quantity=1),),
-    )
+        EbayGateway(account.tenant).push_tracking(push=tracking_push(order))
+    assert not creates(fake)
 
 
 def test_an_order_ebay_does_not_know_is_a_refusal_recorded_on_the_shipment(account, fake):
@@ -239,15 +234,7 @@ def test_each_tenant_pushes_through_its_own_account_only(account, fake):
     assert ebay_gateway_for(other) is None  # no eBay account: nothing is pushed for its orders
     with fake_ebay() as other_fake:
         ebay_world(other, other_fake)
-        line = order.lines.get()
-        theirs = TrackingPush(
-            reference="S-X",
-            order_external_id=ebay_order["orderId"],
-            carrier="USPS",
-            tracking_number="94009",
-            tracking_url="",
-            lines=(ChannelLine(order_line_id=line.pk, sku="SHOE-1", quantity=1),),
-        )
+        theirs = tracking_push(order, "94009")
         # Tenant B names tenant A's eBay order and order line: B's own account knows neither.
         with pytest.raises(ChannelRefused, match="no eBay line item is known"):
             ebay_gateway_for(other).push_tracking(push=theirs)
