@@ -42,3 +42,14 @@ class IntegrationsConfig(AppConfig):
         register_webhook_verifier("woocommerce", woocommerce_webhook_verify)
         register_channel_gateway("woocommerce", woocommerce_gateway_for)
         register_stock_publisher("woocommerce", woocommerce_stock_publish)
+        # eBay (integrations/ebay/): orders polled, tracking and stock pushed back.
+        from integrations.ebay.events import ebay_event_handle
+        from integrations.ebay.gateway import ebay_gateway_for
+        from integrations.ebay.poller import ebay_poll
+        from integrations.ebay.stock import ebay_stock_publish
+        from integrations.polling import register_poller
+
+        register_inbound_handler("ebay", ebay_event_handle)
+        register_poller("ebay", ebay_poll)
+        register_channel_gateway("ebay", ebay_gateway_for)
+        register_stock_publisher("ebay", ebay_stock_publish)

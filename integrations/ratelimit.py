@@ -66,10 +66,17 @@ def rate_take(account: ChannelAccount, operation: str, *, rate: float, burst: in
 
 
 def rate_throttled(
-    account: ChannelAccount, operation: str, *, rate: float, burst: int, vendor_rate: float | None = None
+    account: ChannelAccount,
+    operation: str,
+    *,
+    rate: float,
+    burst: int,
+    vendor_rate: float | None = None,
+    hold_seconds: float | None = None,
 ) -> float:
     """The vendor answered 429: empty the bucket (and take its rate when it said one).
 
+    With `hold_seconds` (the vendor's `Retry-After`) the bucket refills to one token only then.
     Returns the seconds until the next call may go.
     """
     with transaction.atomic():
@@ -77,10 +84,14 @@ def rate_throttled(
         if vendor_rate is not None and vendor_rate > 0:
             bucket.rate = vendor_rate
         bucket.tokens = 0.0
+        if hold_seconds and bucket.rate > 0:
+            bucket.tokens = min(0.0, 1.0 - hold_seconds * bucket.rate)
         bucket.refreshed_at = timezone.now()
         bucket.throttled += 1
         bucket.save(update_fields=["tokens", "rate", "refreshed_at", "throttled"])
-    return 1.0 / bucket.rate if bucket.rate > 0 else 3600.0
+    if bucket.rate <= 0:
+        return 3600.0
+    return (1.0 - bucket.tokens) / bucket.rate
 
 
 def vendor_rate_of(value: str | None) -> float | None:

@@ -12,7 +12,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations import polling
+from integrations import inbox, polling
 from integrations.models import ChannelAccount, InboundEvent, RateBucket
 from integrations.polling import PolledRecord, PollPage, PollThrottled, channel_poll, channel_polls_due
 from integrations.ratelimit import rate_take, rate_throttled, vendor_rate_of
@@ -50,6 +50,7 @@ class Script:
 @pytest.fixture
 def script():
     kept = polling._pollers.get(KIND)
+    handler = inbox._handlers.pop(KIND, None)  # the scripted records are not real orders: no handler
     poller = Script([f"O-{n}" for n in range(5)])
     polling.register_poller(KIND, poller)
     yield poller
@@ -57,6 +58,8 @@ def script():
         polling.unregister_poller(KIND)
     else:
         polling.register_poller(KIND, kept)
+    if handler is not None:
+        inbox.register_inbound_handler(KIND, handler)
 
 
 def account_of(tenant, **extra):
@@ -254,3 +257,10 @@ def test_an_access_token_is_reused_until_it_is_nearly_expired_and_stored_encrypt
         access_token_get(ChannelAccount.objects.for_tenant(tenant_a).get(pk=account.pk), fetch)
         == "Atza|token-3"
     )
+
+
+def test_a_429_with_retry_after_keeps_the_bucket_empty_that_long(tenant_a):
+    account = account_of(tenant_a)
+    wait = rate_throttled(account, "getOrders", rate=0.1, burst=20, hold_seconds=120)
+    assert wait == pytest.approx(120, abs=1)
+    assert rate_take(account, "getOrders", rate=0.1, burst=20) == pytest.approx(120, abs=1)
