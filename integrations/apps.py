@@ -42,3 +42,15 @@ class IntegrationsConfig(AppConfig):
         register_webhook_verifier("woocommerce", woocommerce_webhook_verify)
         register_channel_gateway("woocommerce", woocommerce_gateway_for)
         register_stock_publisher("woocommerce", woocommerce_stock_publish)
+
+        # Amazon SP-API (integrations/amazon/, docs/amazon.md): orders polled in, tracking and stock out.
+        from integrations.amazon.events import amazon_event_handle
+        from integrations.amazon.gateway import amazon_gateway_for
+        from integrations.amazon.poller import amazon_poll
+        from integrations.amazon.stock import amazon_stock_publish
+        from integrations.polling import register_poller
+
+        register_poller("amazon", amazon_poll)
+        register_inbound_handler("amazon", amazon_event_handle)
+        register_channel_gateway("amazon", amazon_gateway_for)
+        register_stock_publisher("amazon", amazon_stock_publish)
