@@ -318,3 +318,19 @@ def test_the_cursor_is_json_and_an_unreadable_one_starts_a_day_back():
     )
     fresh = poller.PollCursor.loads("not json")
     assert seconds_ago(fresh.after) == pytest.approx(86400, abs=60)
+
+
+def test_a_page_token_amazon_no_longer_knows_restarts_the_window(world, fake):
+    tenant, account = world
+    placed = fake.create_order(items=[{"sku": "SHOE-1", "quantity": 1}])
+    stale = poller.PollCursor(
+        after="2026-01-01T00:00:00Z", token="expired-token", window_end="2026-01-02T00:00:00Z"
+    )
+    ChannelAccount.objects.for_tenant(tenant).filter(pk=account.pk).update(sync_cursor=stale.dumps())
+
+    result = poll(account)
+
+    assert (result.error, result.new) == ("", 1)
+    assert [q.get("paginationToken") for q in fake.search_queries] == ["expired-token", None]
+    assert events(tenant).get().event_id == f"order:{placed['orderId']}@{placed['lastUpdatedTime']}"
+    assert json.loads(account.sync_cursor)["token"] is None
