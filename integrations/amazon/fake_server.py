@@ -746,7 +746,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--refresh-token", default=REFRESH_TOKEN)
     parser.add_argument("--seller-id", default=SELLER_ID)
     parser.add_argument("--marketplace-id", default=MARKETPLACE_ID)
-    parser.add_argument("--generate", type=int, default=0, help="how many orders to generate (0: none)")
+    parser.add_argument(
+        "--generate", type=int, default=0, help="how many orders to generate (0: none; -1: without end)"
+    )
     parser.add_argument("--interval", type=float, default=15.0, help="seconds between generated orders")
     parser.add_argument("--skus", default="SKU-1", help="comma-separated seller SKUs (listed, and ordered)")
     args = parser.parse_args(argv)
@@ -764,7 +766,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.stdout.write(f"{fake.title} listening on {fake.url}\n")
     sys.stdout.flush()
     try:
-        for n in range(args.generate):
+        for n in itertools.count() if args.generate < 0 else range(args.generate):
             time.sleep(args.interval)
             fake.create_order(items=[{"sku": skus[n % len(skus)], "quantity": 1 + n % 2, "price": "19.99"}])
         threading.Event().wait()
