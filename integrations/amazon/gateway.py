@@ -31,9 +31,10 @@ import requests
 from django.utils import timezone
 
 from fulfillment.models import Shipment
+from integrations.accounts import account_for_order, has_active_account
 from integrations.amazon.client import AmazonClient
 from integrations.amazon.poller import ORDERS_PATH
-from integrations.models import ChannelAccount, ChannelKind, ChannelOrder, ChannelOrderLine
+from integrations.models import ChannelAccount, ChannelKind, ChannelOrderLine
 from orders.channels import CancellationPush, ChannelRefused, ChannelUnavailable, TrackingPush
 
 logger = logging.getLogger(__name__)
@@ -67,22 +68,6 @@ class AmazonGateway:
         self.tenant = tenant
         self.session = session
 
-    def _account(self, order_external_id: str) -> ChannelAccount:
-        row = (
-            ChannelOrder.objects.for_tenant(self.tenant)
-            .filter(account__kind=ChannelKind.AMAZON, external_id=order_external_id)
-            .select_related("account")
-            .first()
-        )
-        if row is not None:
-            return row.account
-        accounts = list(
-            ChannelAccount.objects.for_tenant(self.tenant).filter(kind=ChannelKind.AMAZON, active=True)[:2]
-        )
-        if len(accounts) != 1:
-            raise ChannelRefused(f"No Amazon account is known for order {order_external_id}.")
-        return accounts[0]
-
     def _shipment(self, reference: str) -> tuple[str, str]:
         """(packageReferenceId, shipDate) for the shipment numbered `reference`."""
         shipment = (
@@ -96,7 +81,7 @@ class AmazonGateway:
     def push_tracking(self, *, push: TrackingPush) -> None:
         if not push.tracking_number:
             raise ChannelRefused("Amazon needs a tracking number to confirm a shipment.")
-        account = self._account(push.order_external_id)
+        account = account_for_order(self.tenant, self.channel, push.order_external_id)
         client = AmazonClient(account, session=self.session)
         path_id = quote(push.order_external_id, safe="")
         data = client.call("getOrder", "GET", f"{ORDERS_PATH}/{path_id}", params={"includedData": "PACKAGES"})
@@ -169,6 +154,4 @@ class AmazonGateway:
 
 def amazon_gateway_for(tenant: Any) -> AmazonGateway | None:
     """The registry's factory: a gateway when the tenant has an active Amazon account."""
-    if not ChannelAccount.objects.for_tenant(tenant).filter(kind=ChannelKind.AMAZON, active=True).exists():
-        return None
-    return AmazonGateway(tenant)
+    return AmazonGateway(tenant) if has_active_account(tenant, ChannelKind.AMAZON) else None
