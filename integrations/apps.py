@@ -5,8 +5,18 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self) -> None:
+        """Each vendor package registers what it implements: the house's registries never import them."""
         from fulfillment.carriers import register_carrier_gateway
+        from integrations.amazon.events import amazon_event_handle
+        from integrations.amazon.gateway import amazon_gateway_for
+        from integrations.amazon.poller import amazon_poll
+        from integrations.amazon.stock import amazon_stock_publish
+        from integrations.ebay.events import ebay_event_handle
+        from integrations.ebay.gateway import ebay_gateway_for
+        from integrations.ebay.poller import ebay_poll
+        from integrations.ebay.stock import ebay_stock_publish
         from integrations.inbox import register_inbound_handler
+        from integrations.polling import register_poller
         from integrations.publishing import register_stock_publisher
         from integrations.shippo.events import shippo_event_handle
         from integrations.shippo.gateway import shippo_gateway_for
@@ -19,37 +29,35 @@ class IntegrationsConfig(AppConfig):
         from integrations.stripe.gateway import stripe_gateway_for
         from integrations.stripe.webhooks import stripe_webhook_verify
         from integrations.webhooks import register_webhook_verifier
-        from orders.channels import register_channel_gateway
-        from orders.payments.gateway import register_gateway
-
-        register_gateway("stripe", stripe_gateway_for)
-        register_carrier_gateway("shippo", shippo_gateway_for)
-        register_inbound_handler("stripe", stripe_event_handle)
-        register_webhook_verifier("stripe", stripe_webhook_verify)
-        register_inbound_handler("shippo", shippo_event_handle)
-        register_webhook_verifier("shippo", shippo_webhook_verify)
-        register_inbound_handler("shopify", shopify_event_handle)
-        register_webhook_verifier("shopify", shopify_webhook_verify)
-        register_channel_gateway("shopify", shopify_gateway_for)
-        register_stock_publisher("shopify", shopify_stock_publish)
-
         from integrations.woocommerce.events import woocommerce_event_handle
         from integrations.woocommerce.gateway import woocommerce_gateway_for
         from integrations.woocommerce.stock import woocommerce_stock_publish
         from integrations.woocommerce.webhooks import woocommerce_webhook_verify
+        from orders.channels import register_channel_gateway
+        from orders.payments.gateway import register_gateway
 
-        register_inbound_handler("woocommerce", woocommerce_event_handle)
+        # Payments and carriers.
+        register_gateway("stripe", stripe_gateway_for)
+        register_webhook_verifier("stripe", stripe_webhook_verify)
+        register_inbound_handler("stripe", stripe_event_handle)
+        register_carrier_gateway("shippo", shippo_gateway_for)
+        register_webhook_verifier("shippo", shippo_webhook_verify)
+        register_inbound_handler("shippo", shippo_event_handle)
+        # Marketplaces by webhook (docs/marketplaces.md, docs/woocommerce.md).
+        register_webhook_verifier("shopify", shopify_webhook_verify)
+        register_inbound_handler("shopify", shopify_event_handle)
+        register_channel_gateway("shopify", shopify_gateway_for)
+        register_stock_publisher("shopify", shopify_stock_publish)
         register_webhook_verifier("woocommerce", woocommerce_webhook_verify)
+        register_inbound_handler("woocommerce", woocommerce_event_handle)
         register_channel_gateway("woocommerce", woocommerce_gateway_for)
         register_stock_publisher("woocommerce", woocommerce_stock_publish)
-        # eBay (integrations/ebay/): orders polled, tracking and stock pushed back.
-        from integrations.ebay.events import ebay_event_handle
-        from integrations.ebay.gateway import ebay_gateway_for
-        from integrations.ebay.poller import ebay_poll
-        from integrations.ebay.stock import ebay_stock_publish
-        from integrations.polling import register_poller
-
-        register_inbound_handler("ebay", ebay_event_handle)
+        # Marketplaces by polling (docs/amazon.md, docs/ebay.md).
+        register_poller("amazon", amazon_poll)
+        register_inbound_handler("amazon", amazon_event_handle)
+        register_channel_gateway("amazon", amazon_gateway_for)
+        register_stock_publisher("amazon", amazon_stock_publish)
         register_poller("ebay", ebay_poll)
+        register_inbound_handler("ebay", ebay_event_handle)
         register_channel_gateway("ebay", ebay_gateway_for)
         register_stock_publisher("ebay", ebay_stock_publish)

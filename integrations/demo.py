@@ -16,6 +16,7 @@ The files hold the demo's secrets (a token in a URL path, webhook secrets): mode
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -93,10 +94,54 @@ def _woocommerce(tenant: Any) -> tuple[ChannelAccount, list[str]]:
     return account, args
 
 
+def _amazon(tenant: Any) -> tuple[ChannelAccount, list[str]]:
+    port = fake_port("amazon", 8028)
+    keys = {
+        "client_id": "amzn1.application-oa2-client.demo",
+        "client_secret": "demo-lwa-client-secret",
+        "refresh_token": "Atzr|demo-refresh-token",
+        "seller_id": "A2DEMOSELLER01",
+        "marketplace_id": "ATVPDKIKX0DER",
+    }
+    account = _account(
+        tenant,
+        ChannelKind.AMAZON,
+        "Amazon (local fake)",
+        base_url=f"http://127.0.0.1:{port}",
+        credentials=json.dumps(keys),
+        poll_interval_seconds=_poll_seconds(),
+    )
+    args = ["--port", str(port)]
+    for key in ("client_id", "client_secret", "refresh_token", "seller_id", "marketplace_id"):
+        args += ["--" + key.replace("_", "-"), keys[key]]
+    args += ["--generate", "-1", "--interval", _order_seconds(), "--skus", ",".join(DEMO_CHANNEL_SKUS)]
+    return account, args
+
+
+def _ebay(tenant: Any) -> tuple[ChannelAccount, list[str]]:
+    port = fake_port("ebay", 8029)
+    keys = {"client_id": "Demo-OMS-PRD-1", "client_secret": "PRD-demo-secret", "refresh_token": "v^1.1#demo"}
+    account = _account(
+        tenant,
+        ChannelKind.EBAY,
+        "eBay (local fake)",
+        base_url=f"http://127.0.0.1:{port}",
+        credentials=json.dumps(keys),
+        poll_interval_seconds=_poll_seconds(),
+    )
+    args = ["--port", str(port)]
+    for key in ("client_id", "client_secret", "refresh_token"):
+        args += ["--" + key.replace("_", "-"), keys[key]]
+    args += ["--generate", "100000", "--interval", _order_seconds(), "--skus", ",".join(DEMO_CHANNEL_SKUS)]
+    return account, args
+
+
 # kind -> builder(tenant) -> (the account, the fake's arguments). Each marketplace adds its own.
 MARKETPLACE_FAKES: dict[str, Callable[[Any], tuple[ChannelAccount, list[str]]]] = {
     "shopify": _shopify,
     "woocommerce": _woocommerce,
+    "amazon": _amazon,
+    "ebay": _ebay,
 }
 
 

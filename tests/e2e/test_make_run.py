@@ -22,7 +22,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
-FAKE_CHANNELS = ("shopify", "woocommerce")
+FAKE_CHANNELS = ("shopify", "woocommerce", "amazon", "ebay")
 
 
 def _free_port() -> int:
@@ -55,7 +55,9 @@ def running_stack(tmp_path_factory):
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG"}
     }
-    env.update({"OMS_VAR_DIR": str(var), "OMS_PORT": str(port), "OMS_DEMO_ORDER_SECONDS": "3"})
+    env.update({"OMS_VAR_DIR": str(var), "OMS_PORT": str(port)})
+    # Demo orders every 3 s from each fake marketplace; the polled ones asked every 3 s.
+    env.update({"OMS_DEMO_ORDER_SECONDS": "3", "OMS_DEMO_POLL_SECONDS": "3", "OMS_POLL_SWEEP_SECONDS": "2"})
     for kind in (*FAKE_CHANNELS, "shippo"):
         env[f"OMS_{kind.upper()}_PORT"] = str(_free_port())
     log = var / "make-run.log"
