@@ -19,11 +19,8 @@ country...) raises `MarketplaceOrderInvalid`: the inbox keeps it failed with the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
-
-from django.utils.dateparse import parse_datetime
 
 from integrations.inbox import IGNORED
 from integrations.ingest import (
@@ -33,6 +30,7 @@ from integrations.ingest import (
     marketplace_order_ingest,
 )
 from integrations.models import ChannelAccount, ChannelOrder, InboundEvent
+from integrations.parsing import amounts_sum, as_amount, as_dict, as_moment, as_text, joined, postal_address
 
 EVENT_TYPE = "amazon.order"
 NOT_PAID = frozenset({"PENDING", "PENDING_AVAILABILITY"})
@@ -40,61 +38,31 @@ SHIPPED = frozenset({"SHIPPED", "PARTIALLY_SHIPPED"})
 TAKEN = frozenset({"UNSHIPPED", "CANCELLED"}) | SHIPPED
 
 
-def _text(value: Any) -> str:
-    return str(value).strip() if value is not None else ""
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _money(value: Any, what: str) -> Decimal:
     """A Money object's amount (`{"amount": "12.50", "currencyCode": "USD"}`); absent is 0."""
-    amount = _dict(value).get("amount")
-    if amount in (None, ""):
-        return Decimal("0")
-    try:
-        number = Decimal(str(amount))
-    except InvalidOperation:
-        raise MarketplaceOrderInvalid(f"{what} {amount!r} is not an amount") from None
-    if not number.is_finite():
-        raise MarketplaceOrderInvalid(f"{what} {amount!r} is not an amount")
-    return number
-
-
-def _when(value: Any) -> datetime | None:
-    parsed = parse_datetime(_text(value)) if value else None
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+    return as_amount(as_dict(value).get("amount"), what)
 
 
 def _breakdown(proceeds: Any, kind: str, what: str) -> Decimal:
-    return sum(
-        (
-            _money(b.get("subtotal"), what)
-            for b in _dict(proceeds).get("breakdowns") or []
-            if isinstance(b, dict) and b.get("type") == kind
-        ),
-        Decimal("0"),
+    return amounts_sum(
+        as_dict(proceeds).get("breakdowns"),
+        lambda b: _money(b.get("subtotal"), what) if b.get("type") == kind else Decimal("0"),
     )
 
 
 def _address(data: Any) -> dict[str, str]:
-    data = _dict(data)
-    return {
-        "name": _text(data.get("name")),
-        "company": _text(data.get("companyName")),
-        "line1": _text(data.get("addressLine1")),
-        "line2": ", ".join(
-            p for p in (_text(data.get("addressLine2")), _text(data.get("addressLine3"))) if p
-        ),
-        "city": _text(data.get("city")),
-        "region": _text(data.get("stateOrRegion")),
-        "postal_code": _text(data.get("postalCode")),
-        "country": _text(data.get("countryCode")).upper()[:2],
-        "phone": _text(data.get("phone")),
-    }
+    data = as_dict(data)
+    return postal_address(
+        name=data.get("name"),
+        company=data.get("companyName"),
+        line1=data.get("addressLine1"),
+        line2=joined(data.get("addressLine2"), data.get("addressLine3"), sep=", "),
+        city=data.get("city"),
+        region=data.get("stateOrRegion"),
+        postal_code=data.get("postalCode"),
+        country=data.get("countryCode"),
+        phone=data.get("phone"),
+    )
 
 
 def _line(index: int, item: Any) -> MarketplaceLine:
@@ -105,34 +73,34 @@ def _line(index: int, item: Any) -> MarketplaceLine:
         raise MarketplaceOrderInvalid(
             f"orderItems[{index}].quantityOrdered {quantity!r} is not a whole number"
         )
-    product = _dict(item.get("product"))
+    product = as_dict(item.get("product"))
     return MarketplaceLine(
-        channel_line_id=_text(item.get("orderItemId")),
-        channel_sku=_text(product.get("sellerSku")),
+        channel_line_id=as_text(item.get("orderItemId")),
+        channel_sku=as_text(product.get("sellerSku")),
         channel_variant_id="",
-        channel_listing_id=_text(product.get("asin")),
-        title=_text(product.get("title")),
+        channel_listing_id=as_text(product.get("asin")),
+        title=as_text(product.get("title")),
         quantity=quantity,
-        unit_price=_money(_dict(product.get("price")).get("unitPrice"), f"orderItems[{index}] unitPrice"),
+        unit_price=_money(as_dict(product.get("price")).get("unitPrice"), f"orderItems[{index}] unitPrice"),
         tax=_breakdown(item.get("proceeds"), "TAX", f"orderItems[{index}] tax"),
     )
 
 
 def _currency(order: dict[str, Any]) -> str:
-    found = _text(_dict(_dict(order.get("proceeds")).get("grandTotal")).get("currencyCode"))
+    found = as_text(as_dict(as_dict(order.get("proceeds")).get("grandTotal")).get("currencyCode"))
     for item in order.get("orderItems") or []:
         if found:
             break
-        unit = _dict(_dict(_dict(item).get("product")).get("price")).get("unitPrice")
-        found = _text(_dict(unit).get("currencyCode"))
+        unit = as_dict(as_dict(as_dict(item).get("product")).get("price")).get("unitPrice")
+        found = as_text(as_dict(unit).get("currencyCode"))
     return found.upper()
 
 
 def _cancel_reason(order: dict[str, Any]) -> str:
     for item in order.get("orderItems") or []:
-        cancellation = _dict(_dict(item).get("cancellation"))
+        cancellation = as_dict(as_dict(item).get("cancellation"))
         for part in ("cancellationRequest", "cancellationExecution"):
-            reason = _text(_dict(cancellation.get(part)).get("cancelReason"))
+            reason = as_text(as_dict(cancellation.get(part)).get("cancelReason"))
             if reason:
                 return reason
     return ""
@@ -140,40 +108,40 @@ def _cancel_reason(order: dict[str, Any]) -> str:
 
 def marketplace_order_from_amazon(order: dict[str, Any]) -> MarketplaceOrder:
     """An Orders API v2026-01-01 Order as a MarketplaceOrder."""
-    if not isinstance(order, dict) or not _text(order.get("orderId")):
+    if not isinstance(order, dict) or not as_text(order.get("orderId")):
         raise MarketplaceOrderInvalid("no orderId")
     items = order.get("orderItems")
     if not isinstance(items, list):
         raise MarketplaceOrderInvalid("orderItems is not a list")
-    cancelled = _text(_dict(order.get("fulfillment")).get("fulfillmentStatus")) == "CANCELLED"
+    cancelled = as_text(as_dict(order.get("fulfillment")).get("fulfillmentStatus")) == "CANCELLED"
     lines = tuple(line for line in (_line(i, item) for i, item in enumerate(items)) if line.quantity)
     currency = _currency(order)
     if not currency and not cancelled:
         raise MarketplaceOrderInvalid("no currency (proceeds.grandTotal or an item's unitPrice)")
-    ship_to = _address(_dict(order.get("recipient")).get("deliveryAddress"))
-    buyer = _dict(order.get("buyer"))
-    grand_total = _dict(order.get("proceeds")).get("grandTotal")
+    ship_to = _address(as_dict(order.get("recipient")).get("deliveryAddress"))
+    buyer = as_dict(order.get("buyer"))
+    grand_total = as_dict(order.get("proceeds")).get("grandTotal")
     shipping = sum(
-        (_breakdown(_dict(item).get("proceeds"), "SHIPPING", "shipping") for item in items), Decimal("0")
+        (_breakdown(as_dict(item).get("proceeds"), "SHIPPING", "shipping") for item in items), Decimal("0")
     )
     return MarketplaceOrder(
-        external_id=_text(order["orderId"]),
-        name=_text(order["orderId"]),
+        external_id=as_text(order["orderId"]),
+        name=as_text(order["orderId"]),
         currency=currency,
         customer={
-            "email": _text(buyer.get("buyerEmail")),
-            "name": _text(buyer.get("buyerName")) or ship_to["name"],
+            "email": as_text(buyer.get("buyerEmail")),
+            "name": as_text(buyer.get("buyerName")) or ship_to["name"],
             "phone": ship_to["phone"],
         },
         ship_to=ship_to,
         lines=lines,
         shipping_price=shipping,
         total=_money(grand_total, "proceeds.grandTotal") if grand_total else None,
-        placed_at=_when(order.get("createdTime")),
-        updated_at=_when(order.get("lastUpdatedTime")),
+        placed_at=as_moment(order.get("createdTime")),
+        updated_at=as_moment(order.get("lastUpdatedTime")),
         cancelled=cancelled,
         cancel_reason=_cancel_reason(order),
-        extra={"marketplace_id": _text(_dict(order.get("salesChannel")).get("marketplaceId"))},
+        extra={"marketplace_id": as_text(as_dict(order.get("salesChannel")).get("marketplaceId"))},
     )
 
 
@@ -183,10 +151,10 @@ def amazon_event_handle(event: InboundEvent, payload: Any) -> tuple[str, str]:
         return IGNORED, f"event type {event.event_type!r} is not used"
     if not isinstance(payload, dict):
         raise MarketplaceOrderInvalid("the record is not a JSON object")
-    fulfillment = _dict(payload.get("fulfillment"))
-    status = _text(fulfillment.get("fulfillmentStatus"))
-    order_id = _text(payload.get("orderId"))
-    if _text(fulfillment.get("fulfilledBy")) == "AMAZON":
+    fulfillment = as_dict(payload.get("fulfillment"))
+    status = as_text(fulfillment.get("fulfillmentStatus"))
+    order_id = as_text(payload.get("orderId"))
+    if as_text(fulfillment.get("fulfilledBy")) == "AMAZON":
         return IGNORED, f"order {order_id} is fulfilled by Amazon"
     if status in NOT_PAID:
         return IGNORED, f"order {order_id} is {status} (not paid yet): taken when Amazon says UNSHIPPED"

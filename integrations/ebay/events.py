@@ -24,11 +24,8 @@ the reason (retried, then dead, replayable), never dropped.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
-
-from django.utils.dateparse import parse_datetime
 
 from integrations.inbox import IGNORED
 from integrations.ingest import (
@@ -38,60 +35,45 @@ from integrations.ingest import (
     marketplace_order_ingest,
 )
 from integrations.models import ChannelAccount, InboundEvent
+from integrations.parsing import (
+    amounts_sum,
+    as_amount,
+    as_dict,
+    as_moment,
+    as_text,
+    postal_address,
+    unit_price,
+)
 
 ORDER_EVENT = "ebay.order"
 CANCELED = "CANCELED"
 CENT = Decimal("0.01")
 
 
-def _text(value: Any) -> str:
-    return str(value).strip() if value is not None else ""
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _amount(value: Any, what: str) -> Decimal:
     """An eBay `Amount` ({value, currency}) as a Decimal; absent is 0."""
-    raw = _dict(value).get("value") if isinstance(value, dict) else value
-    if raw in (None, ""):
-        return Decimal("0")
-    try:
-        amount = Decimal(str(raw))
-    except InvalidOperation:
-        raise MarketplaceOrderInvalid(f"{what} {raw!r} is not an amount") from None
-    if not amount.is_finite():
-        raise MarketplaceOrderInvalid(f"{what} {raw!r} is not an amount")
-    return amount
-
-
-def _when(value: Any) -> datetime | None:
-    parsed = parse_datetime(_text(value)) if value else None
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+    return as_amount(as_dict(value).get("value") if isinstance(value, dict) else value, what)
 
 
 def _ship_to(order: dict[str, Any]) -> dict[str, Any]:
     instructions = order.get("fulfillmentStartInstructions")
     first = instructions[0] if isinstance(instructions, list) and instructions else {}
-    return _dict(_dict(_dict(first).get("shippingStep")).get("shipTo"))
+    return as_dict(as_dict(as_dict(first).get("shippingStep")).get("shipTo"))
 
 
 def _address(contact: dict[str, Any]) -> dict[str, str]:
-    address = _dict(contact.get("contactAddress"))
-    return {
-        "name": _text(contact.get("fullName")),
-        "company": _text(contact.get("companyName")),
-        "line1": _text(address.get("addressLine1")),
-        "line2": _text(address.get("addressLine2")),
-        "city": _text(address.get("city")),
-        "region": _text(address.get("stateOrProvince")),
-        "postal_code": _text(address.get("postalCode")),
-        "country": _text(address.get("countryCode")).upper()[:2],
-        "phone": _text(_dict(contact.get("primaryPhone")).get("phoneNumber")),
-    }
+    address = as_dict(contact.get("contactAddress"))
+    return postal_address(
+        name=contact.get("fullName"),
+        company=contact.get("companyName"),
+        line1=address.get("addressLine1"),
+        line2=address.get("addressLine2"),
+        city=address.get("city"),
+        region=address.get("stateOrProvince"),
+        postal_code=address.get("postalCode"),
+        country=address.get("countryCode"),
+        phone=as_dict(contact.get("primaryPhone")).get("phoneNumber"),
+    )
 
 
 def _line(index: int, item: Any) -> MarketplaceLine:
@@ -107,29 +89,20 @@ def _line(index: int, item: Any) -> MarketplaceLine:
             f"lineItems[{index}].quantity {item.get('quantity')!r} is not a number"
         ) from None
     cost = _amount(item.get("lineItemCost"), f"lineItems[{index}].lineItemCost")
-    unit = (cost / quantity).quantize(CENT, rounding=ROUND_HALF_UP) if quantity > 0 else cost
-    listing = _text(item.get("legacyItemId"))
-    variation = _text(item.get("legacyVariationId"))
-    tax = sum(
-        (_amount(t.get("amount"), "tax") for t in item.get("taxes") or [] if isinstance(t, dict)),
-        Decimal("0"),
-    )
-    discount = sum(
-        (
-            abs(_amount(p.get("discountAmount"), "discount"))
-            for p in item.get("appliedPromotions") or []
-            if isinstance(p, dict)
-        ),
-        Decimal("0"),
+    listing = as_text(item.get("legacyItemId"))
+    variation = as_text(item.get("legacyVariationId"))
+    tax = amounts_sum(item.get("taxes"), lambda t: _amount(t.get("amount"), "tax"))
+    discount = amounts_sum(
+        item.get("appliedPromotions"), lambda p: abs(_amount(p.get("discountAmount"), "discount"))
     )
     return MarketplaceLine(
-        channel_line_id=_text(item.get("lineItemId")),
-        channel_sku=_text(item.get("sku")),
+        channel_line_id=as_text(item.get("lineItemId")),
+        channel_sku=as_text(item.get("sku")),
         channel_variant_id=f"{listing}-{variation}" if listing and variation else listing,
         channel_listing_id=listing,
-        title=_text(item.get("title")),
+        title=as_text(item.get("title")),
         quantity=quantity,
-        unit_price=unit,
+        unit_price=unit_price(cost, quantity, CENT),
         tax=tax,
         discount=discount,
     )
@@ -138,38 +111,40 @@ def _line(index: int, item: Any) -> MarketplaceLine:
 def _cancel_reason(status: dict[str, Any]) -> str:
     for request in status.get("cancelRequests") or []:
         if isinstance(request, dict) and request.get("cancelReason"):
-            return _text(request["cancelReason"])
+            return as_text(request["cancelReason"])
     return ""
 
 
 def marketplace_order_from_ebay(payload: Any) -> MarketplaceOrder:
     """A Sell Fulfillment API `Order` as a MarketplaceOrder."""
-    if not isinstance(payload, dict) or not _text(payload.get("orderId")):
+    if not isinstance(payload, dict) or not as_text(payload.get("orderId")):
         raise MarketplaceOrderInvalid("no orderId")
     items = payload.get("lineItems")
     if not isinstance(items, list):
         raise MarketplaceOrderInvalid("lineItems is not a list")
     lines = tuple(_line(i, item) for i, item in enumerate(items))
-    pricing = _dict(payload.get("pricingSummary"))
-    first_cost = _dict(items[0]).get("lineItemCost") if items and isinstance(items[0], dict) else None
-    currency = _text(_dict(pricing.get("total")).get("currency")) or _text(_dict(first_cost).get("currency"))
+    pricing = as_dict(payload.get("pricingSummary"))
+    first_cost = as_dict(items[0]).get("lineItemCost") if items and isinstance(items[0], dict) else None
+    currency = as_text(as_dict(pricing.get("total")).get("currency")) or as_text(
+        as_dict(first_cost).get("currency")
+    )
     if not currency:
         raise MarketplaceOrderInvalid("no currency (pricingSummary.total.currency)")
     ship_to_contact = _ship_to(payload)
     ship_to = _address(ship_to_contact)
-    buyer = _dict(payload.get("buyer"))
-    registered = _dict(buyer.get("buyerRegistrationAddress"))
-    status = _dict(payload.get("cancelStatus"))
+    buyer = as_dict(payload.get("buyer"))
+    registered = as_dict(buyer.get("buyerRegistrationAddress"))
+    status = as_dict(payload.get("cancelStatus"))
     discount = abs(_amount(pricing.get("priceDiscount"), "priceDiscount")) + abs(
         _amount(pricing.get("deliveryDiscount"), "deliveryDiscount")
     )
     return MarketplaceOrder(
-        external_id=_text(payload["orderId"]),
-        name=_text(payload["orderId"]),
+        external_id=as_text(payload["orderId"]),
+        name=as_text(payload["orderId"]),
         currency=currency.upper(),
         customer={
-            "email": _text(ship_to_contact.get("email")) or _text(registered.get("email")),
-            "name": ship_to["name"] or _text(registered.get("fullName")) or _text(buyer.get("username")),
+            "email": as_text(ship_to_contact.get("email")) or as_text(registered.get("email")),
+            "name": ship_to["name"] or as_text(registered.get("fullName")) or as_text(buyer.get("username")),
             "phone": ship_to["phone"],
         },
         ship_to=ship_to,
@@ -178,11 +153,14 @@ def marketplace_order_from_ebay(payload: Any) -> MarketplaceOrder:
         tax=_amount(pricing.get("tax"), "tax") if pricing.get("tax") is not None else None,
         discount=discount,
         total=_amount(pricing.get("total"), "total") if pricing.get("total") is not None else None,
-        placed_at=_when(payload.get("creationDate")),
-        updated_at=_when(payload.get("lastModifiedDate")),
-        cancelled=_text(status.get("cancelState")) == CANCELED,
+        placed_at=as_moment(payload.get("creationDate")),
+        updated_at=as_moment(payload.get("lastModifiedDate")),
+        cancelled=as_text(status.get("cancelState")) == CANCELED,
         cancel_reason=_cancel_reason(status),
-        extra={"buyer": _text(buyer.get("username")), "legacy_order_id": _text(payload.get("legacyOrderId"))},
+        extra={
+            "buyer": as_text(buyer.get("username")),
+            "legacy_order_id": as_text(payload.get("legacyOrderId")),
+        },
     )
 
 

@@ -10,34 +10,20 @@ marked ignored, with the reason.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
-
-from django.utils.dateparse import parse_datetime
 
 from fulfillment.carriers import TrackingUpdate
 from fulfillment.tracking import shipment_find_by_tracking, tracking_apply
 from integrations.inbox import IGNORED, PROCESSED
 from integrations.models import InboundEvent
+from integrations.parsing import as_moment, as_text, joined
 from integrations.shippo.webhooks import TRACK_UPDATED
-
-
-def _text(value: Any) -> str:
-    return str(value).strip() if value is not None else ""
-
-
-def _when(value: Any) -> Any:
-    parsed = parse_datetime(_text(value)) if value else None
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
 
 
 def _place(location: Any) -> str:
     if not isinstance(location, dict):
         return ""
-    parts = [_text(location.get(k)) for k in ("city", "state", "zip", "country")]
-    return ", ".join(p for p in parts if p)
+    return joined(*(location.get(k) for k in ("city", "state", "zip", "country")), sep=", ")
 
 
 def tracking_update_from_track(track: dict[str, Any]) -> TrackingUpdate:
@@ -46,11 +32,11 @@ def tracking_update_from_track(track: dict[str, Any]) -> TrackingUpdate:
     if not isinstance(status, dict):
         raise ValueError("tracking_status is not an object")
     return TrackingUpdate(
-        carrier=_text(track.get("carrier")),
-        tracking_number=_text(track.get("tracking_number")),
-        status=_text(status.get("status")).upper(),
-        status_details=_text(status.get("status_details")),
-        status_date=_when(status.get("status_date")),
+        carrier=as_text(track.get("carrier")),
+        tracking_number=as_text(track.get("tracking_number")),
+        status=as_text(status.get("status")).upper(),
+        status_details=as_text(status.get("status_details")),
+        status_date=as_moment(status.get("status_date")),
         location=_place(status.get("location")),
         raw=track,
     )
@@ -58,7 +44,7 @@ def tracking_update_from_track(track: dict[str, Any]) -> TrackingUpdate:
 
 def shippo_event_handle(event: InboundEvent, payload: dict[str, Any]) -> tuple[str, str]:
     """The inbox handler for source "shippo"."""
-    kind = _text(payload.get("event")) or event.event_type
+    kind = as_text(payload.get("event")) or event.event_type
     if kind != TRACK_UPDATED:
         return IGNORED, f"event type {kind!r} is not used"
     data = payload.get("data")

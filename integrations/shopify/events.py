@@ -9,11 +9,7 @@ is kept as failed with the reason (and dead after the inbox's attempts), never d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
-
-from django.utils.dateparse import parse_datetime
 
 from integrations.inbox import IGNORED
 from integrations.ingest import (
@@ -23,50 +19,25 @@ from integrations.ingest import (
     marketplace_order_ingest,
 )
 from integrations.models import ChannelAccount, InboundEvent
+from integrations.parsing import amounts_sum, as_amount, as_moment, as_text, joined, postal_address
 
 ORDER_TOPICS = ("orders/create", "orders/updated", "orders/cancelled")
-
-
-def _text(value: Any) -> str:
-    return str(value).strip() if value is not None else ""
-
-
-def _money(value: Any, what: str) -> Decimal:
-    if value in (None, ""):
-        return Decimal("0")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise MarketplaceOrderInvalid(f"{what} {value!r} is not an amount") from None
-    if not amount.is_finite():
-        raise MarketplaceOrderInvalid(f"{what} {value!r} is not an amount")
-    return amount
-
-
-def _when(value: Any) -> datetime | None:
-    parsed = parse_datetime(_text(value)) if value else None
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
 
 
 def _address(data: Any) -> dict[str, str]:
     if not isinstance(data, dict):
         return {}
-    name = _text(data.get("name")) or " ".join(
-        p for p in (_text(data.get("first_name")), _text(data.get("last_name"))) if p
+    return postal_address(
+        name=as_text(data.get("name")) or joined(data.get("first_name"), data.get("last_name")),
+        company=data.get("company"),
+        line1=data.get("address1"),
+        line2=data.get("address2"),
+        city=data.get("city"),
+        region=as_text(data.get("province_code")) or as_text(data.get("province")),
+        postal_code=data.get("zip"),
+        country=data.get("country_code"),
+        phone=data.get("phone"),
     )
-    return {
-        "name": name,
-        "company": _text(data.get("company")),
-        "line1": _text(data.get("address1")),
-        "line2": _text(data.get("address2")),
-        "city": _text(data.get("city")),
-        "region": _text(data.get("province_code")) or _text(data.get("province")),
-        "postal_code": _text(data.get("zip")),
-        "country": _text(data.get("country_code")).upper()[:2],
-        "phone": _text(data.get("phone")),
-    }
 
 
 def _line(index: int, item: Any) -> MarketplaceLine:
@@ -78,18 +49,15 @@ def _line(index: int, item: Any) -> MarketplaceLine:
         raise MarketplaceOrderInvalid(
             f"line_items[{index}].quantity {item.get('quantity')!r} is not a number"
         ) from None
-    tax = sum(
-        (_money(t.get("price"), "tax") for t in item.get("tax_lines") or [] if isinstance(t, dict)),
-        Decimal("0"),
-    )
+    tax = amounts_sum(item.get("tax_lines"), lambda t: as_amount(t.get("price"), "tax"))
     return MarketplaceLine(
-        channel_line_id=_text(item.get("id")),
-        channel_sku=_text(item.get("sku")),
-        channel_variant_id=_text(item.get("variant_id")),
-        channel_listing_id=_text(item.get("product_id")),
-        title=_text(item.get("title")) or _text(item.get("name")),
+        channel_line_id=as_text(item.get("id")),
+        channel_sku=as_text(item.get("sku")),
+        channel_variant_id=as_text(item.get("variant_id")),
+        channel_listing_id=as_text(item.get("product_id")),
+        title=as_text(item.get("title")) or as_text(item.get("name")),
         quantity=quantity,
-        unit_price=_money(item.get("price"), f"line_items[{index}].price"),
+        unit_price=as_amount(item.get("price"), f"line_items[{index}].price"),
         tax=tax,
     )
 
@@ -103,44 +71,41 @@ def marketplace_order_from_shopify(payload: dict[str, Any], *, cancelled: bool =
         raise MarketplaceOrderInvalid("line_items is not a list")
     customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
     shipping = _address(payload.get("shipping_address"))
-    email = _text(payload.get("email")) or _text(customer.get("email"))
-    name = " ".join(p for p in (_text(customer.get("first_name")), _text(customer.get("last_name"))) if p)
-    currency = _text(payload.get("currency")) or _text(payload.get("presentment_currency"))
+    email = as_text(payload.get("email")) or as_text(customer.get("email"))
+    name = joined(customer.get("first_name"), customer.get("last_name"))
+    currency = as_text(payload.get("currency")) or as_text(payload.get("presentment_currency"))
     if not currency:
         raise MarketplaceOrderInvalid("no currency")
     lines = tuple(_line(i, item) for i, item in enumerate(items))
     lines = tuple(line for line in lines if line.quantity)  # fully removed lines (edits) carry 0
-    shipping_price = sum(
-        (
-            _money(s.get("price"), "shipping")
-            for s in payload.get("shipping_lines") or []
-            if isinstance(s, dict)
-        ),
-        Decimal("0"),
+    shipping_price = amounts_sum(
+        payload.get("shipping_lines"), lambda s: as_amount(s.get("price"), "shipping")
     )
     billing = _address(payload.get("billing_address"))
     return MarketplaceOrder(
-        external_id=_text(payload.get("id")),
-        name=_text(payload.get("name")),
+        external_id=as_text(payload.get("id")),
+        name=as_text(payload.get("name")),
         currency=currency.upper(),
         customer={
             "email": email,
             "name": name or shipping.get("name", ""),
-            "phone": _text(payload.get("phone")),
+            "phone": as_text(payload.get("phone")),
         },
         ship_to=shipping,
         bill_to=billing if billing.get("line1") and billing.get("country") else None,
         lines=lines,
         shipping_price=shipping_price,
-        tax=_money(payload.get("total_tax"), "total_tax") if payload.get("total_tax") is not None else None,
-        discount=_money(payload.get("total_discounts"), "total_discounts"),
-        total=_money(payload.get("total_price"), "total_price")
+        tax=as_amount(payload.get("total_tax"), "total_tax")
+        if payload.get("total_tax") is not None
+        else None,
+        discount=as_amount(payload.get("total_discounts"), "total_discounts"),
+        total=as_amount(payload.get("total_price"), "total_price")
         if payload.get("total_price") is not None
         else None,
-        placed_at=_when(payload.get("created_at")),
-        updated_at=_when(payload.get("updated_at")),
+        placed_at=as_moment(payload.get("created_at")),
+        updated_at=as_moment(payload.get("updated_at")),
         cancelled=cancelled or bool(payload.get("cancelled_at")),
-        cancel_reason=_text(payload.get("cancel_reason")),
+        cancel_reason=as_text(payload.get("cancel_reason")),
     )
 
 

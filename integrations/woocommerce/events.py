@@ -22,11 +22,8 @@ processing or on-hold) brings it in. An order that cannot be read raises
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-
-from django.utils.dateparse import parse_datetime
 
 from integrations.inbox import IGNORED
 from integrations.ingest import (
@@ -36,6 +33,7 @@ from integrations.ingest import (
     marketplace_order_ingest,
 )
 from integrations.models import ChannelAccount, ChannelOrder, InboundEvent
+from integrations.parsing import as_amount, as_moment, as_text, joined, postal_address, unit_price
 from oms.core.money import currency_exponent, is_currency
 
 ORDER_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored")
@@ -48,53 +46,26 @@ CANCELLED_STATUSES = {
 AWAITING_PAYMENT = ("pending", "checkout-draft")
 
 
-def _text(value: Any) -> str:
-    return str(value).strip() if value is not None else ""
-
-
-def _money(value: Any, what: str) -> Decimal:
-    if value in (None, ""):
-        return Decimal("0")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise MarketplaceOrderInvalid(f"{what} {value!r} is not an amount") from None
-    if not amount.is_finite():
-        raise MarketplaceOrderInvalid(f"{what} {value!r} is not an amount")
-    return amount
-
-
-def _when(value: Any) -> datetime | None:
-    parsed = parse_datetime(_text(value)) if value else None
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)  # the *_gmt fields are UTC without an offset
-    return parsed
-
-
 def _id(value: Any) -> str:
     """A WooCommerce id as text; 0 (WooCommerce's "none") is ""."""
-    text = _text(value)
+    text = as_text(value)
     return "" if text in ("0", "None") else text
-
-
-def _name(data: dict[str, Any]) -> str:
-    return " ".join(p for p in (_text(data.get("first_name")), _text(data.get("last_name"))) if p)
 
 
 def _address(data: Any) -> dict[str, str]:
     if not isinstance(data, dict):
         return {}
-    return {
-        "name": _name(data),
-        "company": _text(data.get("company")),
-        "line1": _text(data.get("address_1")),
-        "line2": _text(data.get("address_2")),
-        "city": _text(data.get("city")),
-        "region": _text(data.get("state")),
-        "postal_code": _text(data.get("postcode")),
-        "country": _text(data.get("country")).upper()[:2],
-        "phone": _text(data.get("phone")),
-    }
+    return postal_address(
+        name=joined(data.get("first_name"), data.get("last_name")),
+        company=data.get("company"),
+        line1=data.get("address_1"),
+        line2=data.get("address_2"),
+        city=data.get("city"),
+        region=data.get("state"),
+        postal_code=data.get("postcode"),
+        country=data.get("country"),
+        phone=data.get("phone"),
+    )
 
 
 def _line(index: int, item: Any, cent: Decimal) -> MarketplaceLine:
@@ -110,21 +81,20 @@ def _line(index: int, item: Any, cent: Decimal) -> MarketplaceLine:
             f"line_items[{index}].quantity {raw_quantity!r} is not a number"
         ) from None
     if item.get("subtotal") not in (None, ""):
-        subtotal = _money(item.get("subtotal"), f"line_items[{index}].subtotal")
+        subtotal = as_amount(item.get("subtotal"), f"line_items[{index}].subtotal")
     else:
-        subtotal = _money(item.get("price"), f"line_items[{index}].price") * max(quantity, 0)
-    total = _money(item.get("total"), f"line_items[{index}].total") if "total" in item else subtotal
-    unit_price = (subtotal / quantity).quantize(cent, rounding=ROUND_HALF_UP) if quantity > 0 else subtotal
+        subtotal = as_amount(item.get("price"), f"line_items[{index}].price") * max(quantity, 0)
+    total = as_amount(item.get("total"), f"line_items[{index}].total") if "total" in item else subtotal
     product, variation = _id(item.get("product_id")), _id(item.get("variation_id"))
     return MarketplaceLine(
         channel_line_id=_id(item.get("id")),
-        channel_sku=_text(item.get("sku")),
+        channel_sku=as_text(item.get("sku")),
         channel_variant_id=variation or product,
         channel_listing_id=product,
-        title=_text(item.get("name")),
+        title=as_text(item.get("name")),
         quantity=quantity,
-        unit_price=unit_price,
-        tax=_money(item.get("total_tax"), f"line_items[{index}].total_tax"),
+        unit_price=unit_price(subtotal, quantity, cent),
+        tax=as_amount(item.get("total_tax"), f"line_items[{index}].total_tax"),
         discount=max(Decimal("0"), subtotal - total).quantize(cent, rounding=ROUND_HALF_UP),
     )
 
@@ -134,19 +104,19 @@ def marketplace_order_from_woocommerce(payload: dict[str, Any], *, deleted: bool
     if not isinstance(payload, dict) or not _id(payload.get("id")):
         raise MarketplaceOrderInvalid("no order id")
     external_id = _id(payload.get("id"))
-    number = _text(payload.get("number")) or external_id
+    number = as_text(payload.get("number")) or external_id
     if deleted:
         return MarketplaceOrder(
             external_id=external_id,
             name=f"#{number}",
-            currency=_text(payload.get("currency")).upper(),
+            currency=as_text(payload.get("currency")).upper(),
             customer={},
             ship_to={},
             lines=(),
             cancelled=True,
             cancel_reason="deleted",
         )
-    currency = _text(payload.get("currency")).upper()
+    currency = as_text(payload.get("currency")).upper()
     if not is_currency(currency):
         raise MarketplaceOrderInvalid(f"currency {payload.get('currency')!r} is not an ISO 4217 code")
     cent = Decimal(1).scaleb(-currency_exponent(currency))
@@ -159,25 +129,27 @@ def marketplace_order_from_woocommerce(payload: dict[str, Any], *, deleted: bool
     ship_to["name"] = ship_to.get("name") or billing.get("name", "")
     ship_to["phone"] = ship_to.get("phone") or billing.get("phone", "")
     raw_billing = payload.get("billing") if isinstance(payload.get("billing"), dict) else {}
-    status = _text(payload.get("status"))
+    status = as_text(payload.get("status"))
     return MarketplaceOrder(
         external_id=external_id,
         name=f"#{number}",
         currency=currency,
         customer={
-            "email": _text(raw_billing.get("email")),
+            "email": as_text(raw_billing.get("email")),
             "name": billing.get("name") or ship_to.get("name", ""),
             "phone": billing.get("phone", ""),
         },
         ship_to=ship_to,
         bill_to=billing if billing.get("line1") and billing.get("country") else None,
         lines=tuple(_line(i, item, cent) for i, item in enumerate(items)),
-        shipping_price=_money(payload.get("shipping_total"), "shipping_total"),
-        tax=_money(payload.get("total_tax"), "total_tax") if payload.get("total_tax") is not None else None,
-        discount=_money(payload.get("discount_total"), "discount_total"),
-        total=_money(payload.get("total"), "total") if payload.get("total") is not None else None,
-        placed_at=_when(payload.get("date_created_gmt")),
-        updated_at=_when(payload.get("date_modified_gmt")),
+        shipping_price=as_amount(payload.get("shipping_total"), "shipping_total"),
+        tax=as_amount(payload.get("total_tax"), "total_tax")
+        if payload.get("total_tax") is not None
+        else None,
+        discount=as_amount(payload.get("discount_total"), "discount_total"),
+        total=as_amount(payload.get("total"), "total") if payload.get("total") is not None else None,
+        placed_at=as_moment(payload.get("date_created_gmt")),
+        updated_at=as_moment(payload.get("date_modified_gmt")),
         cancelled=status in CANCELLED_STATUSES,
         cancel_reason=CANCELLED_STATUSES.get(status, ""),
     )
@@ -189,7 +161,7 @@ def woocommerce_event_handle(event: InboundEvent, payload: dict[str, Any]) -> tu
         return IGNORED, f"topic {event.event_type!r} is not used"
     account = ChannelAccount.objects.for_tenant(event.tenant_id).get(pk=event.account_id)
     incoming = marketplace_order_from_woocommerce(payload, deleted=event.event_type == "order.deleted")
-    status = _text(payload.get("status"))
+    status = as_text(payload.get("status"))
     if status in AWAITING_PAYMENT and not incoming.cancelled:
         known = ChannelOrder.objects.for_tenant(account.tenant_id).filter(
             account=account, external_id=incoming.external_id
