@@ -24,10 +24,12 @@ never limited.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
@@ -37,6 +39,7 @@ from django.views.decorators.http import require_POST
 
 from integrations.inbox import MAX_REJECTED_BODY_BYTES, inbound_event_reject, inbound_event_store
 from integrations.models import WEBHOOK_KINDS, ChannelAccount
+from integrations.signing import signature_matches
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,56 @@ _verifiers: dict[str, WebhookVerifier] = {}
 
 def register_webhook_verifier(kind: str, verifier: WebhookVerifier) -> None:
     _verifiers[kind] = verifier
+
+
+# --- what the verifiers share -------------------------------------------------------------------
+def delivery_header(headers: Mapping[str, str], *names: str) -> str:
+    """The first of these headers that is set, stripped ("" when none is)."""
+    for name in names:
+        value = headers.get(name)
+        if value:
+            return value.strip()
+    return ""
+
+
+def delivery_required_header(headers: Mapping[str, str], *names: str) -> str:
+    """`delivery_header`, or DeliveryMalformed naming the first header when none is set."""
+    value = delivery_header(headers, *names)
+    if not value:
+        raise DeliveryMalformed(f"no {names[0]} header")
+    return value
+
+
+def delivery_signature_check(
+    secret: str, raw: bytes, headers: Mapping[str, str], *, header: str, sign: Callable[[str, bytes], str]
+) -> None:
+    """The `header` must be `sign(secret, raw)` (compared in constant time), else DeliveryRejected."""
+    if not secret:
+        raise DeliveryRejected("no webhook secret configured")
+    signature = delivery_header(headers, header)
+    if not signature:
+        raise DeliveryRejected(f"no {header} header")
+    if not signature_matches(sign(secret, raw), signature):
+        raise DeliveryRejected("signature does not verify")
+
+
+def delivery_json(raw: bytes) -> tuple[str, Any]:
+    """The verified body as text and as JSON; DeliveryMalformed when it is not UTF-8 JSON."""
+    try:
+        body = raw.decode("utf-8")
+        return body, json.loads(body)
+    except UnicodeDecodeError:
+        raise DeliveryMalformed("body is not UTF-8") from None
+    except ValueError as exc:
+        raise DeliveryMalformed(f"not JSON ({exc.__class__.__name__})") from None
+
+
+def delivery_json_object(raw: bytes) -> tuple[str, dict[str, Any]]:
+    """`delivery_json`, for a vendor whose every event is a JSON object."""
+    body, payload = delivery_json(raw)
+    if not isinstance(payload, dict):
+        raise DeliveryMalformed("the body is not a JSON object")
+    return body, payload
 
 
 def _answer(code: str, message: str, status: int) -> JsonResponse:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import hmac
 import html
 import json
 import re
@@ -53,6 +52,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from integrations.signing import hmac_sha256_hex
 
 OWNER = "demo@shippo.fake"
 GRAMS_PER_LB = Decimal("453.59237")
@@ -360,8 +361,7 @@ class FakeShippo:
     def sign(body: bytes, secret: str, *, timestamp: int | None = None) -> str:
         """`Shippo-Auth-Signature: t=<ts>,v1=<hex HMAC-SHA256(secret, f"{t}.{body}")>` (integrations.md)."""
         ts = int(time.time()) if timestamp is None else timestamp
-        digest = hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
-        return f"t={ts},v1={digest}"
+        return f"t={ts},v1={hmac_sha256_hex(secret, f'{ts}.'.encode() + body)}"
 
     def emit(self, payload: dict[str, Any]) -> list[Delivery]:
         """POST `payload` to every registered webhook (outside the lock); what each answered."""

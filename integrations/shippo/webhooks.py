@@ -19,14 +19,13 @@ transaction_updated...) get the body's hash; the handler ignores them.
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from integrations.models import ChannelAccount
-from integrations.webhooks import DeliveryMalformed, DeliveryRejected, VerifiedDelivery
+from integrations.signing import hmac_sha256_hex, signature_matches
+from integrations.webhooks import DeliveryMalformed, DeliveryRejected, VerifiedDelivery, delivery_json
 
 SIGNATURE_HEADER = "Shippo-Auth-Signature"
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -53,8 +52,8 @@ def shippo_signature_check(secret: str, raw: bytes, headers: Mapping[str, str]) 
         raise DeliveryRejected("signature header is not t=...,v1=...")
     if abs(time.time() - int(timestamp)) > SIGNATURE_TOLERANCE_SECONDS:
         raise DeliveryRejected("signature timestamp outside the tolerance")
-    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
-    if not any(hmac.compare_digest(expected, candidate) for candidate in signatures):
+    expected = hmac_sha256_hex(secret, timestamp.encode() + b"." + raw)
+    if not any(signature_matches(expected, candidate) for candidate in signatures):
         raise DeliveryRejected("signature does not verify")
 
 
@@ -92,13 +91,7 @@ def shippo_webhook_verify(
 ) -> VerifiedDelivery:
     if account.webhook_secret:
         _check[0](account.webhook_secret, raw, headers)
-    try:
-        body = raw.decode("utf-8")
-        payload = json.loads(body)
-    except UnicodeDecodeError:
-        raise DeliveryMalformed("body is not UTF-8") from None
-    except ValueError as exc:
-        raise DeliveryMalformed(f"not JSON ({exc.__class__.__name__})") from None
+    body, payload = delivery_json(raw)
     event_type = payload.get("event") if isinstance(payload, dict) else None
     if not isinstance(event_type, str) or not event_type:
         raise DeliveryMalformed("no event type")

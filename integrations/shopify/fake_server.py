@@ -41,9 +41,6 @@ Stdlib only: no Django, so it runs anywhere the project's Python does.
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import hmac
 import itertools
 import json
 import re
@@ -58,6 +55,7 @@ from decimal import Decimal
 from typing import Any
 
 from integrations.fakes.base import FakeRequest, FakeResponse, FakeServer
+from integrations.signing import hmac_sha256_base64
 
 API_VERSION = "2026-07"
 SHOP_DOMAIN = "fake-shop.myshopify.com"
@@ -85,7 +83,7 @@ def _now() -> str:
 
 def sign(secret: str, body: bytes) -> str:
     """`X-Shopify-Hmac-Sha256`: base64(HMAC-SHA256(secret, raw body))."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return hmac_sha256_base64(secret, body)
 
 
 @dataclass

@@ -8,14 +8,16 @@ deliveries means a duplicate), else `X-Shopify-Webhook-Id`; its type is `X-Shopi
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 from collections.abc import Mapping
 
 from integrations.models import ChannelAccount
-from integrations.webhooks import DeliveryMalformed, DeliveryRejected, VerifiedDelivery
+from integrations.signing import hmac_sha256_base64
+from integrations.webhooks import (
+    VerifiedDelivery,
+    delivery_json_object,
+    delivery_required_header,
+    delivery_signature_check,
+)
 
 SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
 TOPIC_HEADER = "X-Shopify-Topic"
@@ -25,32 +27,16 @@ WEBHOOK_ID_HEADER = "X-Shopify-Webhook-Id"
 
 def shopify_signature(secret: str, raw: bytes) -> str:
     """The header value Shopify sends for `raw` signed with `secret`."""
-    return base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
+    return hmac_sha256_base64(secret, raw)
 
 
 def shopify_webhook_verify(
     account: ChannelAccount, raw: bytes, headers: Mapping[str, str]
 ) -> VerifiedDelivery:
-    if not account.webhook_secret:
-        raise DeliveryRejected("no webhook secret configured")
-    signature = (headers.get(SIGNATURE_HEADER) or "").strip()
-    if not signature:
-        raise DeliveryRejected(f"no {SIGNATURE_HEADER} header")
-    if not hmac.compare_digest(shopify_signature(account.webhook_secret, raw), signature):
-        raise DeliveryRejected("signature does not verify")
-    try:
-        body = raw.decode("utf-8")
-        payload = json.loads(body)
-    except UnicodeDecodeError:
-        raise DeliveryMalformed("body is not UTF-8") from None
-    except ValueError as exc:
-        raise DeliveryMalformed(f"not JSON ({exc.__class__.__name__})") from None
-    if not isinstance(payload, dict):
-        raise DeliveryMalformed("the body is not a JSON object")
-    topic = (headers.get(TOPIC_HEADER) or "").strip()
-    if not topic:
-        raise DeliveryMalformed(f"no {TOPIC_HEADER} header")
-    event_id = (headers.get(EVENT_ID_HEADER) or headers.get(WEBHOOK_ID_HEADER) or "").strip()
-    if not event_id:
-        raise DeliveryMalformed(f"no {EVENT_ID_HEADER} header")
+    delivery_signature_check(
+        account.webhook_secret, raw, headers, header=SIGNATURE_HEADER, sign=shopify_signature
+    )
+    body, _ = delivery_json_object(raw)
+    topic = delivery_required_header(headers, TOPIC_HEADER)
+    event_id = delivery_required_header(headers, EVENT_ID_HEADER, WEBHOOK_ID_HEADER)
     return VerifiedDelivery(event_id=event_id, event_type=topic, body=body)

@@ -9,10 +9,9 @@ decoding it the same way here makes either spelling, pasted into our account, ve
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
+
+from integrations.signing import hmac_sha256_base64
 
 # wp_specialchars_decode with ENT_QUOTES: first zero-padded numeric entities are normalised,
 # then one left-to-right pass replaces the longest entity found at each place (PHP's strtr).
@@ -54,5 +53,4 @@ def wp_specialchars_decode(text: str) -> str:
 
 def woocommerce_signature(secret: str, raw: bytes) -> str:
     """The `X-WC-Webhook-Signature` WooCommerce sends for `raw` with webhook secret `secret`."""
-    key = wp_specialchars_decode(secret).encode("utf-8")
-    return base64.b64encode(hmac.new(key, raw, hashlib.sha256).digest()).decode("ascii")
+    return hmac_sha256_base64(wp_specialchars_decode(secret), raw)

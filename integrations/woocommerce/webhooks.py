@@ -21,13 +21,18 @@ one event, two events that share a second are two.
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 import re
 from collections.abc import Mapping
 
 from integrations.models import ChannelAccount
-from integrations.webhooks import DeliveryMalformed, DeliveryPing, DeliveryRejected, VerifiedDelivery
+from integrations.webhooks import (
+    DeliveryPing,
+    VerifiedDelivery,
+    delivery_header,
+    delivery_json_object,
+    delivery_required_header,
+    delivery_signature_check,
+)
 from integrations.woocommerce.signing import woocommerce_signature
 
 SIGNATURE_HEADER = "X-WC-Webhook-Signature"
@@ -45,29 +50,12 @@ def woocommerce_event_id(delivery_id: str, raw: bytes) -> str:
 def woocommerce_webhook_verify(
     account: ChannelAccount, raw: bytes, headers: Mapping[str, str]
 ) -> VerifiedDelivery:
-    signature = (headers.get(SIGNATURE_HEADER) or "").strip()
-    if not signature and _PING.match(raw):
+    if not delivery_header(headers, SIGNATURE_HEADER) and _PING.match(raw):
         raise DeliveryPing
-    if not account.webhook_secret:
-        raise DeliveryRejected("no webhook secret configured")
-    if not signature:
-        raise DeliveryRejected(f"no {SIGNATURE_HEADER} header")
-    expected = woocommerce_signature(account.webhook_secret, raw).encode()
-    if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
-        raise DeliveryRejected("signature does not verify")
-    try:
-        body = raw.decode("utf-8")
-        payload = json.loads(body)
-    except UnicodeDecodeError:
-        raise DeliveryMalformed("body is not UTF-8") from None
-    except ValueError as exc:
-        raise DeliveryMalformed(f"not JSON ({exc.__class__.__name__})") from None
-    if not isinstance(payload, dict):
-        raise DeliveryMalformed("the body is not a JSON object")
-    topic = (headers.get(TOPIC_HEADER) or "").strip()
-    if not topic:
-        raise DeliveryMalformed(f"no {TOPIC_HEADER} header")
-    delivery_id = (headers.get(DELIVERY_ID_HEADER) or headers.get(OLD_DELIVERY_ID_HEADER) or "").strip()
-    if not delivery_id:
-        raise DeliveryMalformed(f"no {DELIVERY_ID_HEADER} header")
+    delivery_signature_check(
+        account.webhook_secret, raw, headers, header=SIGNATURE_HEADER, sign=woocommerce_signature
+    )
+    body, _ = delivery_json_object(raw)
+    topic = delivery_required_header(headers, TOPIC_HEADER)
+    delivery_id = delivery_required_header(headers, DELIVERY_ID_HEADER, OLD_DELIVERY_ID_HEADER)
     return VerifiedDelivery(event_id=woocommerce_event_id(delivery_id, raw), event_type=topic, body=body)
