@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import requests
 
@@ -32,7 +32,7 @@ from integrations.models import ChannelAccount
 from integrations.polling import PollThrottled
 from integrations.ratelimit import rate_take, rate_throttled, vendor_rate_of
 from integrations.tokens import access_token_forget
-from orders.channels import ChannelRefused, ChannelUnavailable
+from integrations.vendor_http import http_checked, http_json, http_send, refusal, vendor_errors
 
 logger = logging.getLogger(__name__)
 
@@ -58,15 +58,8 @@ OPERATIONS: dict[str, Limit] = {
 
 def amazon_error_text(response: requests.Response) -> str:
     """Amazon's `{"errors": [{"code", "message", "details"}]}` as one short line."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if not isinstance(errors, list):
-        return ""
     parts = []
-    for error in errors[:3]:
+    for error in vendor_errors(response)[:3]:
         if isinstance(error, dict):
             text = ": ".join(str(error[k]) for k in ("code", "message") if error.get(k))
             if error.get("details"):
@@ -131,46 +124,41 @@ class AmazonClient:
             "Accept": "application/json",
             "User-Agent": "oms/1.0 (Language=Python)",
         }
-        try:
-            return self.session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                json=body,
-                headers=headers,
-                timeout=TIMEOUT_SECONDS,
-            )
-        except requests.RequestException as exc:
-            raise ChannelUnavailable(f"Amazon unreachable: {type(exc).__name__}") from None
+        return http_send(
+            self.session,
+            method,
+            self.base_url + path,
+            vendor="Amazon",
+            params=params,
+            json=body,
+            headers=headers,
+            timeout=TIMEOUT_SECONDS,
+        )
 
     def _answer(self, operation: str, response: requests.Response) -> Any:
-        status = response.status_code
-        if status == 429:
-            header = response.headers.get(RATE_HEADER)
-            limit = OPERATIONS[operation]
-            wait = rate_throttled(
-                self.account,
-                operation,
-                rate=limit.rate,
-                burst=limit.burst,
-                vendor_rate=vendor_rate_of(header),
-            )
-            raise PollThrottled(
-                f"Amazon answered 429 to {operation} ({RATE_HEADER}: {header or 'not given'}); "
-                f"the next call in {wait:.0f} s",
-                retry_after=wait,
-            )
-        if status >= 500:
-            raise ChannelUnavailable(f"Amazon answered {status} to {operation}")
-        if status >= 400:
-            text = amazon_error_text(response)
-            raise ChannelRefused(
-                f"Amazon answered {status} to {operation}{': ' + text if text else ''}",
-                code=f"amazon_http_{status}",
-            )
-        if status == 204 or not response.content:
+        http_checked(
+            response,
+            answered=f"Amazon answered {{status}} to {operation}",
+            throttled=lambda answer: self._throttled(operation, answer),
+            refused=refusal(amazon_error_text, code="amazon_http_{status}"),
+        )
+        if response.status_code == 204 or not response.content:
             return None
-        try:
-            return response.json()
-        except ValueError:
-            raise ChannelUnavailable(f"Amazon answered {operation} with something that is not JSON") from None
+        return http_json(response, not_json=f"Amazon answered {operation} with something that is not JSON")
+
+    def _throttled(self, operation: str, response: requests.Response) -> NoReturn:
+        """A 429: the bucket is emptied (at the rate Amazon names, when it does) and the call waits."""
+        header = response.headers.get(RATE_HEADER)
+        limit = OPERATIONS[operation]
+        wait = rate_throttled(
+            self.account,
+            operation,
+            rate=limit.rate,
+            burst=limit.burst,
+            vendor_rate=vendor_rate_of(header),
+        )
+        raise PollThrottled(
+            f"Amazon answered 429 to {operation} ({RATE_HEADER}: {header or 'not given'}); "
+            f"the next call in {wait:.0f} s",
+            retry_after=wait,
+        )

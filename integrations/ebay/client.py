@@ -19,18 +19,28 @@ turned into the house's errors.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 import requests
 
-from integrations.ebay.auth import TIMEOUT_SECONDS, ebay_access_token, ebay_base_url, retry_after_seconds
+from integrations.ebay.auth import ebay_access_token, ebay_base_url
 from integrations.models import ChannelAccount
 from integrations.polling import PollThrottled
 from integrations.ratelimit import rate_take, rate_throttled
 from integrations.tokens import access_token_forget
-from orders.channels import ChannelRefused, ChannelUnavailable
+from integrations.vendor_http import (
+    http_checked,
+    http_json,
+    http_send,
+    refusal,
+    retry_after_seconds,
+    vendor_errors,
+)
+from orders.channels import ChannelUnavailable
 
 logger = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 10
 
 # operation -> (calls per second, burst). Conservative on purpose: eBay counts calls per day per
 # app (shared by every tenant), e.g. getOrders at one per 10 s is at most 8,640 a day per account.
@@ -44,19 +54,19 @@ OPERATION_LIMITS: dict[str, tuple[float, int]] = {
 
 def ebay_error_text(response: requests.Response) -> str:
     """eBay's own words from an error answer (`errors[].longMessage` / `message`), bounded."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if not isinstance(errors, list):
-        return ""
     texts = [
         str(e.get("longMessage") or e.get("message") or e.get("errorId") or "")
-        for e in errors
+        for e in vendor_errors(response)
         if isinstance(e, dict)
     ]
     return "; ".join(t for t in texts if t)[:300]
+
+
+def _refusal_text(response: requests.Response) -> str:
+    text = ebay_error_text(response)
+    if response.status_code == 401:
+        return text or "the access token was refused after a refresh"
+    return text
 
 
 class EbayClient:
@@ -85,46 +95,41 @@ class EbayClient:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         if json is not None:
             headers["Content-Type"] = "application/json"
-        try:
-            return self.session.request(
-                method, self.base + path, json=json, headers=headers, timeout=TIMEOUT_SECONDS
-            )
-        except requests.RequestException as exc:
-            raise ChannelUnavailable(f"eBay unreachable: {type(exc).__name__}") from None
+        return http_send(
+            self.session,
+            method,
+            self.base + path,
+            vendor="eBay",
+            json=json,
+            headers=headers,
+            timeout=TIMEOUT_SECONDS,
+        )
 
     def _checked(
         self, response: requests.Response, operation: str, *, rate: float, burst: int
     ) -> requests.Response:
-        status = response.status_code
-        if status == 429:
-            header = response.headers.get("Retry-After")
+        def throttled(answer: requests.Response) -> NoReturn:
+            header = answer.headers.get("Retry-After")
             hold = retry_after_seconds(header, 0.0) if header else None
             wait = rate_throttled(self.account, operation, rate=rate, burst=burst, hold_seconds=hold)
-            text = ebay_error_text(response)
+            text = ebay_error_text(answer)
             raise PollThrottled(
                 f"eBay {operation} answered 429{': ' + text if text else ''}; next call in {wait:.0f} s",
                 retry_after=wait,
             )
-        if status >= 500:
-            raise ChannelUnavailable(f"eBay {operation} answered {status}")
-        if status >= 400:
-            text = ebay_error_text(response)
-            if status == 401:
-                text = text or "the access token was refused after a refresh"
-            raise ChannelRefused(
-                f"eBay {operation} answered {status}{': ' + text if text else ''}",
-                code="channel_http_error",
-            )
-        return response
+
+        return http_checked(
+            response,
+            answered=f"eBay {operation} answered {{status}}",
+            throttled=throttled,
+            refused=refusal(_refusal_text),
+        )
 
     def json_of(self, response: requests.Response, operation: str) -> dict[str, Any]:
         """A 2xx answer's JSON object ({} for an empty body)."""
         if not response.content:
             return {}
-        try:
-            body = response.json()
-        except ValueError:
-            raise ChannelUnavailable(f"eBay {operation} answered something that is not JSON") from None
+        body = http_json(response, not_json=f"eBay {operation} answered something that is not JSON")
         if not isinstance(body, dict):
             raise ChannelUnavailable(f"eBay {operation} answered JSON that is not an object")
         return body

@@ -30,6 +30,7 @@ import requests
 from integrations.accounts import account_for_order, has_active_account
 from integrations.endpoints import effective_base_url
 from integrations.models import ChannelAccount, ChannelKind, ChannelOrderLine
+from integrations.vendor_http import http_checked, http_json, http_send
 from orders.channels import CancellationPush, ChannelRefused, ChannelUnavailable, TrackingPush
 
 logger = logging.getLogger(__name__)
@@ -104,23 +105,17 @@ class ShopifyClient:
         self.session = session or requests.Session()
 
     def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        try:
-            response = self.session.post(
-                self.url,
-                json={"query": query, "variables": variables},
-                headers={"X-Shopify-Access-Token": self.account.credentials, "Accept": "application/json"},
-                timeout=TIMEOUT_SECONDS,
-            )
-        except requests.RequestException as exc:
-            raise ChannelUnavailable(f"Shopify unreachable: {type(exc).__name__}") from None
-        if response.status_code == 429 or response.status_code >= 500:
-            raise ChannelUnavailable(f"Shopify answered {response.status_code}")
-        if response.status_code >= 400:
-            raise ChannelRefused(f"Shopify answered {response.status_code}", code="channel_http_error")
-        try:
-            body = response.json()
-        except ValueError:
-            raise ChannelUnavailable("Shopify answered something that is not JSON") from None
+        response = http_send(
+            self.session,
+            "POST",
+            self.url,
+            vendor="Shopify",
+            json={"query": query, "variables": variables},
+            headers={"X-Shopify-Access-Token": self.account.credentials, "Accept": "application/json"},
+            timeout=TIMEOUT_SECONDS,
+        )
+        http_checked(response, answered="Shopify answered {status}")
+        body = http_json(response, not_json="Shopify answered something that is not JSON")
         errors = body.get("errors") if isinstance(body, dict) else None
         if errors:
             codes = {str((e.get("extensions") or {}).get("code", "")) for e in errors if isinstance(e, dict)}

@@ -36,6 +36,7 @@ import requests
 from integrations.accounts import account_for_order, channel_order_of, has_active_account
 from integrations.endpoints import effective_base_url
 from integrations.models import ChannelAccount, ChannelKind
+from integrations.vendor_http import http_checked, http_json, http_send, refusal
 from orders.channels import CancellationPush, ChannelRefused, ChannelUnavailable, TrackingPush
 from orders.states import OrderState
 
@@ -93,31 +94,21 @@ class WooCommerceClient:
         self.session = session or requests.Session()
 
     def call(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        try:
-            response = self.session.request(
-                method,
-                self.api + path,
-                json=body,
-                params=params,
-                auth=self.auth,
-                headers={"Accept": "application/json"},
-                timeout=TIMEOUT_SECONDS,
-            )
-        except requests.RequestException as exc:
-            raise ChannelUnavailable(f"WooCommerce unreachable: {type(exc).__name__}") from None
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise ChannelUnavailable(f"WooCommerce answered {status}")
-        if status >= 400:
-            raise ChannelRefused(
-                f"WooCommerce answered {status}: {_message(response)}"[:500],
-                code="channel_http_error",
-                http_status=status,
-            )
-        try:
-            return response.json()
-        except ValueError:
-            raise ChannelUnavailable("WooCommerce answered something that is not JSON") from None
+        response = http_send(
+            self.session,
+            method,
+            self.api + path,
+            vendor="WooCommerce",
+            json=body,
+            params=params,
+            auth=self.auth,
+            headers={"Accept": "application/json"},
+            timeout=TIMEOUT_SECONDS,
+        )
+        http_checked(
+            response, answered="WooCommerce answered {status}", refused=refusal(_message, with_status=True)
+        )
+        return http_json(response, not_json="WooCommerce answered something that is not JSON")
 
     def get(self, path: str, **params: Any) -> Any:
         return self.call("GET", path, params=params or None)
