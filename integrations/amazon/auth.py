@@ -22,7 +22,6 @@ not Amazon's (a local fake, a test proxy) gets its tokens from that host too.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -30,13 +29,13 @@ import requests
 
 from integrations.endpoints import effective_base_url
 from integrations.models import ChannelAccount
+from integrations.oauth import credentials_json, refresh_grant
 from integrations.tokens import access_token_get
-from orders.channels import ChannelRefused, ChannelUnavailable
+from orders.channels import ChannelRefused
 
 LWA_URL = "https://api.amazon.com"
 LWA_TOKEN_PATH = "/auth/o2/token"
 SP_API_URL = "https://sellingpartnerapi-na.amazon.com"
-TIMEOUT_SECONDS = 10
 REQUIRED = ("refresh_token", "client_id", "client_secret", "seller_id", "marketplace_id")
 
 
@@ -55,11 +54,8 @@ class AmazonCredentials:
 
 def credentials_of(account: ChannelAccount) -> AmazonCredentials:
     """The account's credentials; ChannelRefused (nothing sent) when they are not usable."""
-    try:
-        data = json.loads(account.credentials or "")
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
+    data = credentials_json(account)
+    if data is None:
         raise ChannelRefused(
             f"Amazon account {account.pk}: the credentials are not a JSON object (see docs/amazon.md).",
             code="amazon_credentials",
@@ -99,43 +95,27 @@ def lwa_token_fetch(account: ChannelAccount, session: requests.Session | None = 
     wrong client id or secret): ChannelRefused with LWA's error code, never the secrets.
     """
     creds = credentials_of(account)
-    try:
-        response = (session or requests).post(
-            lwa_base_url(account) + LWA_TOKEN_PATH,
-            data={
-                "grant_type": "refresh_token",
-                "refresh_token": creds.refresh_token,
-                "client_id": creds.client_id,
-                "client_secret": creds.client_secret,
-            },
-            headers={"Accept": "application/json"},
-            timeout=TIMEOUT_SECONDS,
-        )
-    except requests.RequestException as exc:
-        raise ChannelUnavailable(f"Amazon LWA unreachable: {type(exc).__name__}") from None
-    if response.status_code == 429 or response.status_code >= 500:
-        raise ChannelUnavailable(f"Amazon LWA answered {response.status_code}")
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    if response.status_code >= 400:
-        error = str(body.get("error") or response.status_code)
-        text = str(body.get("error_description") or "")[:200]
-        raise ChannelRefused(
+
+    def refused(error: str, description: str) -> ChannelRefused:
+        text = description[:200]
+        return ChannelRefused(
             f"Amazon LWA refused the refresh token ({error}{': ' + text if text else ''}); "
             "authorise the app again and save the new refresh token on the account.",
             code="amazon_lwa_refused",
         )
-    token = str(body.get("access_token") or "")
-    if not token:
-        raise ChannelUnavailable("Amazon LWA answered without an access token")
-    try:
-        lifetime = int(body.get("expires_in") or 3600)
-    except (TypeError, ValueError):
-        lifetime = 3600
-    return token, lifetime
+
+    return refresh_grant(
+        session or requests,
+        lwa_base_url(account) + LWA_TOKEN_PATH,
+        name="Amazon LWA",
+        form={
+            "refresh_token": creds.refresh_token,
+            "client_id": creds.client_id,
+            "client_secret": creds.client_secret,
+        },
+        refused=refused,
+        default_lifetime=3600,
+    )
 
 
 def access_token(account: ChannelAccount, session: requests.Session | None = None) -> str:

@@ -20,20 +20,21 @@ https://api.ebay.com; the identity and the sell APIs share it.
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
+from typing import NoReturn
 
 import requests
 
 from integrations.endpoints import effective_base_url
 from integrations.models import ChannelAccount
+from integrations.oauth import credentials_json, refresh_grant
 from integrations.polling import PollThrottled
 from integrations.tokens import access_token_get
-from orders.channels import ChannelRefused, ChannelUnavailable
+from integrations.vendor_http import retry_after_seconds
+from orders.channels import ChannelRefused
 
 API_HOST = "https://api.ebay.com"
 TOKEN_PATH = "/identity/v1/oauth2/token"
-TIMEOUT_SECONDS = 10
 SCOPE_FULFILLMENT = "https://api.ebay.com/oauth/api_scope/sell.fulfillment"
 SCOPE_INVENTORY = "https://api.ebay.com/oauth/api_scope/sell.inventory"
 DEFAULT_SCOPES = (SCOPE_FULFILLMENT, SCOPE_INVENTORY)
@@ -49,11 +50,8 @@ class EbayCredentials:
 
 def ebay_credentials(account: ChannelAccount) -> EbayCredentials:
     """The account's app keys and refresh token; a refusal (never the values) when they are unusable."""
-    try:
-        data = json.loads(account.credentials or "")
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
+    data = credentials_json(account)
+    if data is None:
         raise ChannelRefused(
             f"eBay account {account.pk}: the credentials must be JSON with client_id, client_secret "
             "and refresh_token."
@@ -77,61 +75,37 @@ def ebay_base_url(account: ChannelAccount) -> str:
     return (effective_base_url(account) or API_HOST).rstrip("/")
 
 
-def retry_after_seconds(value: str | None, default: float) -> float:
-    """A `Retry-After` header's seconds (the delta form; eBay's quotas may say a long time)."""
-    try:
-        seconds = float(value) if value else default
-    except ValueError:
-        seconds = default
-    return max(seconds, 1.0)
+def _refused(error: str, description: str) -> ChannelRefused:
+    said = f"{error}{': ' + description if description else ''}"
+    if error == "invalid_client":
+        text = f"eBay refused the account's app keys ({said}); check its client_id and client_secret."
+    else:
+        text = (
+            f"eBay refused the account's refresh token ({said}); "
+            "reconnect the eBay account and save its new refresh token."
+        )
+    return ChannelRefused(text, code="channel_auth_refused")
+
+
+def _throttled(response: requests.Response) -> NoReturn:
+    wait = retry_after_seconds(response.headers.get("Retry-After"), 60.0)
+    raise PollThrottled("eBay's token endpoint answered 429", retry_after=wait)
 
 
 def ebay_token_fetch(account: ChannelAccount, *, session: requests.Session) -> tuple[str, int]:
     """Buy a user access token with the refresh token: (token, lifetime in seconds)."""
     creds = ebay_credentials(account)
     basic = base64.b64encode(f"{creds.client_id}:{creds.client_secret}".encode()).decode()
-    try:
-        response = session.post(
-            ebay_base_url(account) + TOKEN_PATH,
-            data={
-                "grant_type": "refresh_token",
-                "refresh_token": creds.refresh_token,
-                "scope": " ".join(creds.scopes),
-            },
-            headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-            timeout=TIMEOUT_SECONDS,
-        )
-    except requests.RequestException as exc:
-        raise ChannelUnavailable(f"eBay's token endpoint unreachable: {type(exc).__name__}") from None
-    if response.status_code == 429:
-        wait = retry_after_seconds(response.headers.get("Retry-After"), 60.0)
-        raise PollThrottled("eBay's token endpoint answered 429", retry_after=wait)
-    if response.status_code >= 500:
-        raise ChannelUnavailable(f"eBay's token endpoint answered {response.status_code}")
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    if response.status_code >= 400:
-        error = str(body.get("error") or response.status_code)
-        said = f"{error}{': ' + str(body['error_description']) if body.get('error_description') else ''}"
-        if error == "invalid_client":
-            text = f"eBay refused the account's app keys ({said}); check its client_id and client_secret."
-        else:
-            text = (
-                f"eBay refused the account's refresh token ({said}); "
-                "reconnect the eBay account and save its new refresh token."
-            )
-        raise ChannelRefused(text, code="channel_auth_refused")
-    token = body.get("access_token")
-    if not isinstance(token, str) or not token:
-        raise ChannelUnavailable("eBay's token endpoint answered without an access token")
-    try:
-        lifetime = int(body.get("expires_in") or 0)
-    except (TypeError, ValueError):
-        lifetime = 0
-    return token, lifetime
+    return refresh_grant(
+        session,
+        ebay_base_url(account) + TOKEN_PATH,
+        name="eBay's token endpoint",
+        form={"refresh_token": creds.refresh_token, "scope": " ".join(creds.scopes)},
+        headers={"Authorization": f"Basic {basic}"},
+        refused=_refused,
+        default_lifetime=0,
+        throttled=_throttled,
+    )
 
 
 def ebay_access_token(account: ChannelAccount, *, session: requests.Session) -> str:
