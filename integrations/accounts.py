@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.models import ChannelAccount, ChannelOrder
+from integrations.models import ChannelAccount, ChannelOrder, ChannelOrderLine
 from orders.channels import ChannelRefused
 
 
@@ -33,6 +33,20 @@ def account_for_order(
         label = dict(ChannelAccount._meta.get_field("kind").choices).get(kind, kind)
         raise ChannelRefused(f"No {label} account is known for order {order_external_id}.")
     return accounts[0]
+
+
+def channel_line_ids(account: ChannelAccount, order_external_id: str) -> dict[int, str]:
+    """Our order line id -> the channel's line id it came from, for one channel order of the account
+    (lines the channel gave no id, or not taken into an order line, are left out)."""
+    return {
+        line.order_line_id: line.channel_line_id
+        for line in ChannelOrderLine.objects.for_tenant(account.tenant_id).filter(
+            channel_order__account=account,
+            channel_order__external_id=order_external_id,
+            order_line__isnull=False,
+        )
+        if line.channel_line_id
+    }
 
 
 def has_active_account(tenant: Any, kind: str) -> bool:

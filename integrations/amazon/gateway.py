@@ -31,10 +31,10 @@ import requests
 from django.utils import timezone
 
 from fulfillment.models import Shipment
-from integrations.accounts import account_for_order, has_active_account
+from integrations.accounts import account_for_order, channel_line_ids, has_active_account
 from integrations.amazon.client import AmazonClient
 from integrations.amazon.poller import ORDERS_PATH
-from integrations.models import ChannelAccount, ChannelKind, ChannelOrderLine
+from integrations.models import ChannelAccount, ChannelKind
 from orders.channels import CancellationPush, ChannelRefused, ChannelUnavailable, TrackingPush
 
 logger = logging.getLogger(__name__)
@@ -116,15 +116,7 @@ class AmazonGateway:
         self, account: ChannelAccount, push: TrackingPush, order: dict[str, Any]
     ) -> dict[str, int]:
         """Amazon order item id -> units of it in this shipment."""
-        by_line = {
-            line.order_line_id: line.channel_line_id
-            for line in ChannelOrderLine.objects.for_tenant(account.tenant_id).filter(
-                channel_order__account=account,
-                channel_order__external_id=push.order_external_id,
-                order_line__isnull=False,
-            )
-            if line.channel_line_id
-        }
+        by_line = channel_line_ids(account, push.order_external_id)
         by_sku = {
             str((item.get("product") or {}).get("sellerSku") or ""): str(item.get("orderItemId") or "")
             for item in order.get("orderItems") or []

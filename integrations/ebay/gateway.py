@@ -32,10 +32,10 @@ import requests
 from django.utils import timezone
 
 from fulfillment.models import Shipment
-from integrations.accounts import account_for_order, has_active_account
+from integrations.accounts import account_for_order, channel_line_ids, has_active_account
 from integrations.ebay.client import EbayClient
 from integrations.ebay.poller import ebay_time
-from integrations.models import ChannelAccount, ChannelKind, ChannelOrderLine
+from integrations.models import ChannelAccount, ChannelKind
 from orders.channels import CancellationPush, ChannelRefused, TrackingPush
 
 logger = logging.getLogger(__name__)
@@ -73,15 +73,7 @@ class EbayGateway:
 
     def _line_items(self, account: ChannelAccount, push: TrackingPush) -> list[dict[str, Any]]:
         """The shipment's lines as eBay line items: [{lineItemId, quantity}]."""
-        by_line = {
-            line.order_line_id: line.channel_line_id
-            for line in ChannelOrderLine.objects.for_tenant(account.tenant_id).filter(
-                channel_order__account=account,
-                channel_order__external_id=push.order_external_id,
-                order_line__isnull=False,
-            )
-            if line.channel_line_id
-        }
+        by_line = channel_line_ids(account, push.order_external_id)
         quantities: dict[str, int] = {}
         for line in push.lines:
             line_item = by_line.get(line.order_line_id)

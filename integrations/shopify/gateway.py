@@ -27,9 +27,9 @@ from typing import Any
 
 import requests
 
-from integrations.accounts import account_for_order, has_active_account
+from integrations.accounts import account_for_order, channel_line_ids, has_active_account
 from integrations.endpoints import effective_base_url
-from integrations.models import ChannelAccount, ChannelKind, ChannelOrderLine
+from integrations.models import ChannelAccount, ChannelKind
 from integrations.vendor_http import http_checked, http_json, http_send
 from orders.channels import CancellationPush, ChannelRefused, ChannelUnavailable, TrackingPush
 
@@ -126,19 +126,6 @@ class ShopifyClient:
         return body.get("data") or {}
 
 
-def _channel_line_ids(account: ChannelAccount, order_external_id: str) -> dict[int, str]:
-    """Our order line id -> the Shopify line item id it came from."""
-    return {
-        line.order_line_id: line.channel_line_id
-        for line in ChannelOrderLine.objects.for_tenant(account.tenant_id).filter(
-            channel_order__account=account,
-            channel_order__external_id=order_external_id,
-            order_line__isnull=False,
-        )
-        if line.channel_line_id
-    }
-
-
 class ShopifyGateway:
     channel = ChannelKind.SHOPIFY.value
 
@@ -200,7 +187,7 @@ class ShopifyGateway:
             for item in (fo.get("lineItems") or {}).get("nodes") or []:
                 if int(item.get("remainingQuantity") or 0) > 0:
                     open_items.append({**item, "fo": fo["id"], "left": int(item["remainingQuantity"])})
-        by_line = _channel_line_ids(account, push.order_external_id)
+        by_line = channel_line_ids(account, push.order_external_id)
         chosen: dict[str, dict[str, int]] = defaultdict(dict)
         for line in push.lines:
             want = line.quantity
