@@ -47,16 +47,24 @@ from __future__ import annotations
 import copy
 import itertools
 import re
-import sys
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
 
-from integrations.fakes.base import FakeRequest, FakeResponse, FakeServer, base_arguments
+from integrations.fakes.base import (
+    FakeRequest,
+    FakeResponse,
+    FakeServer,
+    base_arguments,
+    demo_line,
+    generator_arguments,
+    later_than,
+    serve_forever,
+    sku_list,
+)
 
 CLIENT_ID = "amzn1.application-oa2-client.fake"
 CLIENT_SECRET = "fake-lwa-client-secret"
@@ -161,10 +169,8 @@ class FakeAmazon(FakeServer):
     # --- the shop ----------------------------------------------------------------------------------
     def _now(self) -> str:
         """A strictly later time for each change, so every change is a new `lastUpdatedTime`."""
-        now = datetime.now(UTC)
-        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         with self.lock:
-            self.last_time = max(now, self.last_time + timedelta(milliseconds=1))
+            self.last_time = later_than(self.last_time)
             return _stamp(self.last_time)
 
     def add_listing(self, sku: str, *, quantity: int = 0, asin: str | None = None) -> dict[str, Any]:
@@ -329,7 +335,7 @@ class FakeAmazon(FakeServer):
         return _errors(404, "NotFound", "The requested resource does not exist.")
 
     def _lwa(self, request: FakeRequest) -> FakeResponse:
-        form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        form = request.form()
         if form.get("grant_type") != "refresh_token":
             return FakeResponse(
                 400, {"error": "unsupported_grant_type", "error_description": "Use refresh_token."}
@@ -746,12 +752,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--refresh-token", default=REFRESH_TOKEN)
     parser.add_argument("--seller-id", default=SELLER_ID)
     parser.add_argument("--marketplace-id", default=MARKETPLACE_ID)
-    parser.add_argument(
-        "--generate", type=int, default=0, help="how many orders to generate (0: none; -1: without end)"
-    )
-    parser.add_argument("--interval", type=float, default=15.0, help="seconds between generated orders")
-    parser.add_argument("--skus", default="SKU-1", help="comma-separated seller SKUs (listed, and ordered)")
-    args = parser.parse_args(argv)
+    args = generator_arguments(parser, interval=15.0).parse_args(argv)
     fake = FakeAmazon(
         client_id=args.client_id,
         client_secret=args.client_secret,
@@ -759,21 +760,16 @@ def main(argv: list[str] | None = None) -> None:
         seller_id=args.seller_id,
         marketplace_id=args.marketplace_id,
     )
-    skus = [s.strip() for s in args.skus.split(",") if s.strip()] or ["SKU-1"]
+    skus = sku_list(args.skus)
     for sku in skus:
         fake.add_listing(sku)
-    fake.start(args.host, args.port)
-    sys.stdout.write(f"{fake.title} listening on {fake.url}\n")
-    sys.stdout.flush()
-    try:
-        for n in itertools.count() if args.generate < 0 else range(args.generate):
-            time.sleep(args.interval)
-            fake.create_order(items=[{"sku": skus[n % len(skus)], "quantity": 1 + n % 2, "price": "19.99"}])
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    serve_forever(
+        fake,
+        args,
+        generate=lambda n: fake.create_order(items=[demo_line(skus, n)]),
+        every=args.interval,
+        count=args.generate,
+    )
 
 
 if __name__ == "__main__":

@@ -38,18 +38,26 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import re
-import sys
 import threading
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
-from integrations.fakes.base import FakeRequest, FakeResponse, FakeServer, base_arguments
+from integrations.fakes.base import (
+    FakeRequest,
+    FakeResponse,
+    FakeServer,
+    base_arguments,
+    demo_line,
+    generator_arguments,
+    json_copy,
+    later_than,
+    serve_forever,
+    sku_list,
+)
 
 FULFILLMENT = "/sell/fulfillment/v1"
 INVENTORY = "/sell/inventory/v1"
@@ -85,10 +93,6 @@ def _error(status: int, error_id: int, message: str, **extra: Any) -> FakeRespon
 
 def _money(value: Decimal, currency: str) -> dict[str, str]:
     return {"value": f"{value:.2f}", "currency": currency}
-
-
-def _copy(value: Any) -> Any:
-    return json.loads(json.dumps(value))
 
 
 class FakeEbay(FakeServer):
@@ -147,9 +151,7 @@ class FakeEbay(FakeServer):
     def _stamp(self) -> str:
         """Now in eBay's form, strictly after the last stamp (two changes never share a version)."""
         with self.lock:
-            now = datetime.now(UTC)
-            now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-            self._last = max(now, self._last + timedelta(milliseconds=1))
+            self._last = later_than(self._last)
             return ebay_time(self._last)
 
     # --- the seller's side ------------------------------------------------------------------------
@@ -195,7 +197,7 @@ class FakeEbay(FakeServer):
                 items.append(item)
             subtotal = sum((Decimal(i["lineItemCost"]["value"]) for i in items), Decimal("0"))
             delivery, tax_amount = Decimal(shipping), Decimal(tax)
-            contact = _copy(ship_to or DEFAULT_SHIP_TO)
+            contact = json_copy(ship_to or DEFAULT_SHIP_TO)
             order = {
                 "orderId": order_id,
                 "legacyOrderId": f"{items[0]['legacyItemId'] if items else n}-{2000000000000 + n}",
@@ -240,7 +242,7 @@ class FakeEbay(FakeServer):
             }
             self.orders[order_id] = order
             self.fulfillments[order_id] = []
-            return _copy(order)
+            return json_copy(order)
 
     def update_order(self, order_id: str, *, ship_to: dict[str, Any]) -> dict[str, Any]:
         """The buyer changed the address: contactAddress keys (and fullName) merged, modified now."""
@@ -251,7 +253,7 @@ class FakeEbay(FakeServer):
             if "fullName" in ship_to:
                 contact["fullName"] = ship_to["fullName"]
             order["lastModifiedDate"] = self._stamp()
-            return _copy(order)
+            return json_copy(order)
 
     def cancel_order(self, order_id: str, *, reason: str = "BUYER_ASKED_CANCEL") -> dict[str, Any]:
         with self.lock:
@@ -271,7 +273,7 @@ class FakeEbay(FakeServer):
             }
             order["orderPaymentStatus"] = "FULLY_REFUNDED"
             order["lastModifiedDate"] = stamp
-            return _copy(order)
+            return json_copy(order)
 
     def add_inventory_item(self, sku: str, quantity: int = 0) -> None:
         with self.lock:
@@ -283,7 +285,7 @@ class FakeEbay(FakeServer):
 
     def fulfillments_of(self, order_id: str) -> list[dict[str, Any]]:
         with self.lock:
-            return _copy(self.fulfillments.get(order_id, []))
+            return json_copy(self.fulfillments.get(order_id, []))
 
     # --- faults -------------------------------------------------------------------------------------
     def fail_page(self, offset: int, status: int = 503) -> None:
@@ -327,12 +329,12 @@ class FakeEbay(FakeServer):
                     return _error(404, 32100, f"Order {order_id} was not found.")
             if not m.group(2) and request.method == "GET":
                 with self.lock:
-                    return FakeResponse(200, _copy(self.orders[order_id]))
+                    return FakeResponse(200, json_copy(self.orders[order_id]))
             if m.group(3) and request.method == "GET":
                 return self._get_fulfillment(order_id, unquote(m.group(3)))
             if m.group(2) and not m.group(3) and request.method == "GET":
                 with self.lock:
-                    found = _copy(self.fulfillments[order_id])
+                    found = json_copy(self.fulfillments[order_id])
                 return FakeResponse(200, {"fulfillments": found, "total": len(found)})
             if m.group(2) and not m.group(3) and request.method == "POST":
                 return self._create_fulfillment(order_id, request)
@@ -341,7 +343,7 @@ class FakeEbay(FakeServer):
     def _token(self, request: FakeRequest) -> FakeResponse:
         with self.lock:
             self.token_requests += 1
-        form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        form = request.form()
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
         if request.headers.get("Authorization") != f"Basic {expected}":
             body = {"error": "invalid_client", "error_description": "client authentication failed"}
@@ -449,7 +451,7 @@ class FakeEbay(FakeServer):
 
     @staticmethod
     def _as_listed(order: dict[str, Any]) -> dict[str, Any]:
-        listed = _copy(order)
+        listed = json_copy(order)
         listed["cancelStatus"]["cancelRequests"] = []  # getOrders never fills it (getOrder does)
         return listed
 
@@ -481,7 +483,7 @@ class FakeEbay(FakeServer):
         with self.lock:
             for fulfillment in self.fulfillments[order_id]:
                 if fulfillment["fulfillmentId"] == fulfillment_id:
-                    return FakeResponse(200, _copy(fulfillment))
+                    return FakeResponse(200, json_copy(fulfillment))
         return _error(404, 32200, f"Fulfillment {fulfillment_id} was not found.")
 
     def _create_fulfillment(self, order_id: str, request: FakeRequest) -> FakeResponse:
@@ -644,32 +646,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--client-secret", default="fake-client-secret")
     parser.add_argument("--refresh-token", default="fake-refresh-token")
     parser.add_argument("--token-lifetime", type=int, default=7200)
-    parser.add_argument("--generate", type=int, default=0, help="how many orders to generate")
-    parser.add_argument("--interval", type=float, default=10.0, help="seconds between generated orders")
-    parser.add_argument("--skus", default="SKU-1", help="comma-separated SKUs (also made inventory items)")
-    args = parser.parse_args(argv)
+    args = generator_arguments(parser, interval=10.0).parse_args(argv)
     fake = FakeEbay(
         client_id=args.client_id,
         client_secret=args.client_secret,
         refresh_token=args.refresh_token,
         token_lifetime=args.token_lifetime,
     )
-    skus = [s.strip() for s in args.skus.split(",") if s.strip()]
+    skus = sku_list(args.skus)
     for sku in skus:
         fake.add_inventory_item(sku)
-    fake.start(args.host, args.port)
-    sys.stdout.write(f"{fake.title} listening on {fake.url}\n")
-    sys.stdout.flush()
-    try:
-        for n in range(args.generate):
-            time.sleep(args.interval)
-            sku = skus[n % len(skus)]
-            fake.create_order(line_items=[{"sku": sku, "quantity": 1 + n % 2, "price": "19.99"}])
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    serve_forever(
+        fake,
+        args,
+        generate=lambda n: fake.create_order(line_items=[demo_line(skus, n)]),
+        every=args.interval,
+        count=args.generate,
+    )
 
 
 if __name__ == "__main__":

@@ -13,22 +13,29 @@ for the vendor's own endpoints; the base answers the rest:
   or throttling (a 429 with its rate-limit headers).
 
 Stdlib only (no Django): a fake runs anywhere the project's Python does, in a test's thread
-(`fake.start()` on a free port) or as a process (`serve_forever(fake, argv)`).
+(`fake.start()` on a free port) or as a process: a fake's `main()` parses `base_arguments` (plus
+`generator_arguments` for a stream of demo orders) and its own flags, and hands the fake to
+`serve_forever(fake, args, generate=...)`. Helpers the fakes share: `json_copy` (what a vendor
+answers is never the fake's own dict), `later_than` (each change its own timestamp),
+`sku_list` / `demo_line` (the generated orders' lines).
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import itertools
 import json
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -50,6 +57,10 @@ class FakeRequest:
     def arg(self, name: str, default: str = "") -> str:
         values = self.query.get(name)
         return values[0] if values else default
+
+    def form(self) -> dict[str, str]:
+        """An `application/x-www-form-urlencoded` body (a token request): the first value of each field."""
+        return {k: v[0] for k, v in parse_qs(self.body.decode("utf-8", "replace")).items()}
 
 
 @dataclass
@@ -287,12 +298,65 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
 
-def serve_forever(fake: FakeServer, args: argparse.Namespace) -> None:
-    """Run a fake as a process on --host/--port until interrupted (the caller parsed its own flags)."""
+def json_copy(value: Any) -> Any:
+    """A deep copy through JSON: what the vendor would send, detached from the fake's state."""
+    return json.loads(json.dumps(value))
+
+
+def later_than(last: datetime) -> datetime:
+    """Now to the millisecond, or a millisecond after `last`: two changes never share a time (a poller
+    that asks "changed after T" sees each once)."""
+    now = datetime.now(UTC)
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    return max(now, last + timedelta(milliseconds=1))
+
+
+def sku_list(text: str) -> list[str]:
+    """`--skus A,B` as a list (SKU-1 when none is given)."""
+    return [s.strip() for s in text.split(",") if s.strip()] or ["SKU-1"]
+
+
+def demo_line(skus: list[str], n: int) -> dict[str, Any]:
+    """The n-th generated order's one line: the SKUs in turn, one or two units at 19.99."""
+    return {"sku": skus[n % len(skus)], "quantity": 1 + n % 2, "price": "19.99"}
+
+
+class Servable(Protocol):
+    """What `serve_forever` runs: a FakeServer, or the Shippo fake (which predates it)."""
+
+    title: str
+
+    @property
+    def url(self) -> str: ...
+
+    def start(self, host: str = ..., port: int = ...) -> Any: ...
+
+    def stop(self) -> None: ...
+
+
+def serve_forever(
+    fake: Servable,
+    args: argparse.Namespace,
+    *,
+    note: str = "",
+    generate: Callable[[int], object] | None = None,
+    every: float = 0.0,
+    count: int = 0,
+) -> None:
+    """Run a fake as a process on --host/--port until interrupted (the caller parsed its own flags).
+
+    With `generate`, `generate(n)` is called for n = 0, 1, 2... every `every` seconds, `count`
+    times (-1: without end): the demo's stream of new orders. `note` follows the address in the
+    line printed at start.
+    """
     fake.start(args.host, args.port)
-    sys.stdout.write(f"{fake.title} listening on {fake.url}\n")
+    sys.stdout.write(f"{fake.title} listening on {fake.url}{note}\n")
     sys.stdout.flush()
     try:
+        if generate is not None:
+            for n in itertools.count() if count < 0 else range(count):
+                time.sleep(every)
+                generate(n)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
@@ -304,4 +368,16 @@ def base_arguments(description: str, *, port: int) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=port)
+    return parser
+
+
+def generator_arguments(parser: argparse.ArgumentParser, *, interval: float) -> argparse.ArgumentParser:
+    """--generate N orders (-1: without end), one every --interval seconds, from --skus."""
+    parser.add_argument(
+        "--generate", type=int, default=0, help="how many orders to generate (0: none; -1: without end)"
+    )
+    parser.add_argument("--interval", type=float, default=interval, help="seconds between generated orders")
+    parser.add_argument(
+        "--skus", default="SKU-1", help="comma-separated SKUs: listed at the fake, and ordered"
+    )
     return parser

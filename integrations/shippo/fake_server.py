@@ -33,7 +33,6 @@ Stdlib only: no Django, no SDK, so it runs anywhere the project's Python does.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import html
 import json
@@ -53,6 +52,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from integrations.fakes.base import base_arguments, serve_forever
 from integrations.signing import hmac_sha256_hex
 
 OWNER = "demo@shippo.fake"
@@ -231,6 +231,8 @@ class Delivery:
 
 class FakeShippo:
     """The fake's state and its HTTP server. Thread-safe: one lock around the state."""
+
+    title = "Fake Shippo"
 
     def __init__(
         self,
@@ -1033,9 +1035,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="A local fake of the Shippo API (development and tests).")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8025)
+    parser = base_arguments("A local fake of the Shippo API (development and tests).", port=8025)
     parser.add_argument("--api-key", default=None, help="accept only this key (default: any shippo_... key)")
     parser.add_argument("--webhook-url", action="append", default=[], help="POST track_updated here")
     parser.add_argument(
@@ -1059,15 +1059,7 @@ def main(argv: list[str] | None = None) -> None:
         webhook_secret=args.webhook_secret,
         auto_advance=args.auto_advance or None,
     )
-    fake.start(args.host, args.port)
-    print(f"Fake Shippo on {fake.url} (webhooks: {', '.join(urls) or 'none'})", flush=True)  # noqa: T201
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    serve_forever(fake, args, note=f" (webhooks: {', '.join(urls) or 'none'})")
 
 
 if __name__ == "__main__":

@@ -40,12 +40,10 @@ Stdlib only: no Django, so it runs anywhere the project's Python does.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import re
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -54,7 +52,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from integrations.fakes.base import FakeRequest, FakeResponse, FakeServer
+from integrations.fakes.base import (
+    FakeRequest,
+    FakeResponse,
+    FakeServer,
+    base_arguments,
+    demo_line,
+    serve_forever,
+    sku_list,
+)
 from integrations.signing import hmac_sha256_base64
 
 API_VERSION = "2026-07"
@@ -564,9 +570,7 @@ class FakeShopify(FakeServer):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="A local fake of a Shopify shop (development and tests).")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8026)
+    parser = base_arguments("A local fake of a Shopify shop (development and tests).", port=8026)
     parser.add_argument("--access-token", default=None, help="accept only this token (default: any)")
     parser.add_argument("--webhook-url", action="append", default=[])
     parser.add_argument("--webhook-secret", default="")
@@ -576,21 +580,15 @@ def main(argv: list[str] | None = None) -> None:
     fake = FakeShopify(
         access_token=args.access_token, webhooks=[Hook(u, args.webhook_secret) for u in args.webhook_url]
     )
-    fake.start(args.host, args.port)
-    print(f"Fake Shopify on {fake.url} (webhooks: {', '.join(args.webhook_url) or 'none'})", flush=True)  # noqa: T201
-    skus = [s.strip() for s in args.skus.split(",") if s.strip()]
-    try:
-        for n in itertools.count():
-            time.sleep(args.generate or 3600)
-            if args.generate:
-                sku = skus[n % len(skus)]
-                fake.create_order(
-                    line_items=[{"sku": sku, "quantity": 1 + n % 2, "price": "19.99"}], notify=True
-                )
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    skus = sku_list(args.skus)
+    serve_forever(
+        fake,
+        args,
+        note=f" (webhooks: {', '.join(args.webhook_url) or 'none'})",
+        generate=lambda n: fake.create_order(line_items=[demo_line(skus, n)], notify=True),
+        every=args.generate,
+        count=-1 if args.generate else 0,
+    )
 
 
 if __name__ == "__main__":

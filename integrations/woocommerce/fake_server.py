@@ -50,7 +50,6 @@ import hashlib
 import itertools
 import json
 import re
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -58,7 +57,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from integrations.fakes.base import FakeRequest, FakeResponse, FakeServer, base_arguments, post
+from integrations.fakes.base import (
+    FakeRequest,
+    FakeResponse,
+    FakeServer,
+    base_arguments,
+    demo_line,
+    generator_arguments,
+    json_copy,
+    post,
+    serve_forever,
+    sku_list,
+)
 from integrations.woocommerce.signing import woocommerce_signature
 
 API = "/wp-json/wc/v3"
@@ -91,10 +101,6 @@ DEFAULT_ADDRESS = {
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _copy(value: Any) -> Any:
-    return json.loads(json.dumps(value))
 
 
 def _error(status: int, code: str, message: str, **data: Any) -> FakeResponse:
@@ -182,7 +188,7 @@ class FakeWooCommerce(FakeServer):
                 "stock_status": "instock" if (stock_quantity or 0) > 0 else "outofstock",
                 "variations": [],
             }
-            return _copy(self.products[key])
+            return json_copy(self.products[key])
 
     def add_variation(
         self,
@@ -205,7 +211,7 @@ class FakeWooCommerce(FakeServer):
                 type="variation", parent_id=parent["id"], name=f"{parent['name']} - {sku}"
             )
             parent["variations"].append(variation["id"])
-            return _copy(self.products[key])
+            return json_copy(self.products[key])
 
     def stock_of(self, product_id: int | str) -> int | None:
         with self.lock:
@@ -214,7 +220,7 @@ class FakeWooCommerce(FakeServer):
     def notes_of(self, order_id: int | str) -> list[dict[str, Any]]:
         """The order's notes, oldest first (the API lists them newest first)."""
         with self.lock:
-            return _copy(self.notes.get(str(order_id), []))
+            return json_copy(self.notes.get(str(order_id), []))
 
     def _line_item(self, raw: dict[str, Any]) -> dict[str, Any]:
         sku = str(raw.get("sku", ""))
@@ -323,7 +329,7 @@ class FakeWooCommerce(FakeServer):
             self.notes[key] = []
         if notify:
             self.deliver("order.created", order_id)
-        return _copy(order)
+        return json_copy(order)
 
     def _touch(self, order: dict[str, Any]) -> None:
         order["date_modified"] = order["date_modified_gmt"] = _now()
@@ -368,7 +374,7 @@ class FakeWooCommerce(FakeServer):
 
     def order(self, order_id: int | str) -> dict[str, Any]:
         with self.lock:
-            return _copy(self.orders[str(order_id)])
+            return json_copy(self.orders[str(order_id)])
 
     # --- webhooks ----------------------------------------------------------------------------
     def webhook_body(self, topic: str, order_id: int | str) -> bytes:
@@ -497,7 +503,7 @@ class FakeWooCommerce(FakeServer):
         with self.lock:
             if key not in self.orders:
                 return _error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
-            return FakeResponse(200, _copy(self.orders[key]))
+            return FakeResponse(200, json_copy(self.orders[key]))
 
     def _order_update(self, key: str, body: dict[str, Any]) -> FakeResponse:
         with self.lock:
@@ -520,13 +526,13 @@ class FakeWooCommerce(FakeServer):
             if "customer_note" in body:
                 order["customer_note"] = str(body["customer_note"])
             self._touch(order)
-            return FakeResponse(200, _copy(order))
+            return FakeResponse(200, json_copy(order))
 
     def _notes_get(self, key: str) -> FakeResponse:
         with self.lock:
             if key not in self.orders:
                 return _error(404, "woocommerce_rest_order_invalid_id", "Invalid order ID.")
-            return FakeResponse(200, list(reversed(_copy(self.notes[key]))))  # newest first
+            return FakeResponse(200, list(reversed(json_copy(self.notes[key]))))  # newest first
 
     def _note_add(self, key: str, body: dict[str, Any]) -> FakeResponse:
         with self.lock:
@@ -547,7 +553,7 @@ class FakeWooCommerce(FakeServer):
                 "added_by_user": bool(body.get("added_by_user", False)),
             }
             self.notes[key].append(note)
-            return FakeResponse(201, _copy(note))
+            return FakeResponse(201, json_copy(note))
 
     def _products_list(self, request: FakeRequest) -> FakeResponse:
         include = {i for i in request.arg("include").split(",") if i.strip()}
@@ -559,7 +565,7 @@ class FakeWooCommerce(FakeServer):
             return _error(400, "rest_invalid_param", "Invalid parameter(s): per_page, page")
         with self.lock:
             found = [
-                _copy(p)
+                json_copy(p)
                 for key, p in sorted(self.products.items(), key=lambda kv: int(kv[0]))
                 if p["type"] != "variation"
                 and (not include or key in include)
@@ -573,7 +579,7 @@ class FakeWooCommerce(FakeServer):
         with self.lock:
             if key not in self.products:
                 return _error(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
-            return FakeResponse(200, _copy(self.products[key]))
+            return FakeResponse(200, json_copy(self.products[key]))
 
     def _batch(self, path: str, body: dict[str, Any], *, parent: str | None) -> FakeResponse:
         counted = sum(len(body.get(k) or []) for k in ("create", "update", "delete"))
@@ -589,7 +595,7 @@ class FakeWooCommerce(FakeServer):
             answers = []
             for item in body.get("update") or []:
                 answers.append(self._batch_update(item if isinstance(item, dict) else {}, parent))
-            self.stock_updates.append({"path": path, "update": _copy(body.get("update") or [])})
+            self.stock_updates.append({"path": path, "update": json_copy(body.get("update") or [])})
             return FakeResponse(200, {"update": answers})
 
     def _batch_update(self, item: dict[str, Any], parent: str | None) -> dict[str, Any]:
@@ -614,14 +620,14 @@ class FakeWooCommerce(FakeServer):
         if quantity is not None:
             product["stock_quantity"] = int(quantity)
             product["stock_status"] = "instock" if int(quantity) > 0 else "outofstock"
-        return _copy(product)
+        return json_copy(product)
 
     # --- control and state -------------------------------------------------------------------
     def control(self, method: str, path: str, body: Any) -> FakeResponse | None:
         body = body if isinstance(body, dict) else {}
         if path == "orders" and method == "GET":
             with self.lock:
-                return FakeResponse(200, _copy(list(self.orders.values())))
+                return FakeResponse(200, json_copy(list(self.orders.values())))
         if path == "orders" and method == "POST":
             items = body.get("line_items") or [{"sku": "SKU-1", "quantity": 1, "price": "19.99"}]
             order = self.create_order(
@@ -641,7 +647,7 @@ class FakeWooCommerce(FakeServer):
             return FakeResponse(201, {"url": hook.url, "ids": hook.ids})
         if path == "products" and method == "GET":
             with self.lock:
-                return FakeResponse(200, _copy(list(self.products.values())))
+                return FakeResponse(200, json_copy(list(self.products.values())))
         if path == "products" and method == "POST":
             quantity = body.get("stock_quantity")
             quantity = int(quantity) if quantity is not None else None
@@ -698,32 +704,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--webhook-secret", default="")
     parser.add_argument("--consumer-key", default=None, help="accept only this key (default: any)")
     parser.add_argument("--consumer-secret", default=None)
-    parser.add_argument("--generate", type=int, default=0, help="how many orders to generate")
-    parser.add_argument("--interval", type=float, default=5.0, help="seconds between generated orders")
-    parser.add_argument("--skus", default="SKU-1", help="comma-separated SKUs the generated orders use")
-    args = parser.parse_args(argv)
+    args = generator_arguments(parser, interval=5.0).parse_args(argv)
     fake = FakeWooCommerce(
         consumer_key=args.consumer_key,
         consumer_secret=args.consumer_secret,
         webhooks=[(url, args.webhook_secret) for url in args.webhook_url],
     )
-    skus = [s.strip() for s in args.skus.split(",") if s.strip()] or ["SKU-1"]
+    skus = sku_list(args.skus)
     for sku in skus:
         fake.add_product(sku)
-    fake.start(args.host, args.port)
-    sys.stdout.write(f"{fake.title} on {fake.url} (webhooks: {', '.join(args.webhook_url) or 'none'})\n")
-    sys.stdout.flush()
-    try:
-        for n in range(args.generate):
-            time.sleep(args.interval)
-            fake.create_order(
-                line_items=[{"sku": skus[n % len(skus)], "quantity": 1 + n % 2, "price": "19.99"}]
-            )
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    serve_forever(
+        fake,
+        args,
+        note=f" (webhooks: {', '.join(args.webhook_url) or 'none'})",
+        generate=lambda n: fake.create_order(line_items=[demo_line(skus, n)]),
+        every=args.interval,
+        count=args.generate,
+    )
 
 
 if __name__ == "__main__":
