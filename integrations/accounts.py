@@ -7,10 +7,13 @@ refused rather than sent to a guess.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from integrations.models import ChannelAccount, ChannelOrder, ChannelOrderLine
 from orders.channels import ChannelRefused
+
+if TYPE_CHECKING:
+    import requests
 
 
 def channel_order_of(tenant: Any, kind: str, order_external_id: str) -> ChannelOrder | None:
@@ -51,3 +54,17 @@ def channel_line_ids(account: ChannelAccount, order_external_id: str) -> dict[in
 
 def has_active_account(tenant: Any, kind: str) -> bool:
     return ChannelAccount.objects.for_tenant(tenant).filter(kind=kind, active=True).exists()
+
+
+class AccountGateway:
+    """What a marketplace's ChannelGateway starts from: the tenant, a requests session (None: a new
+    one per client), and `_account`, the account an update about an order goes to."""
+
+    channel: str
+
+    def __init__(self, tenant: Any, *, session: requests.Session | None = None) -> None:
+        self.tenant = tenant
+        self.session = session
+
+    def _account(self, order_external_id: str) -> ChannelAccount:
+        return account_for_order(self.tenant, self.channel, order_external_id)

@@ -27,11 +27,10 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import quote
 
-import requests
 from django.utils import timezone
 
 from fulfillment.models import Shipment
-from integrations.accounts import account_for_order, channel_line_ids, has_active_account
+from integrations.accounts import AccountGateway, channel_line_ids, has_active_account
 from integrations.amazon.client import AmazonClient
 from integrations.amazon.poller import ORDERS_PATH
 from integrations.models import ChannelAccount, ChannelKind
@@ -61,12 +60,8 @@ def _ship_time(moment: Any) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-class AmazonGateway:
+class AmazonGateway(AccountGateway):
     channel = ChannelKind.AMAZON.value
-
-    def __init__(self, tenant: Any, *, session: requests.Session | None = None) -> None:
-        self.tenant = tenant
-        self.session = session
 
     def _shipment(self, reference: str) -> tuple[str, str]:
         """(packageReferenceId, shipDate) for the shipment numbered `reference`."""
@@ -81,7 +76,7 @@ class AmazonGateway:
     def push_tracking(self, *, push: TrackingPush) -> None:
         if not push.tracking_number:
             raise ChannelRefused("Amazon needs a tracking number to confirm a shipment.")
-        account = account_for_order(self.tenant, self.channel, push.order_external_id)
+        account = self._account(push.order_external_id)
         client = AmazonClient(account, session=self.session)
         path_id = quote(push.order_external_id, safe="")
         data = client.call("getOrder", "GET", f"{ORDERS_PATH}/{path_id}", params={"includedData": "PACKAGES"})

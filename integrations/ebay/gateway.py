@@ -28,11 +28,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-import requests
 from django.utils import timezone
 
 from fulfillment.models import Shipment
-from integrations.accounts import account_for_order, channel_line_ids, has_active_account
+from integrations.accounts import AccountGateway, channel_line_ids, has_active_account
 from integrations.ebay.client import EbayClient
 from integrations.ebay.poller import ebay_time
 from integrations.models import ChannelAccount, ChannelKind
@@ -61,15 +60,8 @@ def _fulfillments_path(order_id: str) -> str:
     return ORDER_PATH.format(order_id=quote(order_id, safe="")) + "/shipping_fulfillment"
 
 
-class EbayGateway:
+class EbayGateway(AccountGateway):
     channel = ChannelKind.EBAY.value
-
-    def __init__(self, tenant: Any, *, session: requests.Session | None = None) -> None:
-        self.tenant = tenant
-        self.session = session
-
-    def _account(self, order_external_id: str) -> ChannelAccount:
-        return account_for_order(self.tenant, ChannelKind.EBAY, order_external_id)
 
     def _line_items(self, account: ChannelAccount, push: TrackingPush) -> list[dict[str, Any]]:
         """The shipment's lines as eBay line items: [{lineItemId, quantity}]."""

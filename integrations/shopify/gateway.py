@@ -27,7 +27,7 @@ from typing import Any
 
 import requests
 
-from integrations.accounts import account_for_order, channel_line_ids, has_active_account
+from integrations.accounts import AccountGateway, channel_line_ids, has_active_account
 from integrations.endpoints import effective_base_url
 from integrations.models import ChannelAccount, ChannelKind
 from integrations.vendor_http import http_checked, http_json, http_send
@@ -126,15 +126,8 @@ class ShopifyClient:
         return body.get("data") or {}
 
 
-class ShopifyGateway:
+class ShopifyGateway(AccountGateway):
     channel = ChannelKind.SHOPIFY.value
-
-    def __init__(self, tenant: Any, *, session: requests.Session | None = None) -> None:
-        self.tenant = tenant
-        self.session = session
-
-    def _account(self, order_external_id: str) -> ChannelAccount:
-        return account_for_order(self.tenant, ChannelKind.SHOPIFY, order_external_id)
 
     def push_tracking(self, *, push: TrackingPush) -> None:
         account = self._account(push.order_external_id)

@@ -33,7 +33,7 @@ from typing import Any
 
 import requests
 
-from integrations.accounts import account_for_order, channel_order_of, has_active_account
+from integrations.accounts import AccountGateway, account_for_order, channel_order_of, has_active_account
 from integrations.endpoints import effective_base_url
 from integrations.models import ChannelAccount, ChannelKind
 from integrations.vendor_http import http_checked, http_json, http_send, refusal
@@ -132,12 +132,8 @@ def tracking_note(push: TrackingPush) -> str:
     return f"{text} (ref {push.reference})"
 
 
-class WooCommerceGateway:
+class WooCommerceGateway(AccountGateway):
     channel = ChannelKind.WOOCOMMERCE.value
-
-    def __init__(self, tenant: Any, *, session: requests.Session | None = None) -> None:
-        self.tenant = tenant
-        self.session = session
 
     def _client_and_order(self, order_external_id: str) -> tuple[WooCommerceClient, dict[str, Any], Any]:
         row = channel_order_of(self.tenant, ChannelKind.WOOCOMMERCE, order_external_id)
