@@ -59,11 +59,10 @@ from integrations.fakes.base import (
     FakeResponse,
     FakeServer,
     base_arguments,
-    demo_line,
+    client_arguments,
     generator_arguments,
     later_than,
-    serve_forever,
-    sku_list,
+    serve_with_orders,
 )
 
 CLIENT_ID = "amzn1.application-oa2-client.fake"
@@ -747,9 +746,7 @@ class FakeAmazon(FakeServer):
 
 def main(argv: list[str] | None = None) -> None:
     parser = base_arguments("A local fake of Amazon's SP-API and LWA (development and tests).", port=8028)
-    parser.add_argument("--client-id", default=CLIENT_ID)
-    parser.add_argument("--client-secret", default=CLIENT_SECRET)
-    parser.add_argument("--refresh-token", default=REFRESH_TOKEN)
+    client_arguments(parser, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN)
     parser.add_argument("--seller-id", default=SELLER_ID)
     parser.add_argument("--marketplace-id", default=MARKETPLACE_ID)
     args = generator_arguments(parser, interval=15.0).parse_args(argv)
@@ -760,15 +757,8 @@ def main(argv: list[str] | None = None) -> None:
         seller_id=args.seller_id,
         marketplace_id=args.marketplace_id,
     )
-    skus = sku_list(args.skus)
-    for sku in skus:
-        fake.add_listing(sku)
-    serve_forever(
-        fake,
-        args,
-        generate=lambda n: fake.create_order(items=[demo_line(skus, n)]),
-        every=args.interval,
-        count=args.generate,
+    serve_with_orders(
+        fake, args, list_sku=fake.add_listing, new_order=lambda lines: fake.create_order(items=lines)
     )
 
 

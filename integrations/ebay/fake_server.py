@@ -51,12 +51,11 @@ from integrations.fakes.base import (
     FakeResponse,
     FakeServer,
     base_arguments,
-    demo_line,
+    client_arguments,
     generator_arguments,
     json_copy,
     later_than,
-    serve_forever,
-    sku_list,
+    serve_with_orders,
 )
 
 FULFILLMENT = "/sell/fulfillment/v1"
@@ -642,9 +641,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = base_arguments(
         "A local fake of eBay's identity, Sell Fulfillment and Inventory APIs.", port=8029
     )
-    parser.add_argument("--client-id", default="fake-client-id")
-    parser.add_argument("--client-secret", default="fake-client-secret")
-    parser.add_argument("--refresh-token", default="fake-refresh-token")
+    client_arguments(
+        parser,
+        client_id="fake-client-id",
+        client_secret="fake-client-secret",
+        refresh_token="fake-refresh-token",
+    )
     parser.add_argument("--token-lifetime", type=int, default=7200)
     args = generator_arguments(parser, interval=10.0).parse_args(argv)
     fake = FakeEbay(
@@ -653,15 +655,11 @@ def main(argv: list[str] | None = None) -> None:
         refresh_token=args.refresh_token,
         token_lifetime=args.token_lifetime,
     )
-    skus = sku_list(args.skus)
-    for sku in skus:
-        fake.add_inventory_item(sku)
-    serve_forever(
+    serve_with_orders(
         fake,
         args,
-        generate=lambda n: fake.create_order(line_items=[demo_line(skus, n)]),
-        every=args.interval,
-        count=args.generate,
+        list_sku=fake.add_inventory_item,
+        new_order=lambda lines: fake.create_order(line_items=lines),
     )
 
 

@@ -15,9 +15,9 @@ for the vendor's own endpoints; the base answers the rest:
 Stdlib only (no Django): a fake runs anywhere the project's Python does, in a test's thread
 (`fake.start()` on a free port) or as a process: a fake's `main()` parses `base_arguments` (plus
 `generator_arguments` for a stream of demo orders) and its own flags, and hands the fake to
-`serve_forever(fake, args, generate=...)`. Helpers the fakes share: `json_copy` (what a vendor
-answers is never the fake's own dict), `later_than` (each change its own timestamp),
-`sku_list` / `demo_line` (the generated orders' lines).
+`serve_forever(fake, args, generate=...)` or `serve_with_orders`. Helpers the fakes share:
+`json_copy` (what a vendor answers is never the fake's own dict), `now_text`, `later_than` (each
+change its own timestamp), `sku_list` / `demo_line` (the generated orders' lines).
 """
 
 from __future__ import annotations
@@ -303,6 +303,11 @@ def json_copy(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+def now_text(suffix: str = "") -> str:
+    """Now (UTC) to the second, `2026-05-01T12:00:00` and the vendor's `suffix` ("+00:00", "Z")."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S") + suffix
+
+
 def later_than(last: datetime) -> datetime:
     """Now to the millisecond, or a millisecond after `last`: two changes never share a time (a poller
     that asks "changed after T" sees each once)."""
@@ -364,10 +369,43 @@ def serve_forever(
         fake.stop()
 
 
+def serve_with_orders(
+    fake: Servable,
+    args: argparse.Namespace,
+    *,
+    list_sku: Callable[[str], object],
+    new_order: Callable[[list[dict[str, Any]]], object],
+    note: str = "",
+) -> None:
+    """`serve_forever` for a fake parsed with `generator_arguments`: each of --skus is listed
+    (`list_sku(sku)`), then --generate orders of `demo_line`s are made (`new_order(lines)`)."""
+    skus = sku_list(args.skus)
+    for sku in skus:
+        list_sku(sku)
+    serve_forever(
+        fake,
+        args,
+        note=note,
+        generate=lambda n: new_order([demo_line(skus, n)]),
+        every=args.interval,
+        count=args.generate,
+    )
+
+
 def base_arguments(description: str, *, port: int) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=port)
+    return parser
+
+
+def client_arguments(
+    parser: argparse.ArgumentParser, *, client_id: str, client_secret: str, refresh_token: str
+) -> argparse.ArgumentParser:
+    """--client-id, --client-secret, --refresh-token: what the fake's token endpoint accepts."""
+    parser.add_argument("--client-id", default=client_id)
+    parser.add_argument("--client-secret", default=client_secret)
+    parser.add_argument("--refresh-token", default=refresh_token)
     return parser
 
 

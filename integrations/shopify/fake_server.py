@@ -48,7 +48,6 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +57,7 @@ from integrations.fakes.base import (
     FakeServer,
     base_arguments,
     demo_line,
+    now_text,
     serve_forever,
     sku_list,
 )
@@ -81,10 +81,6 @@ DEFAULT_ADDRESS = {
     "country_code": "US",
     "phone": "+15125550100",
 }
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -182,7 +178,7 @@ class FakeShopify(FakeServer):
                 )
             subtotal = sum(Decimal(i["price"]) * i["quantity"] for i in items)
             address = dict(shipping_address or DEFAULT_ADDRESS)
-            now = _now()
+            now = now_text("+00:00")
             order = {
                 "id": order_id,
                 "admin_graphql_api_id": _gid("Order", order_id),
@@ -258,14 +254,14 @@ class FakeShopify(FakeServer):
         with self.lock:
             order = self.orders[str(order_id)]
             order["shipping_address"] = {**order["shipping_address"], **shipping_address}
-            order["updated_at"] = _now()
+            order["updated_at"] = now_text("+00:00")
         if notify:
             self.deliver("orders/updated", order_id)
 
     def cancel_order(self, order_id: str | int, *, reason: str = "customer", notify: bool = True) -> None:
         with self.lock:
             order = self.orders[str(order_id)]
-            order["cancelled_at"] = order["updated_at"] = _now()
+            order["cancelled_at"] = order["updated_at"] = now_text("+00:00")
             order["cancel_reason"] = reason
             for fo in self.fulfillment_orders[str(order_id)]:
                 if fo["status"] == "OPEN":
@@ -328,7 +324,7 @@ class FakeShopify(FakeServer):
             "X-Shopify-API-Version": API_VERSION,
             "X-Shopify-Webhook-Id": str(uuid.uuid4()),
             "X-Shopify-Event-Id": event_id,
-            "X-Shopify-Triggered-At": _now(),
+            "X-Shopify-Triggered-At": now_text("+00:00"),
         }
         if signature is None:
             headers["X-Shopify-Hmac-Sha256"] = sign(hook.secret, raw)
@@ -378,7 +374,7 @@ class FakeShopify(FakeServer):
                     "job": None,
                     "orderCancelUserErrors": [{"field": ["orderId"], "message": message, "code": "INVALID"}],
                 }
-            order["cancelled_at"] = order["updated_at"] = _now()
+            order["cancelled_at"] = order["updated_at"] = now_text("+00:00")
             order["cancel_reason"] = str(variables.get("reason", "OTHER")).lower()
             order["note"] = variables.get("staffNote")
             for fo in self.fulfillment_orders[key]:
@@ -494,7 +490,7 @@ class FakeShopify(FakeServer):
                 ],
                 "notifyCustomer": bool(data.get("notifyCustomer")),
                 "lineItems": [item for _, _, wanted in located for item in wanted],
-                "createdAt": _now(),
+                "createdAt": now_text("+00:00"),
             }
             self.fulfillments[owner].append(fulfillment)
             order = self.orders[owner]

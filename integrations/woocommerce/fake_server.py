@@ -53,7 +53,6 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -62,12 +61,11 @@ from integrations.fakes.base import (
     FakeResponse,
     FakeServer,
     base_arguments,
-    demo_line,
     generator_arguments,
     json_copy,
+    now_text,
     post,
-    serve_forever,
-    sku_list,
+    serve_with_orders,
 )
 from integrations.woocommerce.signing import woocommerce_signature
 
@@ -97,10 +95,6 @@ DEFAULT_ADDRESS = {
     "postcode": "78701",
     "country": "US",
 }
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _error(status: int, code: str, message: str, **data: Any) -> FakeResponse:
@@ -272,7 +266,7 @@ class FakeWooCommerce(FakeServer):
             order_id = next(self.ids)
             items = [self._line_item(raw) for raw in line_items]
             subtotal = sum((Decimal(i["subtotal"]) for i in items), Decimal("0"))
-            now = _now()
+            now = now_text()
             address = {**DEFAULT_ADDRESS, **(shipping or {})}
             order = {
                 "id": order_id,
@@ -332,7 +326,7 @@ class FakeWooCommerce(FakeServer):
         return json_copy(order)
 
     def _touch(self, order: dict[str, Any]) -> None:
-        order["date_modified"] = order["date_modified_gmt"] = _now()
+        order["date_modified"] = order["date_modified_gmt"] = now_text()
         if order["status"] == "completed" and not order["date_completed_gmt"]:
             order["date_completed_gmt"] = order["date_modified_gmt"]
 
@@ -542,7 +536,7 @@ class FakeWooCommerce(FakeServer):
                 return _error(
                     400, "rest_missing_callback_param", "Missing parameter(s): note", params=["note"]
                 )
-            now = _now()
+            now = now_text()
             note = {
                 "id": next(self.ids),
                 "author": "API",
@@ -710,16 +704,12 @@ def main(argv: list[str] | None = None) -> None:
         consumer_secret=args.consumer_secret,
         webhooks=[(url, args.webhook_secret) for url in args.webhook_url],
     )
-    skus = sku_list(args.skus)
-    for sku in skus:
-        fake.add_product(sku)
-    serve_forever(
+    serve_with_orders(
         fake,
         args,
+        list_sku=fake.add_product,
+        new_order=lambda lines: fake.create_order(line_items=lines),
         note=f" (webhooks: {', '.join(args.webhook_url) or 'none'})",
-        generate=lambda n: fake.create_order(line_items=[demo_line(skus, n)]),
-        every=args.interval,
-        count=args.generate,
     )
 
 
