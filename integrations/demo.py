@@ -55,22 +55,33 @@ def _write_private(path: Path, text: str) -> None:
     path.chmod(0o600)
 
 
-def _account(tenant: Any, kind: str, name: str, **fields: Any) -> ChannelAccount:
+def _fake_account(
+    tenant: Any, kind: ChannelKind, default_port: int, **fields: Any
+) -> tuple[ChannelAccount, int]:
+    """The demo's account of `kind`, at its local fake (made once), and the fake's port."""
+    port = fake_port(kind.value, default_port)
     account, _ = ChannelAccount.objects.for_tenant(tenant).get_or_create(
-        tenant=tenant, kind=kind, name=name, defaults=fields
+        tenant=tenant,
+        kind=kind,
+        name=f"{kind.label} (local fake)",
+        defaults={"base_url": f"http://127.0.0.1:{port}", **fields},
     )
-    return account
+    return account, port
+
+
+def _generator_args(count: str) -> list[str]:
+    """The fake makes `count` orders (-1: without end) from the demo SKUs, one every few seconds."""
+    return ["--generate", count, "--interval", _order_seconds(), "--skus", ",".join(DEMO_CHANNEL_SKUS)]
+
+
+def _key_args(keys: dict[str, str]) -> list[str]:
+    """`--client-id ID --client-secret ...`: the fake accepts the keys the account holds."""
+    return [arg for key, value in keys.items() for arg in ("--" + key.replace("_", "-"), value)]
 
 
 def _shopify(tenant: Any) -> tuple[ChannelAccount, list[str]]:
-    port = fake_port("shopify", 8026)
-    account = _account(
-        tenant,
-        ChannelKind.SHOPIFY,
-        "Shopify (local fake)",
-        base_url=f"http://127.0.0.1:{port}",
-        credentials="shpat_demo",
-        webhook_secret="shpss_demo",
+    account, port = _fake_account(
+        tenant, ChannelKind.SHOPIFY, 8026, credentials="shpat_demo", webhook_secret="shpss_demo"
     )
     args = ["--port", str(port), "--access-token", "shpat_demo", "--webhook-secret", "shpss_demo"]
     args += ["--webhook-url", "{web}" + account.webhook_path]
@@ -79,23 +90,15 @@ def _shopify(tenant: Any) -> tuple[ChannelAccount, list[str]]:
 
 
 def _woocommerce(tenant: Any) -> tuple[ChannelAccount, list[str]]:
-    port = fake_port("woocommerce", 8027)
-    account = _account(
-        tenant,
-        ChannelKind.WOOCOMMERCE,
-        "WooCommerce (local fake)",
-        base_url=f"http://127.0.0.1:{port}",
-        credentials="ck_demo:cs_demo",
-        webhook_secret="wc_demo_secret",
+    account, port = _fake_account(
+        tenant, ChannelKind.WOOCOMMERCE, 8027, credentials="ck_demo:cs_demo", webhook_secret="wc_demo_secret"
     )
     args = ["--port", str(port), "--consumer-key", "ck_demo", "--consumer-secret", "cs_demo"]
     args += ["--webhook-secret", "wc_demo_secret", "--webhook-url", "{web}" + account.webhook_path]
-    args += ["--generate", "100000", "--interval", _order_seconds(), "--skus", ",".join(DEMO_CHANNEL_SKUS)]
-    return account, args
+    return account, args + _generator_args("100000")
 
 
 def _amazon(tenant: Any) -> tuple[ChannelAccount, list[str]]:
-    port = fake_port("amazon", 8028)
     keys = {
         "client_id": "amzn1.application-oa2-client.demo",
         "client_secret": "demo-lwa-client-secret",
@@ -103,37 +106,18 @@ def _amazon(tenant: Any) -> tuple[ChannelAccount, list[str]]:
         "seller_id": "A2DEMOSELLER01",
         "marketplace_id": "ATVPDKIKX0DER",
     }
-    account = _account(
-        tenant,
-        ChannelKind.AMAZON,
-        "Amazon (local fake)",
-        base_url=f"http://127.0.0.1:{port}",
-        credentials=json.dumps(keys),
-        poll_interval_seconds=_poll_seconds(),
+    account, port = _fake_account(
+        tenant, ChannelKind.AMAZON, 8028, credentials=json.dumps(keys), poll_interval_seconds=_poll_seconds()
     )
-    args = ["--port", str(port)]
-    for key in ("client_id", "client_secret", "refresh_token", "seller_id", "marketplace_id"):
-        args += ["--" + key.replace("_", "-"), keys[key]]
-    args += ["--generate", "-1", "--interval", _order_seconds(), "--skus", ",".join(DEMO_CHANNEL_SKUS)]
-    return account, args
+    return account, ["--port", str(port), *_key_args(keys), *_generator_args("-1")]
 
 
 def _ebay(tenant: Any) -> tuple[ChannelAccount, list[str]]:
-    port = fake_port("ebay", 8029)
     keys = {"client_id": "Demo-OMS-PRD-1", "client_secret": "PRD-demo-secret", "refresh_token": "v^1.1#demo"}
-    account = _account(
-        tenant,
-        ChannelKind.EBAY,
-        "eBay (local fake)",
-        base_url=f"http://127.0.0.1:{port}",
-        credentials=json.dumps(keys),
-        poll_interval_seconds=_poll_seconds(),
+    account, port = _fake_account(
+        tenant, ChannelKind.EBAY, 8029, credentials=json.dumps(keys), poll_interval_seconds=_poll_seconds()
     )
-    args = ["--port", str(port)]
-    for key in ("client_id", "client_secret", "refresh_token"):
-        args += ["--" + key.replace("_", "-"), keys[key]]
-    args += ["--generate", "100000", "--interval", _order_seconds(), "--skus", ",".join(DEMO_CHANNEL_SKUS)]
-    return account, args
+    return account, ["--port", str(port), *_key_args(keys), *_generator_args("100000")]
 
 
 # kind -> builder(tenant) -> (the account, the fake's arguments). Each marketplace adds its own.
