@@ -8,7 +8,6 @@ import pytest
 from fulfillment.models import Shipment, ShipmentLine, ShipmentNotification
 from fulfillment.notifications import NotificationRetry, shipment_tracking_push
 from fulfillment.states import ShipmentState
-from fulfillment.tasks import shipment_tracking_push_task
 from integrations.amazon.events import marketplace_order_from_amazon
 from integrations.amazon.fake_server import FakeAmazon
 from integrations.amazon.gateway import AmazonGateway, amazon_gateway_for, carrier_code
@@ -18,6 +17,7 @@ from inventory.models import Warehouse
 from orders.channels import CancellationPush, ChannelRefused, TrackingPush, register_channel_gateway
 from orders.services import order_record_shipment
 from orders.states import OrderState
+from tests.integrations.channels import push, row_of
 from tests.integrations.test_amazon import amazon_world
 from tests.oms.factories import TenantFactory
 
@@ -81,16 +81,6 @@ def ship(order, lines, *, n=1, carrier="usps"):
             tenant=tenant, shipment=shipment, order_line=line, sku=line.sku, quantity=qty
         )
     return shipment
-
-
-def row_of(shipment):
-    return ShipmentNotification.objects.for_tenant(shipment.tenant_id).get(
-        shipment=shipment, kind="channel_tracking"
-    )
-
-
-def push(shipment):
-    shipment_tracking_push_task(tenant_id=shipment.tenant_id, shipment_id=shipment.pk)
 
 
 def confirms(fake, order_id):

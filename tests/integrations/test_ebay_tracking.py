@@ -11,7 +11,6 @@ from django.utils import timezone
 from fulfillment.models import Shipment, ShipmentLine, ShipmentNotification
 from fulfillment.notifications import NotificationRetry, shipment_tracking_push
 from fulfillment.states import ShipmentState
-from fulfillment.tasks import shipment_tracking_push_task
 from integrations.ebay.events import marketplace_order_from_ebay
 from integrations.ebay.gateway import EbayGateway, ebay_gateway_for
 from integrations.ingest import channel_cancellation_push, marketplace_order_ingest
@@ -19,6 +18,7 @@ from integrations.models import ChannelOrder, RateBucket
 from inventory.models import Warehouse
 from orders.channels import CancellationPush, ChannelLine, ChannelRefused, ChannelUnavailable, TrackingPush
 from orders.services import order_record_shipment
+from tests.integrations.channels import push, row_of
 from tests.integrations.test_ebay import ebay_world, fake_ebay
 from tests.oms.factories import TenantFactory
 
@@ -71,16 +71,6 @@ def ship(order, lines, *, n=1, carrier="USPS", tracking=None):
             tenant=tenant, shipment=shipment, order_line=line, sku=line.sku, quantity=qty
         )
     return shipment
-
-
-def row_of(shipment):
-    return ShipmentNotification.objects.for_tenant(shipment.tenant_id).get(
-        shipment=shipment, kind="channel_tracking"
-    )
-
-
-def push(shipment):
-    shipment_tracking_push_task(tenant_id=shipment.tenant_id, shipment_id=shipment.pk)
 
 
 def creates(fake):

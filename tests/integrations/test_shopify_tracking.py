@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from fulfillment.models import Shipment, ShipmentLine, ShipmentNotification
+from fulfillment.models import ShipmentNotification
 from fulfillment.notifications import NotificationRetry, shipment_tracking_push
-from fulfillment.states import ShipmentState
-from fulfillment.tasks import shipment_tracking_push_task
 from integrations.ingest import marketplace_order_ingest
 from integrations.models import ChannelOrder
 from integrations.shopify.events import marketplace_order_from_shopify
 from integrations.shopify.fake_server import FakeShopify
 from integrations.shopify.gateway import ShopifyGateway, shopify_gateway_for
-from inventory.models import Warehouse
 from orders.channels import (
     CancellationPush,
     ChannelRefused,
@@ -22,8 +19,8 @@ from orders.channels import (
     TrackingPush,
     register_channel_gateway,
 )
-from orders.services import order_record_shipment
 from orders.states import OrderState
+from tests.integrations.channels import push, row_of, ship
 from tests.integrations.test_shopify import TOKEN, shopify_world
 from tests.oms.factories import TenantFactory
 
@@ -57,46 +54,6 @@ def ingest(account, fake, items):
     shop_order = fake.create_order(line_items=items)
     outcome = marketplace_order_ingest(account=account, incoming=marketplace_order_from_shopify(shop_order))
     return shop_order, outcome.order
-
-
-def ship(order, lines, *, n=1, carrier="USPS"):
-    """Record a shipment of `lines` ({order line: units}) as the ship service leaves it."""
-    tenant = order.tenant
-    number = f"S-{order.number}-{n}"
-    tracking = f"9400{order.pk:08d}{n:04d}"
-    order_record_shipment(
-        tenant=tenant,
-        order_id=order.pk,
-        reference=number,
-        quantities={line.pk: qty for line, qty in lines.items()},
-        carrier=carrier,
-        tracking_number=tracking,
-    )
-    shipment = Shipment.objects.create(
-        tenant=tenant,
-        order=order,
-        warehouse=Warehouse.objects.for_tenant(tenant).get(),
-        number=number,
-        state=ShipmentState.SHIPPED,
-        carrier=carrier,
-        service="usps_priority",
-        tracking_number=tracking,
-    )
-    for line, qty in lines.items():
-        ShipmentLine.objects.create(
-            tenant=tenant, shipment=shipment, order_line=line, sku=line.sku, quantity=qty
-        )
-    return shipment
-
-
-def row_of(shipment):
-    return ShipmentNotification.objects.for_tenant(shipment.tenant_id).get(
-        shipment=shipment, kind="channel_tracking"
-    )
-
-
-def push(shipment):
-    shipment_tracking_push_task(tenant_id=shipment.tenant_id, shipment_id=shipment.pk)
 
 
 def test_a_shipment_is_fulfilled_at_shopify_with_its_tracking_once(account, fake):

@@ -9,7 +9,6 @@ import pytest
 
 from fulfillment.models import ShipmentNotification
 from fulfillment.notifications import NotificationRetry, shipment_tracking_push
-from fulfillment.tasks import shipment_tracking_push_task
 from integrations.ingest import marketplace_order_ingest
 from integrations.models import ChannelOrder
 from integrations.woocommerce.events import marketplace_order_from_woocommerce
@@ -23,7 +22,7 @@ from orders.channels import (
     register_channel_gateway,
 )
 from orders.states import OrderState
-from tests.integrations.test_shopify_tracking import ship
+from tests.integrations.channels import push, row_of, ship
 from tests.integrations.test_woocommerce import CONSUMER_KEY, CONSUMER_SECRET, woo_world
 from tests.oms.factories import TenantFactory
 
@@ -59,16 +58,6 @@ def ingest(account, fake, items):
         account=account, incoming=marketplace_order_from_woocommerce(shop_order)
     )
     return str(shop_order["id"]), outcome.order
-
-
-def push(shipment):
-    shipment_tracking_push_task(tenant_id=shipment.tenant_id, shipment_id=shipment.pk)
-
-
-def row_of(shipment):
-    return ShipmentNotification.objects.for_tenant(shipment.tenant_id).get(
-        shipment=shipment, kind="channel_tracking"
-    )
 
 
 def api_calls(fake):
