@@ -35,9 +35,28 @@ def dallas(tenant: Any) -> Warehouse:
     found = Warehouse.objects.for_tenant(tenant).filter(code="DAL").first()
     if found is not None:
         return found
-    warehouse = WarehouseFactory(tenant=tenant, code="DAL", name="Dallas", postal_code="75201")
+    warehouse = WarehouseFactory(
+        tenant=tenant,
+        code="DAL",
+        name="Dallas",
+        line1="100 Commerce St",
+        city="Dallas",
+        region="TX",
+        postal_code="75201",
+    )
     for code, name, price, returnable in (*CATALOG, FINAL):
-        sku = SKUFactory(tenant=tenant, code=code, name=name, price=Decimal(price), returnable=returnable)
+        sku = SKUFactory(
+            tenant=tenant,
+            code=code,
+            name=name,
+            price=Decimal(price),
+            returnable=returnable,
+            barcode=f"0{abs(hash(code)) % 10**11:011d}",
+            weight_grams=600,
+            length_mm=300,
+            width_mm=200,
+            height_mm=80,
+        )
         stock(tenant, sku, warehouse, 20)
     return warehouse
 
@@ -64,7 +83,9 @@ def shipped_order(
         ),
     )
     if provider:
-        payment = payment_authorize(tenant=tenant, order=order, provider=provider, payment_method="pm_card_visa")
+        payment = payment_authorize(
+            tenant=tenant, order=order, provider=provider, payment_method="pm_card_visa"
+        )
         payment_capture(tenant=tenant, payment_id=payment.pk)
     if not Shipment.objects.for_tenant(tenant).filter(order=order).exists():
         order_release_to_warehouse(tenant=tenant, order_id=order.pk, actor="test")

@@ -15,7 +15,14 @@ from returns.models import ReturnReceipt
 from returns.services import ReceiptInput, return_receive
 from tests.inventory.factories import WarehouseFactory
 from tests.orders.conftest import order_input
-from tests.returns.factories import authorized_return, dallas, line_of, open_return, receive_all, shipped_order
+from tests.returns.factories import (
+    authorized_return,
+    dallas,
+    line_of,
+    open_return,
+    receive_all,
+    shipped_order,
+)
 
 
 def level(tenant, code, warehouse_code="DAL"):
@@ -83,7 +90,9 @@ def test_refurbished_units_write_no_stock(tenant_a):
     receive_all(ret, disposition="refurbish", condition="used")
 
     assert level(tenant_a, "RET-2").on_hand == before
-    assert not StockMovement.objects.for_tenant(tenant_a).filter(reference__startswith=ret.rma_number).exists()
+    assert (
+        not StockMovement.objects.for_tenant(tenant_a).filter(reference__startswith=ret.rma_number).exists()
+    )
 
 
 def test_restocked_units_go_to_the_chosen_warehouse(tenant_a):
@@ -173,4 +182,7 @@ def test_another_tenants_return_or_warehouse_is_refused(tenant_a, tenant_b):
             receipts=[receipt(ret, "RET-1", 1, "restock", warehouse=their_warehouse)],
         )
     assert refused.value.code == "unknown_warehouse"
-    assert Order.objects.for_tenant(tenant_a).get(pk=order.pk).lines.get(sku__code="RET-1").quantity_returned == 0
+    assert (
+        Order.objects.for_tenant(tenant_a).get(pk=order.pk).lines.get(sku__code="RET-1").quantity_returned
+        == 0
+    )
