@@ -32,7 +32,7 @@ from oms.core.admin import (
 )
 from oms.core.errors import DomainError
 from oms.core.roles import Capability
-from orders.admin import run_each
+from orders.admin import OrderAdmin, run_each
 from orders.models import Order, OrderLine
 from returns import selectors, services
 from returns.exchanges import return_exchange
@@ -366,6 +366,24 @@ class ReturnRequestAdmin(TenantAdmin):
         if ret.state in (R.REQUESTED, R.AUTHORIZED, R.LABEL_SENT, R.IN_TRANSIT, R.REJECTED, R.CANCELLED):
             return "— (nothing received yet)"
         return refund_quote(ret).describe()
+
+
+class OrderReturnInline(ReadOnlyInline):
+    """On the order blotter: the order's returns."""
+
+    model = ReturnRequest
+    fk_name = "order"
+    verbose_name_plural = "Returns"
+    fields = ["return_link", "state", "resolution", "created_at", "resolved_at"]
+    ordering = ["created_at", "id"]
+
+    @admin.display(description="Return")
+    def return_link(self, ret: ReturnRequest) -> str:
+        url = reverse("admin:returns_returnrequest_change", args=[ret.pk])
+        return format_html('<a href="{}">{}</a>', url, ret.rma_number)
+
+
+OrderAdmin.inlines = [*OrderAdmin.inlines, OrderReturnInline]
 
 
 class OpenReturnForm(forms.Form):

@@ -207,7 +207,7 @@ class ReturnLine(TenantOwned):
         indexes = [models.Index(fields=["tenant", "sku"], name="returnline_sku_idx")]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.sku_id}"
+        return f"{self.quantity} × {self.sku.code}"
 
     @property
     def quantity_expected(self) -> int:
@@ -250,7 +250,7 @@ class ReturnExchangeLine(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.sku_id}"
+        return f"{self.quantity} × {self.sku.code}"
 
 
 class ReturnRefund(TenantOwned):
