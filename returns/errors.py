@@ -12,6 +12,7 @@ class ReturnErrorCode(StrEnum):
     QUANTITY_EXCEEDS_RETURNABLE = "quantity_exceeds_returnable"
     NOT_RETURNABLE = "not_returnable"
     UNKNOWN_LINE = "unknown_order_line"
+    DUPLICATE_LINE = "duplicate_line"
     UNKNOWN_SKU = "unknown_sku"
     UNKNOWN_WAREHOUSE = "unknown_warehouse"
     ORDER_CANCELLED = "order_cancelled"

@@ -212,7 +212,7 @@ def _check_lines(
                 line=str(item.line),
             )
         if item.line in seen:
-            raise ReturnError(E.UNKNOWN_LINE, f"Line {item.line} is named twice.", line=str(item.line))
+            raise ReturnError(E.DUPLICATE_LINE, f"Line {item.line} is named twice.", line=str(item.line))
         seen.add(item.line)
         if item.quantity <= 0:
             raise ReturnError(E.QUANTITY_EXCEEDS_RETURNABLE, "Return at least one unit.", line=str(item.line))
@@ -358,18 +358,6 @@ def return_authorize(*, tenant: Any, return_id: Any, actor: Any = None) -> Retur
     ret.save()
     record(ret, actor=actor, action="authorized", before=before, label=ret.label_id or "")
     return ret
-
-
-def return_authorize_bulk(*, tenant: Any, return_ids: list[int], actor: Any = None) -> tuple[int, list[str]]:
-    """Authorize each return in its own transaction: (how many were authorized, the refusals)."""
-    done, refused = 0, []
-    for return_id in sorted(set(return_ids)):
-        try:
-            return_authorize(tenant=tenant, return_id=return_id, actor=actor)
-            done += 1
-        except (ReturnError, ReturnConflict, NotFoundError) as exc:
-            refused.append(exc.message)
-    return done, refused
 
 
 @transaction.atomic

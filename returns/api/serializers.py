@@ -132,17 +132,6 @@ class ExchangeLineInputSerializer(BodySerializer):
     quantity = model_integer(ReturnExchangeLine, "quantity", min_value=1)
 
 
-def _unique_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: set[int] = set()
-    for index, item in enumerate(lines):
-        if item["line"] in seen:
-            raise serializers.ValidationError(
-                {f"{index}.line": [serializers.ErrorDetail("Each order line once.", code="duplicate_line")]}
-            )
-        seen.add(item["line"])
-    return lines
-
-
 @extend_schema_serializer(component_name="ReturnCreate")
 class ReturnCreateInputSerializer(BodySerializer):
     order = BoundedIntegerField(min_value=1, max_value=ID_MAX, help_text="The order's id")
@@ -156,9 +145,6 @@ class ReturnCreateInputSerializer(BodySerializer):
     note = serializers.CharField(
         max_length=1000, required=False, allow_blank=True, default="", help_text="The customer's words"
     )
-
-    def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return _unique_lines(lines)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["resolution"] == Resolution.EXCHANGE and not attrs["exchange_lines"]:

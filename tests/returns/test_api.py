@@ -75,7 +75,7 @@ def test_the_rules_refuse_with_422_and_a_code(tenant_a, api_a, setup, items, cod
     assert not ReturnRequest.objects.for_tenant(tenant_a).exists()
 
 
-def test_bad_bodies_are_400(tenant_a, api_a):
+def test_bad_bodies_are_refused(tenant_a, api_a):
     order = shipped_order(tenant_a, delivered_days_ago=1)
     line = line_of(order, "RET-1").pk
 
@@ -84,7 +84,7 @@ def test_bad_bodies_are_400(tenant_a, api_a):
         {"order": order.pk, "lines": [{"line": line, "quantity": 1, "reason": "other"}] * 2},
         format="json",
     )
-    assert twice.status_code == 400 and "lines.1.line" in twice.json()["fields"]
+    assert twice.status_code == 422 and twice.json()["code"] == "duplicate_line"
     unknown = api_a.post("/api/v1/returns/", {**body(order), "colour": "red"}, format="json")
     assert unknown.status_code == 400 and unknown.json()["fields"]["colour"][0]["code"] == "unknown_field"
     exchange = api_a.post("/api/v1/returns/", {**body(order), "resolution": "exchange"}, format="json")
