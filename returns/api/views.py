@@ -62,6 +62,8 @@ class ReturnListCreateApi(TenantApiMixin, GenericAPIView):
     serializer_class = s.ReturnOutputSerializer
     queryset = ReturnRequest.objects.none()  # for the schema generator only; reads go through selectors
     permission_classes = [requires(read=C.ORDERS_VIEW, write=C.RETURNS_MANAGE)]
+    # POST: an order of another tenant (or none) does not exist for you.
+    extra_error_statuses = ("404",)
 
     class FilterSerializer(serializers.Serializer):
         """Query filters (strings from the query, not a BodySerializer)."""
