@@ -61,6 +61,7 @@ from fulfillment.rates import (
     shipment_rate_choose,
     warehouse_address,
 )
+from fulfillment.signals import return_label_purchased
 from fulfillment.states import DEPARTED, LIVE_LABEL, LabelState, RatePolicy, ShipmentState
 from oms.core.audit import actor_of, audit_record
 from oms.core.errors import ConflictError, DomainError, NotFoundError
@@ -363,6 +364,7 @@ def _label_record(tenant: Tenant, label_id: int, purchased: PurchasedLabel, cont
         label.save()
         _audit(label, actor="task", action="purchased", before=before, tracking_number=label.tracking_number)
         if label.is_return:
+            return_label_purchased.send(sender=Label, tenant_id=tenant.pk, label_id=label.pk)
             return label
         if shipment.state == ShipmentState.PACKED:
             shipment.label_bought()

@@ -54,6 +54,7 @@ from fulfillment.carriers import (
 )
 from fulfillment.models import FulfillmentSettings, Label, Shipment, TrackingEvent
 from fulfillment.shipping import shipment_ship
+from fulfillment.signals import return_parcel_tracked
 from fulfillment.states import TRACKABLE, LabelState, ShipmentState, TrackingStatus
 from oms.core.audit import audit_record
 from oms.models import Tenant
@@ -260,6 +261,38 @@ def shipment_find_by_tracking(*, tenant: Any, carrier: str, tracking_number: str
         if not wanted or not shipment.carrier or _carrier_key(shipment.carrier) == wanted:
             return shipment
     return None
+
+
+def return_label_find_by_tracking(*, tenant: Any, carrier: str, tracking_number: str) -> Label | None:
+    """The tenant's purchased return label with this tracking number (carriers compared as in
+    `shipment_find_by_tracking`), or None."""
+    if not tracking_number:
+        return None
+    wanted = _carrier_key(carrier)
+    labels = (
+        Label.objects.for_tenant(tenant)
+        .filter(is_return=True, state=LabelState.PURCHASED, tracking_number=tracking_number)
+        .order_by("-pk")[:20]
+    )
+    for label in labels:
+        if not wanted or not label.carrier or _carrier_key(label.carrier) == wanted:
+            return label
+    return None
+
+
+@transaction.atomic
+def return_label_tracking_apply(*, tenant: Any, label_id: int, update: TrackingUpdate, source: str) -> None:
+    """A carrier status for a return label's parcel: told to whoever follows returns (the returns
+    room moves its RMA to in transit). The outbound shipment is not touched."""
+    label = Label.objects.for_tenant(tenant).get(pk=label_id, is_return=True)
+    return_parcel_tracked.send(
+        sender=Label,
+        tenant_id=label.tenant_id,
+        label_id=label.pk,
+        status=_status_of(update),
+        details=(update.status_details or "")[:500],
+        source=source,
+    )
 
 
 def _carrier_key(carrier: str) -> str:

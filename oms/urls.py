@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("webhooks/", include("integrations.urls")),
     path("warehouse/", include("fulfillment.urls")),
+    path("warehouse/", include("returns.urls")),  # the receiving pages: /warehouse/<w>/returns/
     # Password reset for staff, in the admin's look; invited staff set their first password here.
     path("admin/password_reset/", auth_views.PasswordResetView.as_view(), name="admin_password_reset"),
     path(

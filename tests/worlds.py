@@ -29,6 +29,14 @@ from oms.models import Membership, Role
 from oms.services import api_key_create
 from orders.payments.services import payment_authorize
 from orders.services import order_create, order_hold
+from returns.models import (
+    ReturnExchangeLine,
+    ReturnLine,
+    ReturnPolicy,
+    ReturnReceipt,
+    ReturnRefund,
+    ReturnRequest,
+)
 from tests.inventory.factories import SKUFactory, WarehouseFactory, stock
 from tests.oms.factories import UserFactory
 from tests.orders.conftest import AUSTIN, order_input
@@ -83,6 +91,7 @@ def build_world(tenant: Any, tag: str) -> dict[str, Any]:
     owner = staff(tenant, Role.OWNER, f"owner@{low}.test")
     api_key_create(tenant=tenant, name=f"{tag} storefront", role=Role.MANAGER)
     fulfillment = _fulfillment_world(tenant, tag, warehouse)
+    returns = _returns_world(tenant, tag, order, warehouse, payment)
     return {
         "tenant": tenant,
         "warehouse": warehouse,
@@ -95,6 +104,7 @@ def build_world(tenant: Any, tag: str) -> dict[str, Any]:
         "event": event,
         "owner": owner,
         **fulfillment,
+        **returns,
     }
 
 
@@ -158,6 +168,51 @@ def _fulfillment_world(tenant: Any, tag: str, warehouse: Any) -> dict[str, Any]:
         "picker": picker,
         "assignment": assignment,
     }
+
+
+def _returns_world(tenant: Any, tag: str, order: Any, warehouse: Any, payment: Any) -> dict[str, Any]:
+    """A return of the first order's line, received (one unit restocked), with a refused refund and
+    an exchange line; the tenant's return policy. (Rows written as the services would.)"""
+    line = order.lines.order_by("pk").first()
+    ret = ReturnRequest.objects.create(
+        tenant=tenant,
+        order=order,
+        rma_number=f"{tag}-RMA-1",
+        state="received",
+        warehouse=warehouse,
+        customer_note=f"{tag} too small",
+        created_by=f"{tag} desk",
+    )
+    return_line = ReturnLine.objects.create(
+        tenant=tenant,
+        return_request=ret,
+        order_line=line,
+        sku=line.sku,
+        quantity=1,
+        reason="wrong_size",
+        note=f"{tag} note",
+        quantity_received=1,
+    )
+    ReturnReceipt.objects.create(
+        tenant=tenant,
+        line=return_line,
+        quantity=1,
+        condition="new",
+        disposition="restock",
+        warehouse=warehouse,
+        received_by=f"{tag} dock",
+    )
+    ReturnExchangeLine.objects.create(tenant=tenant, return_request=ret, sku=line.sku, quantity=1)
+    ReturnRefund.objects.create(
+        tenant=tenant,
+        return_request=ret,
+        payment=payment,
+        amount="1.00",
+        state="failed",
+        error=f"{tag} declined",
+    )
+    policy = ReturnPolicy.objects.create(tenant=tenant)
+    return {"return": ret, "return_policy": policy}
 
 
 def _put(data: dict[str, Any], key: str, field: forms.Field, value: Any) -> None:

@@ -163,6 +163,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ShipmentStateEnum": "fulfillment.states.ShipmentState",
         "LabelStateEnum": "fulfillment.states.LabelState",
+        "ReturnReasonEnum": "returns.states.ReturnReason",
     },
     # The docs page's assets come from a package, not a CDN: it works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
