@@ -13,7 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from fulfillment.carriers import TrackingUpdate
-from fulfillment.tracking import shipment_find_by_tracking, tracking_apply
+from fulfillment.tracking import (
+    return_label_find_by_tracking,
+    return_label_tracking_apply,
+    shipment_find_by_tracking,
+    tracking_apply,
+)
 from integrations.inbox import IGNORED, PROCESSED
 from integrations.models import InboundEvent
 from integrations.parsing import as_moment, as_text, joined
@@ -55,6 +60,14 @@ def shippo_event_handle(event: InboundEvent, payload: dict[str, Any]) -> tuple[s
         tenant=event.tenant_id, carrier=update.carrier, tracking_number=update.tracking_number
     )
     if shipment is None:
+        label = return_label_find_by_tracking(
+            tenant=event.tenant_id, carrier=update.carrier, tracking_number=update.tracking_number
+        )
+        if label is not None:  # a customer's return parcel: the returns room follows it
+            return_label_tracking_apply(
+                tenant=event.tenant_id, label_id=label.pk, update=update, source="webhook"
+            )
+            return PROCESSED, f"return parcel {update.tracking_number}: {update.status}"[:200]
         return IGNORED, f"no shipment with {update.carrier} tracking number {update.tracking_number}"[:200]
     outcome = tracking_apply(tenant=event.tenant, shipment_id=shipment.pk, update=update, source="webhook")
     return PROCESSED, outcome.describe(shipment.number)[:200]

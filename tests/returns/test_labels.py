@@ -8,6 +8,7 @@ from django.core import mail
 from fulfillment.carriers import TrackingUpdate
 from fulfillment.models import Label
 from fulfillment.tracking import return_label_find_by_tracking, return_label_tracking_apply
+from integrations.models import InboundEvent
 from returns.models import ReturnPolicy
 from returns.notifications import return_label_email_send
 from returns.services import return_tracking_update
@@ -100,3 +101,22 @@ def test_another_tenants_tracking_number_matches_nothing(
     )
     assert return_tracking_update(tenant=tenant_b, label_id=ret.label_id, status="TRANSIT") is None
     assert open_return(shipped_order(tenant_b, delivered_days_ago=1)).label_id is None
+
+
+def test_shippos_webhook_for_the_return_parcel_moves_the_rma_to_in_transit(
+    client, tenant_a, shippo, shippo_account_a, django_capture_on_commit_callbacks
+):
+    order = shipped_order(tenant_a, delivered_days_ago=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        ret = authorized_return(order, ("RET-1", 1, "wrong_size"))
+    ret.refresh_from_db()
+    payload = shippo.advance(ret.tracking_number, "TRANSIT", emit=False)  # the carrier's first scan
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(shippo_account_a.webhook_path, data=payload, content_type="application/json")
+
+    assert answer.status_code == 200, answer.content
+    ret.refresh_from_db()
+    assert (ret.state, ret.tracking_status) == ("in_transit", "TRANSIT")
+    event = InboundEvent.objects.for_tenant(tenant_a).get(source="shippo")
+    assert event.state == "processed" and "return parcel" in event.outcome
