@@ -175,3 +175,9 @@ def test_a_requested_return_cannot_be_received_yet(client, world):
         "is requested: nothing to receive here" in page
         and '<form method="post" action' not in page.split("wh-main")[1]
     )
+
+
+def test_the_warehouse_page_leads_to_receiving(client, world):
+    client.force_login(world["people"][Role.WAREHOUSE])
+    page = client.get(reverse("warehouse:index", args=[world["mine"].pk])).content.decode()
+    assert f'href="{reverse("receiving:index", args=[world["mine"].pk])}"' in page
