@@ -5,6 +5,7 @@ orders/create, orders/updated and orders/cancelled carry the whole REST Order re
 `MarketplaceOrder` and `marketplace_order_ingest` does the rest. An order that cannot be read
 (no line items, a quantity that is not a number...) raises `MarketplaceOrderInvalid`: the event
 is kept as failed with the reason (and dead after the inbox's attempts), never dropped.
+returns/request opens a return (`integrations/shopify/returns.py`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from integrations.ingest import (
 )
 from integrations.models import ChannelAccount, InboundEvent
 from integrations.parsing import amounts_sum, as_amount, as_moment, as_text, joined, postal_address
+from integrations.shopify.returns import RETURN_TOPICS, shopify_return_open
 
 ORDER_TOPICS = ("orders/create", "orders/updated", "orders/cancelled")
 
@@ -111,9 +113,11 @@ def marketplace_order_from_shopify(payload: dict[str, Any], *, cancelled: bool =
 
 def shopify_event_handle(event: InboundEvent, payload: dict[str, Any]) -> tuple[str, str]:
     """The inbox handler for source "shopify"."""
-    if event.event_type not in ORDER_TOPICS:
+    if event.event_type not in ORDER_TOPICS + RETURN_TOPICS:
         return IGNORED, f"topic {event.event_type!r} is not used"
     account = ChannelAccount.objects.for_tenant(event.tenant_id).get(pk=event.account_id)
+    if event.event_type in RETURN_TOPICS:
+        return shopify_return_open(account, payload)
     incoming = marketplace_order_from_shopify(payload, cancelled=event.event_type == "orders/cancelled")
     outcome = marketplace_order_ingest(account=account, incoming=incoming)
     return outcome.verdict, outcome.text[:200]

@@ -17,6 +17,7 @@ Tests start it in a thread on a free port::
     fake.deliver("orders/create", order["id"], times=5)     # the same event (same event id) 5 times
     fake.cancel_order(order["id"])                          # orders/cancelled
     fake.fulfillments_of(order["id"])                       # what our tracking push made
+    fake.request_return(order["id"], line_items=[(item_id, 1, "defective")])  # returns/request
     fake.fail_next(2, status=503)
     fake.stop()
 
@@ -132,6 +133,7 @@ class FakeShopify(FakeServer):
             self.events: dict[tuple[str, str], str] = {}  # (topic, order id) -> last event id
             self.variants: dict[str, dict[str, Any]] = {}  # variant id -> sku, inventory item, available
             self.stock_updates: list[list[dict[str, Any]]] = []  # each inventorySetQuantities' quantities
+            self.returns: dict[str, dict[str, Any]] = {}  # return id -> the Return (webhook shape)
 
     # --- the shop --------------------------------------------------------------------------------------
     def add_webhook(self, url: str, *, secret: str) -> Hook:
@@ -268,6 +270,57 @@ class FakeShopify(FakeServer):
                     fo["status"] = "CANCELLED"
         if notify:
             self.deliver("orders/cancelled", order_id)
+
+    def request_return(
+        self,
+        order_id: str | int,
+        line_items: list[tuple[str | int, int, str]],
+        *,
+        customer_note: str = "",
+        notify: bool = True,
+        times: int = 1,
+    ) -> dict[str, Any]:
+        """The customer asks to return (line item id, quantity, Shopify return reason) of an order:
+        a Return in `REQUESTED` status; with `notify`, `returns/request` goes out `times` times
+        (the same event id). The body is Shopify's REST-style Return webhook body."""
+        with self.lock:
+            return_id = next(self.ids)
+            order_key = str(order_id)
+            ret = {
+                "id": return_id,
+                "admin_graphql_api_id": _gid("Return", return_id),
+                "name": f"{self.orders[order_key]['name'] if order_key in self.orders else '#0'}-R1",
+                "status": "requested",
+                "order": {"id": int(order_id), "admin_graphql_api_id": _gid("Order", order_id)},
+                "total_return_line_items": sum(int(q) for _, q, _ in line_items),
+                "return_line_items": [
+                    {
+                        "id": (item_id := next(self.ids)),
+                        "admin_graphql_api_id": _gid("ReturnLineItem", item_id),
+                        "fulfillment_line_item": {
+                            "id": (fli := next(self.ids)),
+                            "admin_graphql_api_id": _gid("FulfillmentLineItem", fli),
+                            "line_item": {
+                                "id": int(line_item_id),
+                                "admin_graphql_api_id": _gid("LineItem", line_item_id),
+                            },
+                        },
+                        "quantity": int(quantity),
+                        "return_reason": reason,
+                        "return_reason_note": "",
+                        "customer_note": customer_note or None,
+                    }
+                    for line_item_id, quantity, reason in line_items
+                ],
+            }
+            self.returns[str(return_id)] = ret
+        if notify:
+            self.deliver("returns/request", order_id, body=self.return_body(return_id), times=times)
+        return ret
+
+    def return_body(self, return_id: str | int) -> bytes:
+        with self.lock:
+            return json.dumps(self.returns[str(return_id)]).encode()
 
     def fulfillments_of(self, order_id: str | int) -> list[dict[str, Any]]:
         with self.lock:
@@ -509,6 +562,7 @@ class FakeShopify(FakeServer):
                 "fulfillment_orders": self.fulfillment_orders,
                 "fulfillments": self.fulfillments,
                 "variants": self.variants,
+                "returns": list(self.returns.values()),
                 "webhooks": [{"url": h.url} for h in self.hooks],
                 "deliveries": [d.__dict__ for d in self.deliveries[-100:]],
             }
