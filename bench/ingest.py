@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.support import copy_database, drop_database, is_postgres, recreate_database  # noqa: E402
+from bench.support.cpu import cpu_snapshot, cpu_use  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument(
@@ -117,6 +118,7 @@ SHIP_TOS = [
     ("98101", "Seattle", "WA"),
 ]  # fmt: skip
 WAREHOUSES = [("NJ", "07001"), ("IL", "60606"), ("TX", "75201"), ("CA", "90001")]
+ANALYZE_SECONDS = 30
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -339,6 +341,10 @@ class Processes:
         self.started.append((name, process, log))
         return process
 
+    def groups(self) -> dict[str, int]:
+        """Each started process's name and its process group (it leads a session of its own)."""
+        return {name: process.pid for name, process, _ in self.started}
+
     def dead(self) -> str:
         for name, process, _ in self.started:
             if process.poll() is not None:
@@ -398,13 +404,27 @@ def wait_until_ready(base: str, processes: Processes) -> None:
     raise RuntimeError(f"the web app or the worker did not start within 120 s; logs in {processes.log_dir}")
 
 
+def autovacuum_on() -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        return cursor.fetchone()[0] == "on"
+
+
 def wait_for_orders(tenant_id: int, expected: int, processes: Processes) -> dict[str, int]:
-    """Until every accepted webhook's event is done (processed, ignored or dead). Returns the states."""
+    """Until every accepted webhook's event is done (processed, ignored or dead). Returns the states.
+
+    On a server with autovacuum off, the tables are analyzed every ANALYZE_SECONDS meanwhile, as
+    autovacuum would: plans made for the empty tables of the seed would scan every order.
+    """
+    from django.db import connection
     from django.db.models import Count
 
     from integrations.models import InboundEvent
 
-    last_report = last_progress = time.monotonic()
+    analyze = not autovacuum_on()
+    last_report = last_progress = last_analyze = time.monotonic()
     seen = -1
     while True:
         states = dict(
@@ -422,6 +442,10 @@ def wait_for_orders(tenant_id: int, expected: int, processes: Processes) -> dict
             seen, last_progress = done, time.monotonic()
         elif time.monotonic() - last_progress > args.stall_timeout:
             raise RuntimeError(f"no webhook processed for {args.stall_timeout:.0f} s: {states}")
+        if analyze and time.monotonic() - last_analyze > ANALYZE_SECONDS:
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+            last_analyze = time.monotonic()
         if time.monotonic() - last_report > 30:
             print(f"   ... {done:,} of {expected:,} done", flush=True)
             last_report = time.monotonic()
@@ -464,6 +488,8 @@ def run_once(world: World, deliveries: list[Delivery], log_dir: Path) -> dict[st
             ],
         )  # fmt: skip
         wait_until_ready(base, processes)
+        database = connection.settings_dict["NAME"]
+        cpu_before = cpu_snapshot(processes.groups(), database)
         sent = send(f"{base}/webhooks/shopify/{world.token}/", deliveries)
         accepted = len(sent.sent_at) - len(sent.errors)
         print(
@@ -474,7 +500,7 @@ def run_once(world: World, deliveries: list[Delivery], log_dir: Path) -> dict[st
         for error in sent.errors[:5]:
             print(f"   refused: {error}")
         states = wait_for_orders(world.tenant_id, accepted, processes)
-        load_after = os.getloadavg()
+        cpu = cpu_use(cpu_before, cpu_snapshot(processes.groups(), database))
     finally:
         processes.stop()
         connection.close()
@@ -517,8 +543,18 @@ def run_once(world: World, deliveries: list[Delivery], log_dir: Path) -> dict[st
         "dead": states.get("dead", 0),
         "not_allocated": accepted - allocated,
         "load_before": load_before[0],
-        "load_after": load_after[0],
+        "cores": cpu.cores,
+        "cpu_machine": cpu.machine,
+        "cpu_others": cpu.others,
+        "cpu_ours": cpu.ours,
+        "cpu_web": cpu.groups["gunicorn"],
+        "cpu_workers": cpu.groups["worker"],
+        "cpu_postgres": cpu.postgres,
+        "cpu_client": cpu.own,
     }
+    per_order = cpu.seconds / max(len(latencies), 1) * 1000  # ms of one core per order, per core in use
+    for name in ("web", "workers", "postgres"):
+        figures[f"{name}_ms_per_order"] = figures[f"cpu_{name}"] * per_order
     return figures
 
 
@@ -529,8 +565,13 @@ def describe(f: dict[str, float]) -> str:
         f"(from the webhook stored: p50 {f['stored_p50_s']:.1f} s)\n"
         f"    webhook POST answered in p50 {f['http_p50_ms']:.1f} ms, p99 {f['http_p99_ms']:.1f} ms "
         f"({f['send_per_s']:.0f} sent/s); refused {f['refused']:.0f}, retried {f['retried']:.0f}, "
-        f"dead {f['dead']:.0f}, not allocated {f['not_allocated']:.0f}; "
-        f"load average {f['load_before']:.2f} before, {f['load_after']:.2f} at the end"
+        f"dead {f['dead']:.0f}, not allocated {f['not_allocated']:.0f}\n"
+        f"    load: load average {f['load_before']:.2f} at the start; cores busy {f['cpu_machine']:.2f} of "
+        f"{f['cores']:.0f}: this bench {f['cpu_ours']:.2f} (web {f['cpu_web']:.2f}, workers "
+        f"{f['cpu_workers']:.2f}, PostgreSQL >= {f['cpu_postgres']:.2f}, client {f['cpu_client']:.2f}), "
+        f"everything else {f['cpu_others']:.2f}\n"
+        f"    CPU per order: workers {f['workers_ms_per_order']:.0f} ms, web {f['web_ms_per_order']:.0f} ms, "
+        f"PostgreSQL >= {f['postgres_ms_per_order']:.0f} ms"
     )
 
 
