@@ -42,3 +42,24 @@ def ensure_database(database_url: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (cfg["NAME"],)).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
+
+
+def copy_database(source_url: str, target_url: str) -> None:
+    """Make the target database a copy of the source (CREATE DATABASE ... TEMPLATE), replacing it.
+
+    Nobody may be connected to the source meanwhile (PostgreSQL's rule for a template).
+    """
+    from dj_database_url import parse
+
+    conn, cfg = _admin_connection(target_url)
+    source = parse(source_url)["NAME"]
+    with conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}"')
+        conn.execute(f'CREATE DATABASE "{cfg["NAME"]}" TEMPLATE "{source}"')
+
+
+def drop_database(database_url: str) -> None:
+    """Drop the bench's database if it is there."""
+    conn, cfg = _admin_connection(database_url)
+    with conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}"')
