@@ -33,7 +33,7 @@ from oms.core.roles import Capability, refund_check, refund_limit
 from orders import services
 from orders.models import Customer, Hold, Order, OrderEvent, OrderLine, Payment
 from orders.payments import services as payment_services
-from orders.states import EDITABLE, HoldKind, OrderState
+from orders.states import EDITABLE, FULFILLING, HoldKind, OrderState
 
 STATE_COLOURS = {
     OrderState.PENDING: "#6b7280",
@@ -339,11 +339,23 @@ class OrderAdmin(TenantExportActionMixin, TenantAdmin):
 
     @capability_action(C.ORDERS_SHIP, description="Mark the allocated units of the selected orders shipped")
     def ship_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        """For merchants who ship outside the OMS: every allocated unit leaves, one shipment per order."""
+        """For merchants who ship outside the OMS: every allocated unit leaves, one shipment per order.
+
+        An order already released to a warehouse has shipments of its own, holding its stock: it
+        ships through them ("Ship with tracking"), never around them."""
+        in_warehouse = list(queryset.filter(state__in=FULFILLING).values_list("number", flat=True))
+        if in_warehouse:
+            numbers = ", ".join(f"#{n}" for n in in_warehouse)
+            self.message_user(
+                request,
+                f"Not marked shipped: {numbers} {'is' if len(in_warehouse) == 1 else 'are'} in the "
+                'warehouse; ship their shipments with "Ship with tracking".',
+                messages.WARNING,
+            )
         stamp = timezone.now().strftime("%Y%m%d%H%M%S")
         self._apply(
             request,
-            queryset,
+            queryset.exclude(state__in=FULFILLING),
             "Shipped",
             services.order_record_shipment,
             per_order=lambda o: {"reference": f"admin-{o.pk}-{stamp}"},

@@ -353,3 +353,20 @@ def test_an_email_template_that_does_not_render_is_refused(client, tenant_a, own
         client.post(reverse("admin:fulfillment_fulfillmentsettings_change", args=[row.pk]), good).status_code
         == 302
     )
+
+
+def test_the_blotters_mark_shipped_refuses_an_order_already_in_the_warehouse(
+    client, tenant_a, owner_a, stocked
+):
+    [shipment] = released(tenant_a)
+    order = shipment.order
+    client.force_login(owner_a)
+    response = client.post(
+        reverse("admin:orders_order_changelist"),
+        {"action": "ship_orders", "_selected_action": [order.pk]},
+        follow=True,
+    )
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any(f"#{order.number} is in the warehouse" in m and "Ship with tracking" in m for m in said)
+    assert fresh(order).state == "in_fulfillment"
+    assert fresh(shipment).state == "pending"
