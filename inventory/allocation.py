@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from inventory import locks
@@ -367,7 +367,8 @@ class _LevelRow:
         return self.on_hand - self.allocated - self.reserved
 
 
-def _rows_to_levels(rows: list[dict[str, Any]]) -> dict[int, _LevelRow]:
+def levels_from_rows(rows: list[dict[str, Any]]) -> dict[int, _LevelRow]:
+    """Stock rows (inventory.locks.STOCK_ROW_FIELDS) as the engine plans on them, by pk."""
     warehouses: dict[int, _WarehouseRow] = {}
     levels: dict[int, _LevelRow] = {}
     for row in rows:
@@ -453,7 +454,7 @@ class _StockSession:
         )
         extra_levels = {row["stock_level_id"] for rows in self.reservation_lines.values() for row in rows}
         release = {pk: qty for pk, qty in (release or {}).items() if qty}
-        self.levels = _rows_to_levels(
+        self.levels = levels_from_rows(
             locks.stock_rows(tenant=tenant, pks=extra_levels | set(release), sku_ids=sku_ids, lock=lock)
         )
         ids = sorted(
@@ -556,15 +557,21 @@ class _StockSession:
         return candidates_from_levels(self.levels.values(), self.sku_ids)
 
     def write(self) -> None:
-        """Persist the pending changes: one UPDATE per touched stock row, one per reservation state."""
-        touched = sorted(set(self.allocated_delta) | set(self.reserved_delta))
-        for level_pk in touched:
-            da, dr = self.allocated_delta[level_pk], self.reserved_delta[level_pk]
-            if not da and not dr:
-                continue
-            StockLevel.objects.for_tenant(self.tenant).filter(pk=level_pk).update(
-                allocated=F("allocated") + da, reserved=F("reserved") + dr, updated_at=self.now
-            )
+        """Persist the pending changes: one UPDATE for every touched stock row, one per reservation state."""
+        touched = [
+            pk
+            for pk in sorted(set(self.allocated_delta) | set(self.reserved_delta))
+            if self.allocated_delta[pk] or self.reserved_delta[pk]
+        ]
+        if touched:
+            changes: dict[str, Any] = {"updated_at": self.now}
+            for column, delta in (("allocated", self.allocated_delta), ("reserved", self.reserved_delta)):
+                moved = [pk for pk in touched if delta[pk]]
+                if moved:
+                    changes[column] = F(column) + Case(
+                        *(When(pk=pk, then=Value(delta[pk])) for pk in moved), default=Value(0)
+                    )
+            StockLevel.objects.for_tenant(self.tenant).filter(pk__in=touched).update(**changes)
         by_state: dict[str, list[int]] = defaultdict(list)
         for rid, state in self.new_states.items():
             by_state[state].append(rid)

@@ -34,7 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.signals import post_save
 
 from inventory.models import SKU, InboundShipment, Reservation, StockLevel, Warehouse
@@ -311,3 +311,47 @@ def sku_for_update(*, tenant: Any, pk: int) -> SKU:
 def warehouse_for_update(*, tenant: Any, pk: int) -> Warehouse:
     """Lock a warehouse being edited; no stock row is locked in the same transaction."""
     return _for_update(Warehouse.objects.for_tenant(tenant)).get(pk=pk)
+
+
+# --- the optimistic take ---------------------------------------------------------------------------
+def stock_take_guarded(*, tenant: Any, wanted: dict[int, int], now: Any) -> bool:
+    """Allocate `wanted` (stock_level_id -> units) in one statement, each row only if it still has
+    the units free; all or nothing: False (and no row changed) when any row lacks them.
+
+    For a plan made on unlocked rows (orders/fastpath.py): the rows are locked by this statement
+    alone, in pk order, and stay locked only until the caller commits. On PostgreSQL one
+    statement locks the set in order then updates it; a row short of units leaves the caller's
+    transaction to roll back (the caller raises). SQLite serialises writers: one guarded UPDATE
+    per row, the transaction rolling back on the first short one.
+    """
+    pks = sorted(pk for pk, units in wanted.items() if units)
+    if not pks:
+        return True
+    _guard_lock(pks)
+    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                WITH wanted(id, units) AS (SELECT * FROM unnest(%s::bigint[], %s::integer[])),
+                locked AS (
+                    SELECT s.id FROM {table} s JOIN wanted USING (id)
+                    WHERE s.tenant_id = %s ORDER BY s.id FOR NO KEY UPDATE OF s
+                )
+                UPDATE {table} s SET allocated = s.allocated + wanted.units, updated_at = %s
+                FROM wanted, locked
+                WHERE s.id = wanted.id AND s.id = locked.id
+                  AND s.on_hand - s.allocated - s.reserved >= wanted.units
+                """,
+                [pks, [wanted[pk] for pk in pks], tenant.pk, now],
+            )
+            return cursor.rowcount == len(pks)
+    for pk in pks:
+        taken = (
+            StockLevel.objects.for_tenant(tenant)
+            .filter(pk=pk, on_hand__gte=F("allocated") + F("reserved") + wanted[pk])
+            .update(allocated=F("allocated") + wanted[pk], updated_at=now)
+        )
+        if not taken:
+            return False
+    return True

@@ -23,7 +23,9 @@ def order_detail_queryset(tenant: Any) -> QuerySet[Order]:
                 .prefetch_related(
                     Prefetch(
                         "allocations",
-                        queryset=Allocation.objects.for_tenant(tenant).select_related("warehouse"),
+                        queryset=Allocation.objects.for_tenant(tenant)
+                        .select_related("warehouse")
+                        .order_by("pk"),  # in the order they were made
                     )
                 ),
             ),

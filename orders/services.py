@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 from django_fsm import can_proceed
@@ -29,14 +29,14 @@ from inventory.allocation import (
     allocation_reserved_rows,
 )
 from inventory.locks import stock_lock
-from inventory.models import SKU, MovementReason, StockLevel
+from inventory.models import SKU, MovementReason, StockLevel, Warehouse
 from inventory.selectors import promise_date_for
 from inventory.services import stock_adjust, stock_ship
 from oms.core.audit import actor_of, audit_record
 from oms.core.money import fits_currency, is_currency
 from oms.core.tasks import enqueue_on_commit
 from oms.models import Tenant
-from orders import locks
+from orders import fastpath, locks
 from orders.errors import OrderConflict, OrderError, OrderErrorCode
 from orders.models import (
     ADDRESS_FIELDS,
@@ -56,6 +56,7 @@ from orders.states import (
     EDITABLE,
     FULFILLING,
     RELEASABLE,
+    WAITING,
     HoldKind,
     OrderEventType,
     OrderState,
@@ -110,7 +111,9 @@ def order_event_record(
     to_state: str = "",
     data: dict[str, Any] | None = None,
 ) -> OrderEvent:
-    return OrderEvent.objects.create(
+    """Write an event on the order's timeline. While the order is being placed, its events wait
+    in `order.pending_events` and are written together, in order, at the end (`_order_create`)."""
+    event = OrderEvent(
         tenant_id=order.tenant_id,
         order=order,
         type=type,
@@ -120,6 +123,12 @@ def order_event_record(
         to_state=to_state,
         data=data or {},
     )
+    pending = getattr(order, "pending_events", None)
+    if pending is not None:
+        pending.append(event)
+    else:
+        event.save(force_insert=True)
+    return event
 
 
 def _transition_event(order: Order, before: str, actor: Any, message: str = "", **data: Any) -> None:
@@ -140,25 +149,24 @@ def _address_create(tenant: Any, data: dict[str, str]) -> Address:
 
 
 def _next_number(tenant: Any) -> str:
-    """The tenant's next order number, taken in a short transaction of its own.
+    """The tenant's next order number, in the order's own transaction: one UPDATE ... RETURNING.
 
-    Called before the order's own transaction, so the counter row is locked for one
-    statement, not for the whole order placement: creates of one tenant do not queue on it.
-    A placement that fails after this leaves a gap in the numbers, as most shops do.
+    The counter row stays locked until the order commits, so placements of one tenant queue on
+    it for the rest of their transaction; it is taken just before the order row is written. A
+    rolled-back placement gives its number back.
     """
-    with transaction.atomic():
-        counter = locks.order_number_for_update(tenant=tenant)
-        if counter is None:
-            try:
-                with transaction.atomic():
-                    OrderNumber.objects.create(tenant=tenant)
-            except IntegrityError:
-                pass  # another transaction made it first; wait for its lock below
-            counter = locks.order_number_for_update(tenant=tenant)
-            assert counter is not None
-        counter.last_value += 1
-        counter.save(update_fields=["last_value"])
-        return str(counter.last_value)
+    table = connection.ops.quote_name(OrderNumber._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_value = last_value + 1 WHERE tenant_id = %s RETURNING last_value",
+            [tenant.pk],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return str(row[0])
+    # The tenant's first order: make the counter (a concurrent first order may make it too).
+    OrderNumber.objects.bulk_create([OrderNumber(tenant=tenant)], ignore_conflicts=True)
+    return _next_number(tenant)
 
 
 def _skus_by_code(tenant: Any, codes: list[str]) -> dict[str, SKU]:
@@ -236,19 +244,37 @@ def _ship_to_of(order: Order) -> ShipTo:
 
 
 # --- create -------------------------------------------------------------------------------
-def order_create(*, tenant: Any, data: OrderInput, actor: Any = None) -> tuple[Order, bool]:
-    """Place an order. Idempotent on tenant + channel + external id: returns (order, created)."""
+def order_create(
+    *,
+    tenant: Any,
+    data: OrderInput,
+    actor: Any = None,
+    skus: dict[str, SKU] | None = None,
+    savepoint: bool = True,
+) -> tuple[Order, bool]:
+    """Place an order. Idempotent on tenant + channel + external id: returns (order, created).
+
+    `skus`: the SKUs by code, when the caller has already looked them up (the API's validation).
+    `savepoint=False`, the optimistic placement: no look for an order with this external id and
+    no savepoint; the caller owns the transaction, and when an order with this external id exists
+    (an IntegrityError, which spoils the transaction) it runs it again with savepoint=True, which
+    finds that order. The storefront API does so: a placement is one transaction with its
+    Idempotency-Key record, and a duplicate costs a second one.
+    """
+    _money_check(
+        data.currency, data.lines, shipping_price=data.shipping_price, discount=data.discount, tax=data.tax
+    )
+    if not savepoint:
+        with transaction.atomic(savepoint=False):
+            return _order_create(tenant=tenant, data=data, actor=actor, skus=skus, optimistic=True), True
     existing = (
         Order.objects.for_tenant(tenant).filter(channel=data.channel, external_id=data.external_id).first()
     )
     if existing is not None:
         return existing, False
-    _money_check(
-        data.currency, data.lines, shipping_price=data.shipping_price, discount=data.discount, tax=data.tax
-    )
-    number = _next_number(tenant)
     try:
-        order = _order_create(tenant=tenant, data=data, actor=actor, number=number)
+        with transaction.atomic():
+            order = _order_create(tenant=tenant, data=data, actor=actor, skus=skus)
     except IntegrityError:
         # A concurrent create of the same external id won; hand back its order.
         existing = (
@@ -262,9 +288,14 @@ def order_create(*, tenant: Any, data: OrderInput, actor: Any = None) -> tuple[O
     return order, True
 
 
-@transaction.atomic
-def _order_create(*, tenant: Any, data: OrderInput, actor: Any, number: str) -> Order:
-    skus = _skus_by_code(tenant, [line.sku for line in data.lines])
+def _order_create(
+    *, tenant: Any, data: OrderInput, actor: Any, skus: dict[str, SKU] | None, optimistic: bool = False
+) -> Order:
+    """The placement itself, in the transaction order_create opened. `optimistic`: try the
+    fast path first (orders/fastpath.py)."""
+    codes = [line.sku for line in data.lines]
+    if skus is None or any(code not in skus for code in codes):
+        skus = _skus_by_code(tenant, codes)
     email = (data.customer.get("email") or "").strip().lower()
     customer, _ = Customer.objects.for_tenant(tenant).get_or_create(
         email=email,
@@ -280,7 +311,6 @@ def _order_create(*, tenant: Any, data: OrderInput, actor: Any, number: str) -> 
         tenant=tenant,
         channel=data.channel,
         external_id=data.external_id,
-        number=number,
         currency=data.currency.upper(),
         customer=customer,
         ship_to=ship_to,
@@ -303,44 +333,97 @@ def _order_create(*, tenant: Any, data: OrderInput, actor: Any, number: str) -> 
         for index, item in enumerate(data.lines)
     ]
     order_totals_recompute(order, lines, tax=data.tax)
-    with transaction.atomic():  # a savepoint: a duplicate external id rolls back only this
-        order.save()
+    if optimistic and not data.holds and not data.reservation:
+        policy = AllocationPolicy.for_tenant(tenant)
+        plan = fastpath.placement_plan(tenant=tenant, lines=lines, ship_to=_ship_to_of(order), policy=policy)
+        if plan is not None:
+            return _place_planned(order, lines, plan, data=data, actor=actor)
+    order.number = _next_number(tenant)
+    order.save()  # a duplicate external id raises here; order_create's transaction rolls back
+    order.just_placed = True  # _record_plan: no allocations to read back (cleared below)
+    order.pending_events = []  # the timeline, written in one statement below
     for line in lines:
         line.order = order
     OrderLine.objects.bulk_create(lines)
-    order_event_record(
-        order=order,
-        actor=actor,
-        type=OrderEventType.CREATED,
-        to_state=order.state,
-        message=f"Order placed through {data.channel}",
-        data={"total": str(order.total)},
-    )
-    audit_record(
-        tenant=tenant,
-        actor=actor,
-        action="order.created",
-        obj=order,
-        after={"number": order.number, "total": str(order.total), "channel": order.channel},
-    )
+    _placed_recorded(order, data, actor)
     for kind, reason in data.holds:
         _hold_add(order, kind=kind, reason=reason, actor=actor)
     if order.state == OrderState.PENDING:
         now = timezone.now()
         _backorders_first(order, lines, reservation_id=data.reservation, now=now)
         _allocate_locked(order, lines, actor=actor, reservation_id=data.reservation, now=now)
+        if not data.holds and not data.reservation:
+            # What a read would fetch, as written (no holds, payments or shipments yet): the
+            # storefront's 201 is rendered from it (orders/api/views.py).
+            order.placed_lines = lines
     elif data.reservation:
         _allocate_while_held(order, lines, actor=actor, reservation_id=data.reservation)
+    del order.just_placed
+    OrderEvent.objects.bulk_create(order.pending_events)
+    del order.pending_events
+    _payment_enqueue(order, data)
+    return order
+
+
+def _place_planned(order: Order, lines: list[OrderLine], plan: Any, *, data: OrderInput, actor: Any) -> Order:
+    """The optimistic placement (orders/fastpath.py): order, lines and allocations inserted as
+    planned, the stock taken last; StockMoved when it went in between (the caller runs it again)."""
+    tenant = order.tenant
+    fastpath.lines_allocated(plan, lines)
+    order.allocation_plan = plan.as_dict()
+    order.apply_allocation(outcome=OrderState.ALLOCATED)
+    order.number = _next_number(tenant)
+    order.save()  # inserted allocated; its timeline still tells "placed", then "allocated"
+    order.pending_events = []
+    _placed_recorded(order, data, actor)
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    allocations = fastpath.allocations_of(plan, lines)
+    Allocation.objects.bulk_create(allocations)
+    _remember_allocations(lines, allocations, plan)
+    order_event_record(
+        order=order, actor=actor, type=OrderEventType.ALLOCATED, message=plan.explanation, data=plan.as_dict()
+    )
+    _transition_event(order, OrderState.PENDING, actor)
+    OrderEvent.objects.bulk_create(order.pending_events)
+    del order.pending_events
+    order_allocated.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
+    _payment_enqueue(order, data)
+    fastpath.stock_take(tenant=tenant, plan=plan, now=timezone.now())
+    order.placed_lines = lines
+    return order
+
+
+def _placed_recorded(order: Order, data: OrderInput, actor: Any) -> None:
+    """The order's first event and its audit row."""
+    order_event_record(
+        order=order,
+        actor=actor,
+        type=OrderEventType.CREATED,
+        to_state=OrderState.PENDING,
+        message=f"Order placed through {data.channel}",
+        data={"total": str(order.total)},
+    )
+    audit_record(
+        tenant=order.tenant,
+        actor=actor,
+        action="order.created",
+        obj=order,
+        after={"number": order.number, "total": str(order.total), "channel": order.channel},
+    )
+
+
+def _payment_enqueue(order: Order, data: OrderInput) -> None:
     if data.payment:
         # The worker authorizes on commit (a storefront may also do it at once: one attempt either way).
         enqueue_on_commit(
             "orders.tasks.payment_authorize_task",
-            tenant_id=tenant.pk,
+            tenant_id=order.tenant_id,
             order_id=order.pk,
-            provider=data.payment.get("provider") or tenant.payment_gateway,
+            provider=data.payment.get("provider") or order.tenant.payment_gateway,
             payment_method=data.payment.get("payment_method", ""),
         )
-    return order
 
 
 # --- allocation ---------------------------------------------------------------------------
@@ -357,10 +440,14 @@ def _record_plan(order: Order, lines: list[OrderLine], plan: Any) -> None:
     if not plan.picks:
         return
     by_key = {f"orderline:{line.pk}": line for line in lines}
-    existing = {
-        (a.order_line_id, a.stock_level_id): a
-        for a in Allocation.objects.for_tenant(order.tenant_id).filter(order_line__in=lines)
-    }
+    existing = (
+        {}
+        if getattr(order, "just_placed", False)
+        else {
+            (a.order_line_id, a.stock_level_id): a
+            for a in Allocation.objects.for_tenant(order.tenant_id).filter(order_line__in=lines)
+        }
+    )
     new: dict[tuple[int, int], Allocation] = {}
     grown: dict[int, Allocation] = {}
     touched: dict[int, OrderLine] = {}
@@ -383,9 +470,25 @@ def _record_plan(order: Order, lines: list[OrderLine], plan: Any) -> None:
         line.quantity_allocated += pick.quantity
         touched[line.pk] = line
     Allocation.objects.bulk_create(new.values())
+    if getattr(order, "just_placed", False):
+        _remember_allocations(lines, list(new.values()), plan)
     if grown:
         Allocation.objects.for_tenant(order.tenant_id).bulk_update(grown.values(), ["quantity"])
     OrderLine.objects.for_tenant(order.tenant_id).bulk_update(touched.values(), ["quantity_allocated"])
+
+
+def _remember_allocations(lines: list[OrderLine], allocations: list[Allocation], plan: Any) -> None:
+    """A new order's lines keep the allocations just written (`placed_allocations`), with their
+    warehouses' codes: the API renders the placed order without reading it back."""
+    by_line: dict[int, list[Allocation]] = defaultdict(list)
+    for allocation in allocations:
+        info = plan.warehouses.get(allocation.warehouse_id) or {}
+        allocation.warehouse = Warehouse(
+            pk=allocation.warehouse_id, tenant_id=allocation.tenant_id, code=info.get("code", "")
+        )
+        by_line[allocation.order_line_id].append(allocation)
+    for line in lines:
+        line.placed_allocations = by_line.get(line.pk, [])
 
 
 def _outcome(lines: list[OrderLine]) -> str:
@@ -534,27 +637,26 @@ def order_allocate(*, tenant: Any, order_id: int, actor: Any = None) -> Order:
 
 
 # --- backorders ---------------------------------------------------------------------------
-WAITING = [
-    OrderState.BACKORDERED,
-    OrderState.PARTIALLY_ALLOCATED,
-    OrderState.IN_FULFILLMENT,
-    OrderState.PARTIALLY_SHIPPED,
-]
 # How many older waiting orders a new order serves first (they are locked in its transaction);
 # past that the receipt's own sweep and the periodic one serve them.
 BACKORDERS_AHEAD_LIMIT = 100
 
 
-def _stock_left(tenant: Any, sku_ids: list[int]) -> bool:
-    return (
-        StockLevel.objects.for_tenant(tenant)
-        .filter(sku_id__in=sku_ids, warehouse__active=True, on_hand__gt=F("allocated") + F("reserved"))
-        .exists()
+def _free_stock(tenant: Any, sku_ids: list[int]) -> Any:
+    return StockLevel.objects.for_tenant(tenant).filter(
+        sku_id__in=sku_ids, warehouse__active=True, on_hand__gt=F("allocated") + F("reserved")
     )
 
 
-def _waiting_order_ids(tenant: Any, sku_ids: list[int], *, placed_before: Order | None = None) -> list[int]:
-    """Orders with an open line for one of these SKUs, oldest placed first (then by id)."""
+def _stock_left(tenant: Any, sku_ids: list[int]) -> bool:
+    return _free_stock(tenant, sku_ids).exists()
+
+
+def _waiting_order_ids(
+    tenant: Any, sku_ids: list[int], *, placed_before: Order | None = None, stock_left: bool = False
+) -> list[int]:
+    """Orders with an open line for one of these SKUs, oldest placed first (then by id).
+    `stock_left`: none unless one of the SKUs has a free unit (asked in the same statement)."""
     waiting = (
         Order.objects.for_tenant(tenant)
         .filter(state__in=WAITING)
@@ -563,6 +665,8 @@ def _waiting_order_ids(tenant: Any, sku_ids: list[int], *, placed_before: Order 
             lines__quantity__gt=F("lines__quantity_allocated") + F("lines__quantity_shipped"),
         )
     )
+    if stock_left:
+        waiting = waiting.filter(Exists(_free_stock(tenant, sku_ids)))
     if placed_before is not None:
         when = placed_before.placed_at
         waiting = waiting.filter(Q(placed_at__lt=when) | Q(placed_at=when, pk__lt=placed_before.pk))
@@ -598,9 +702,7 @@ def _backorders_first(order: Order, lines: list[OrderLine], *, reservation_id: i
     """
     tenant = order.tenant
     sku_ids = sorted({line.sku_id for line in lines})
-    if not _stock_left(tenant, sku_ids):
-        return
-    ahead = _waiting_order_ids(tenant, sku_ids, placed_before=order)[:BACKORDERS_AHEAD_LIMIT]
+    ahead = _waiting_order_ids(tenant, sku_ids, placed_before=order, stock_left=True)[:BACKORDERS_AHEAD_LIMIT]
     if not ahead:
         return
     locked_with_lines = locks.orders_with_lines_for_update(tenant=tenant, order_ids=ahead)

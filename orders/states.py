@@ -91,3 +91,12 @@ class OrderEventType(models.TextChoices):
     PAYMENT = "payment", "Payment"
     NOTE = "note", "Note"
     SHIPMENT = "shipment", "Shipment"
+
+
+# Orders owed units: stock that arrives goes to them, oldest first.
+WAITING = [
+    OrderState.BACKORDERED,
+    OrderState.PARTIALLY_ALLOCATED,
+    OrderState.IN_FULFILLMENT,
+    OrderState.PARTIALLY_SHIPPED,
+]

@@ -1,10 +1,18 @@
 """`Idempotency-Key` for create endpoints.
 
-The first request with a key claims it (a row committed before any work starts) and its
-response is stored. The same key with the same body replays that response, status and
-body; a concurrent duplicate waits for the first to finish. The same key with another
-body answers 409 `idempotency_key_reused`. A request that fails with an exception or a
-5xx releases its key so that it can be retried.
+The same key with the same body replays the first response, status and body; a concurrent
+duplicate waits for the first to finish. The same key with another body answers 409
+`idempotency_key_reused`. A request that fails with an exception or a 5xx leaves no record,
+so that it can be retried.
+
+Two ways to keep the record:
+- `idempotent`: the first request with a key claims it (a row committed before any work
+  starts), runs, and stores its response. For handlers that commit on their own.
+- `idempotent_atomic`: the handler's work and the record (with its response) are one
+  transaction, the record written last; for handlers with no step that must follow a commit.
+  A duplicate running at the same time does its work, then waits on the key's unique index
+  for the first to commit, rolls all of it back and replays the first's response: nothing it
+  did remains. One commit for the whole request: the order placement's.
 """
 
 from __future__ import annotations
@@ -33,17 +41,21 @@ def _request_hash(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _key_too_long() -> Response:
+    return error_response(
+        CommonErrorCode.VALIDATION_ERROR,
+        "Idempotency-Key has at most 255 characters.",
+        400,
+        fields={HEADER: [{"code": "max_length", "message": "At most 255 characters."}]},
+    )
+
+
 def idempotent(request: Any, scope: str, handler: Callable[[], Response]) -> Response:
     key = (request.headers.get(HEADER) or "").strip()
     if not key:
         return handler()
     if len(key) > 255:
-        return error_response(
-            CommonErrorCode.VALIDATION_ERROR,
-            "Idempotency-Key has at most 255 characters.",
-            400,
-            fields={HEADER: [{"code": "max_length", "message": "At most 255 characters."}]},
-        )
+        return _key_too_long()
     tenant = request.tenant
     digest = _request_hash(request.data)
     try:
@@ -66,6 +78,60 @@ def idempotent(request: Any, scope: str, handler: Callable[[], Response]) -> Res
     )
     response["Idempotency-Key"] = key
     return response
+
+
+class _KeyTaken(Exception):
+    """The key's record exists: another request with this key committed first."""
+
+
+def idempotent_atomic(
+    request: Any,
+    scope: str,
+    handler: Callable[[bool], Response],
+    *,
+    retry_on: tuple[type[BaseException], ...] = (),
+) -> Response:
+    """Run `handler(retrying)` in one transaction with the key's record (see the module's docstring).
+
+    `retry_on`: errors after which the whole transaction runs once more, with retrying=True: an
+    optimistic handler that met a duplicate (an IntegrityError) looks for it on its second run.
+    """
+    key = (request.headers.get(HEADER) or "").strip()
+    if len(key) > 255:
+        return _key_too_long()
+    tenant = request.tenant
+    digest = _request_hash(request.data) if key else ""
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                response = handler(attempt == 2)
+                if key and response.status_code < 500:
+                    _store(tenant, scope, key, digest, response)
+            break
+        except _KeyTaken:
+            return _replay(tenant, scope, key, digest)
+        except retry_on:
+            if attempt == 2:
+                raise
+    if key:
+        response["Idempotency-Key"] = key
+    return response
+
+
+def _store(tenant: Any, scope: str, key: str, digest: str, response: Response) -> None:
+    """The record with its response, in the caller's transaction. A record of a concurrent request
+    with this key (committed first, or committing: the INSERT waits for it) raises _KeyTaken."""
+    try:
+        IdempotencyRecord.objects.create(
+            tenant=tenant,
+            key=key,
+            scope=scope,
+            request_hash=digest,
+            status_code=response.status_code,
+            response_body=response.data,
+        )
+    except IntegrityError as exc:
+        raise _KeyTaken from exc
 
 
 def _replay(tenant: Any, scope: str, key: str, digest: str) -> Response:

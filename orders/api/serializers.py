@@ -51,13 +51,16 @@ class PaymentInputSerializer(BodySerializer):
     payment_method = serializers.CharField(max_length=128)
 
 
-def _checked_lines(lines: list[dict[str, Any]], tenant: Any) -> list[dict[str, Any]]:
-    """Each SKU once, and each one a known, active SKU of this tenant."""
+def _checked_lines(lines: list[dict[str, Any]], context: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each SKU once, and each one a known, active SKU of this tenant. The SKUs found are left in
+    the context (`skus`, by code) for the service, which then need not look them up again."""
     errors: dict[str, Any] = {}
     seen: set[str] = set()
     known = {
-        sku.code: sku for sku in SKU.objects.for_tenant(tenant).filter(code__in={x["sku"] for x in lines})
+        sku.code: sku
+        for sku in SKU.objects.for_tenant(context["tenant"]).filter(code__in={x["sku"] for x in lines})
     }
+    context["skus"] = known
     for index, line in enumerate(lines):
         code = line["sku"]
         if code in seen:
@@ -118,7 +121,7 @@ class OrderCreateInputSerializer(BodySerializer):
     payment = PaymentInputSerializer(required=False, allow_null=True, default=None)
 
     def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return _checked_lines(lines, self.context["tenant"])
+        return _checked_lines(lines, self.context)
 
     def validate_payment(self, payment: dict[str, str] | None) -> dict[str, str] | None:
         """The merchant's gateway by default; one it may not use is refused before the order is placed."""
@@ -140,7 +143,7 @@ class OrderEditInputSerializer(BodySerializer):
     lines = LineInputSerializer(many=True, allow_empty=False, max_length=500, required=False)
 
     def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return _checked_lines(lines, self.context["tenant"])
+        return _checked_lines(lines, self.context)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs:

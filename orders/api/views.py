@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.db import IntegrityError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
@@ -16,11 +17,12 @@ from rest_framework.views import APIView
 
 from oms.core.api import CursorPagination, TenantApiMixin
 from oms.core.errors import DomainError
-from oms.core.idempotency import idempotent
+from oms.core.idempotency import idempotent, idempotent_atomic
 from oms.core.permissions import requires
 from oms.core.roles import Capability as C
 from orders import selectors, services
 from orders.api import serializers as s
+from orders.fastpath import StockMoved
 from orders.models import Order
 from orders.payments.gateway import PaymentGatewayUnavailable
 from orders.payments.services import payment_authorize
@@ -28,6 +30,7 @@ from orders.services import LineInput, OrderInput
 from orders.states import OrderState
 
 logger = logging.getLogger(__name__)
+CREATE_SCOPE = "POST /api/v1/orders/"
 
 
 def _lines(items: list[dict[str, Any]]) -> list[LineInput]:
@@ -57,6 +60,31 @@ def _authorize_at_checkout(tenant: Any, order: Any, payment: dict[str, str], act
 def render_order(tenant: Any, order_id: Any, http_status: int = 200) -> Response:
     order = selectors.order_get(tenant=tenant, order_id=order_id)
     return Response(s.OrderOutputSerializer(order).data, status=http_status)
+
+
+def render_placed(order: Order) -> Response:
+    """The 201 of a plain placement, from the rows the transaction wrote (`placed_lines`, each
+    with its `placed_allocations`), not read back: a new order has no holds, payments or
+    shipments to show."""
+    for line in order.placed_lines:
+        written = getattr(line, "placed_allocations", [])  # none on a backordered line
+        line._prefetched_objects_cache = {"allocations": prefetched(line.allocations, written)}
+    order._prefetched_objects_cache = {
+        "lines": prefetched(order.lines, order.placed_lines),
+        "holds": prefetched(order.holds, []),
+        "payments": prefetched(order.payments, []),
+    }
+    return Response(
+        s.OrderOutputSerializer(order, context={"placed": True}).data, status=status.HTTP_201_CREATED
+    )
+
+
+def prefetched(manager: Any, rows: list[Any]) -> Any:
+    """A related manager's queryset holding `rows`, as prefetch_related leaves it."""
+    queryset = manager.get_queryset()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    return queryset
 
 
 class StateListField(serializers.CharField):
@@ -126,16 +154,35 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
         responses={201: s.OrderOutputSerializer, 200: s.OrderOutputSerializer},
     )
     def post(self, request: Request) -> Response:
-        return idempotent(request, "POST /api/v1/orders/", lambda: self._create(request))
+        if isinstance(request.data, dict) and request.data.get("payment"):
+            # The checkout authorization must follow the order's commit: claim the key first.
+            return idempotent(request, CREATE_SCOPE, lambda: self._create(request, savepoint=True))
+        # The hot path: validation, the placement, its 201 and the key's record in one transaction;
+        # optimistic (services.order_create, orders/fastpath.py): a duplicate external id, or
+        # stock taken since the plan, and it runs once more the locked way.
+        return idempotent_atomic(
+            request,
+            CREATE_SCOPE,
+            lambda retrying: self._create(request, savepoint=retrying),
+            retry_on=(IntegrityError, StockMoved),
+        )
 
-    def _create(self, request: Request) -> Response:
+    def _create(self, request: Request, *, savepoint: bool) -> Response:
         data = s.OrderCreateInputSerializer(data=request.data, context={"tenant": self.tenant})
         data.is_valid(raise_exception=True)
         v = dict(data.validated_data)
         v["lines"] = _lines(v["lines"])
-        order, created = services.order_create(tenant=self.tenant, data=OrderInput(**v), actor=request.user)
+        order, created = services.order_create(
+            tenant=self.tenant,
+            data=OrderInput(**v),
+            actor=request.user,
+            skus=data.context.get("skus"),
+            savepoint=savepoint,
+        )
         if created and v.get("payment"):
             _authorize_at_checkout(self.tenant, order, v["payment"], request.user)
+        elif created and hasattr(order, "placed_lines"):
+            return render_placed(order)
         return render_order(self.tenant, order.pk, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
