@@ -84,6 +84,12 @@ def section(script: str, document: dict[str, Any]) -> list[str]:
         f"- load average (1 / 5 / 15 min): before {_load(document.get('load_before'))}, "
         f"after {_load(document.get('load_after'))}"
     )
+    reference = document.get("cpu_reference_ms")
+    if isinstance(reference, list) and len(reference) == 2:
+        out.append(
+            f"- CPU reference (a fixed Python loop, best of 3; lower is a faster machine): "
+            f"{reference[0]} ms before, {reference[1]} ms after"
+        )
     if document.get("load_warning"):
         out.append(f"- **{document['load_warning']}**")
     if document.get("ok") is False:

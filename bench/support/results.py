@@ -12,6 +12,11 @@ changes), the date, the Python and PostgreSQL versions and the options the bench
 Runs: every figure is measured at least MIN_RUNS (3) times (`--runs`, default 3). Fewer only
 with `--quick` (a smoke check, marked QUICK in the output and the JSON), or for a bench that
 declares a smaller default because one run is long (it says why, and the output says so too).
+
+The machine: besides the load average, the recorder times a fixed pure-Python loop before and
+after the bench (`cpu_reference_ms`, the best of three). On a shared or virtual machine the same
+code can take half as long again from one hour to the next; this says how fast the machine was,
+so that CPU figures taken at different times can be compared.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS_DIR = ROOT / "var" / "bench" / "results"
 MIN_RUNS = 3
 BUSY_LOAD = 1.0  # a 1-minute load average above this: the machine was not quiet
+REFERENCE_LOOP = 2_000_000  # iterations of the CPU reference loop (about 0.1-0.2 s)
 
 _COMPARE = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt, "==": operator.eq}
 _SHOWN = {"<=": "≤", ">=": "≥", "<": "<", ">": ">", "==": "="}
@@ -179,6 +185,19 @@ def load_lines(before: tuple[float, ...], after: tuple[float, ...] | None = None
     return lines
 
 
+def cpu_reference_ms() -> float:
+    """Milliseconds of CPU a fixed pure-Python loop takes here now (the best of three)."""
+
+    def once() -> float:
+        started = time.process_time()
+        total = 0
+        for i in range(REFERENCE_LOOP):
+            total += i * i
+        return time.process_time() - started
+
+    return round(min(once() for _ in range(3)) * 1000, 1)
+
+
 def git_commit() -> str:
     """The short commit, with "+dirty" when the work tree differs from it."""
     try:
@@ -224,6 +243,7 @@ class Recorder:
         self.started_at = datetime.now(UTC)
         self.started = time.monotonic()
         self.load_before = load_average()
+        self.reference_before = cpu_reference_ms()
         for line in load_lines(self.load_before):
             print(line, flush=True)
         if quick:
@@ -268,7 +288,15 @@ class Recorder:
     def finish(self, *, ok: bool = True) -> Path:
         """Print the figures and the load, and write the JSON. `ok` False: the bench failed its checks."""
         load_after = load_average()
-        for line in ["", *self.summary_lines(), *self.notes, *load_lines(self.load_before, load_after)]:
+        reference = [self.reference_before, cpu_reference_ms()]
+        for line in [
+            "",
+            *self.summary_lines(),
+            *self.notes,
+            *load_lines(self.load_before, load_after),
+            f"CPU reference (a fixed Python loop, best of 3): {reference[0]:g} ms before, "
+            f"{reference[1]:g} ms after",
+        ]:
             print(line)
         document = {
             "script": self.script,
@@ -286,6 +314,7 @@ class Recorder:
             "load_before": list(self.load_before),
             "load_after": list(load_after),
             "load_warning": next((x for x in load_lines(self.load_before, load_after) if "WARNING" in x), ""),
+            "cpu_reference_ms": reference,
             "figures": [figure.as_json() for figure in self.figures.values()],
             "notes": self.notes,
         }

@@ -20,6 +20,7 @@ def _document(**extra):
         "load_before": [0.5, 0.4, 0.3],
         "load_after": [1.4, 0.6, 0.4],
         "load_warning": "WARNING: 1-minute load average above 1.0 (after 1.40)",
+        "cpu_reference_ms": [150.0, 190.5],
         "figures": [
             {
                 "name": "statements per order",
@@ -46,6 +47,7 @@ def test_report_has_a_table_per_bench_and_names_the_silent_ones(tmp_path):
     assert "## place" in text and "commit abc1234" in text and "`bench/place.py --runs 3`" in text
     assert "before 0.50 / 0.40 / 0.30, after 1.40 / 0.60 / 0.40" in text
     assert "**WARNING: 1-minute load average above 1.0 (after 1.40)**" in text
+    assert "150.0 ms before, 190.5 ms after" in text
     assert "| statements per order | 45 | 45–46 | statements | 3 | ≤ 12 statements (**missed**) |" in text
     assert "## broker\n\nNo figures recorded" in text
     assert "## broken\n\nIts results could not be read: broken.json:" in text

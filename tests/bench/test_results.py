@@ -75,6 +75,8 @@ def test_recorder_prints_median_and_spread_and_writes_the_json(tmp_path, monkeyp
     assert document["script"] == "demo" and document["runs"] == 3 and document["quick"] is False
     assert document["commit"] and document["date"] and document["python"]
     assert document["load_before"] == [1.5, 1.0, 0.5] and document["load_warning"].startswith("WARNING")
+    assert len(document["cpu_reference_ms"]) == 2 and all(ms > 0 for ms in document["cpu_reference_ms"])
+    assert "CPU reference (a fixed Python loop, best of 3)" in printed
     core = document["figures"][0]
     assert (core["median"], core["min"], core["max"], core["runs"]) == (70.0, 64.0, 90.0, 3)
     assert core["target"] == {"op": "<=", "value": 9.0} and core["met"] is False
