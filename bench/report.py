@@ -110,7 +110,19 @@ def section(script: str, document: dict[str, Any]) -> list[str]:
     return [*out, ""]
 
 
-def render(scripts: list[str], documents: dict[str, dict[str, Any]], problems: dict[str, str]) -> str:
+def uses_recorder(script: Path) -> bool:
+    try:
+        return "bench.support.results" in script.read_text()
+    except OSError:
+        return False
+
+
+def render(
+    scripts: list[str],
+    documents: dict[str, dict[str, Any]],
+    problems: dict[str, str],
+    bench_dir: Path = ROOT / "bench",
+) -> str:
     out = [
         "# Benchmark results",
         "",
@@ -124,11 +136,13 @@ def render(scripts: list[str], documents: dict[str, dict[str, Any]], problems: d
             out += section(script, documents[script])
         elif script in problems:
             out += [f"## {script}", "", f"Its results could not be read: {_cell(problems[script])}", ""]
+        elif uses_recorder(bench_dir / f"{script}.py"):
+            out += [f"## {script}", "", "Not run for this report: no figures recorded.", ""]
         else:
             out += [
                 f"## {script}",
                 "",
-                "No figures recorded: the script does not use bench/support/results.py, or has not run here.",
+                "No figures recorded: the script does not use bench/support/results.py.",
                 "",
             ]
     return "\n".join(out).rstrip() + "\n"

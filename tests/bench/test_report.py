@@ -41,15 +41,18 @@ def _document(**extra):
 def test_report_has_a_table_per_bench_and_names_the_silent_ones(tmp_path):
     (tmp_path / "place.json").write_text(json.dumps(_document()))
     (tmp_path / "broken.json").write_text("{not json")
+    (tmp_path / "broker.py").write_text("print('no recorder here')\n")
+    (tmp_path / "stress.py").write_text("from bench.support.results import Recorder\n")
     documents, problems = report.load(tmp_path)
-    text = report.render(["place", "broker"], documents, problems)
+    text = report.render(["place", "broker", "stress"], documents, problems, bench_dir=tmp_path)
 
     assert "## place" in text and "commit abc1234" in text and "`bench/place.py --runs 3`" in text
     assert "before 0.50 / 0.40 / 0.30, after 1.40 / 0.60 / 0.40" in text
     assert "**WARNING: 1-minute load average above 1.0 (after 1.40)**" in text
     assert "150.0 ms before, 190.5 ms after" in text
     assert "| statements per order | 45 | 45–46 | statements | 3 | ≤ 12 statements (**missed**) |" in text
-    assert "## broker\n\nNo figures recorded" in text
+    assert "## broker\n\nNo figures recorded: the script does not use" in text
+    assert "## stress\n\nNot run for this report" in text
     assert "## broken\n\nIts results could not be read: broken.json:" in text
 
 
