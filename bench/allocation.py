@@ -6,9 +6,14 @@
 2. SQL queries per allocation (CaptureQueriesContext) with 5, 50 and 200 warehouses: it must
    not grow with the number of warehouses (candidates are read and locked in one query).
 
+Each figure is measured --runs times (default 3; each run seeds fresh tenants) and printed as
+the median and the spread (bench/support/results.py). At the default sizes a run takes about
+three minutes. --quick: 1 run of 1,000 orders over 10 warehouses × 200 SKUs unless given.
+Exits 1 when a stock row ends oversold.
+
 Run: `.venv/bin/python bench/allocation.py` (options: --orders, --warehouses, --skus,
---threads, --database-url). The bench database (default
-postgres://postgres@127.0.0.1:5432/oms_bench) is dropped and re-created on each run.
+--threads, --processes, --runs, --quick, --database-url). The bench database (default
+postgres://postgres@127.0.0.1:5432/oms_bench) is dropped and re-created on each invocation.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.support import is_postgres, recreate_database  # noqa: E402
+from bench.support.results import Recorder, add_run_options  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument(
@@ -33,22 +39,26 @@ parser.add_argument(
     # Never DATABASE_URL: this bench drops and re-creates its database.
     default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench"),
 )
-parser.add_argument("--orders", type=int, default=10_000)
-parser.add_argument("--warehouses", type=int, default=50)
-parser.add_argument("--skus", type=int, default=1_000)
+parser.add_argument("--orders", type=int, help="default 10,000 (--quick 1,000)")
+parser.add_argument("--warehouses", type=int, help="default 50 (--quick 10)")
+parser.add_argument("--skus", type=int, help="default 1,000 (--quick 200)")
 parser.add_argument("--threads", type=int, nargs="+", default=[1, 8], help="worker counts to run")
 parser.add_argument(
     "--processes", type=int, nargs="*", default=[2], help="worker process counts to run (as Celery prefork)"
 )
 parser.add_argument("--query-sample", type=int, default=200, help="orders measured per warehouse count")
 parser.add_argument("--seed", type=int, default=7)
+add_run_options(parser)
 args = parser.parse_args()
+args.orders = args.orders or (1_000 if args.quick else 10_000)
+args.warehouses = args.warehouses or (10 if args.quick else 50)
+args.skus = args.skus or (200 if args.quick else 1_000)
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "oms.settings.test"
 os.environ["DATABASE_URL"] = args.database_url
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-
+recorder = Recorder.from_args(__file__, parser, args, database_url=args.database_url)
 if is_postgres(args.database_url):
     recreate_database(args.database_url)
 
@@ -200,47 +210,69 @@ def queries_per_allocation(tenant: Tenant, orders: list) -> list[int]:
     return counts
 
 
-def main() -> None:
+def main() -> int:
     call_command("migrate", verbosity=0)
     rng = random.Random(args.seed)
     vendor = connection.vendor
     print(f"database: {vendor} {connection.settings_dict['NAME']}")
+    recorder.note(
+        f"{args.orders:,} orders of 1-3 lines, {args.warehouses} warehouses × {args.skus:,} SKUs; "
+        f"queries per allocation over {args.query_sample} orders and 100 SKUs."
+    )
+    oversold_total = 0
+    for run in range(1, recorder.runs + 1):
+        print(f"\n== run {run} of {recorder.runs}")
+        print(f"Throughput: {args.orders:,} orders, {args.warehouses} warehouses × {args.skus:,} SKUs")
+        for threads in args.threads:
+            tenant = Tenant.objects.create(slug=f"bench-r{run}-t{threads}", name=f"Bench {threads} threads")
+            t0 = time.perf_counter()
+            sku_ids = seed(tenant, args.warehouses, args.skus, rng)
+            seeded = time.perf_counter() - t0
+            orders = make_orders(args.orders, sku_ids, rng)
+            elapsed, strategies = run_throughput(tenant, orders, threads)
+            oversold = StockLevel.objects.for_tenant(tenant).filter(allocated__gt=models_f("on_hand")).count()
+            oversold_total += oversold
+            print(
+                f"threads {threads:>2}: {args.orders / elapsed:,.0f} allocations/s "
+                f"({elapsed:.1f} s; seeded in {seeded:.1f} s); "
+                f"strategies {dict(sorted(strategies.items()))}; oversold rows {oversold}"
+            )
+            label = f"{threads} thread{'s' if threads != 1 else ''} in one process"
+            recorder.add(f"allocations/s, {label}", args.orders / elapsed, "allocations/s")
+            recorder.add(f"oversold stock rows, {label}", oversold, "rows", target="== 0")
 
-    print(f"\n== Throughput: {args.orders:,} orders, {args.warehouses} warehouses × {args.skus:,} SKUs")
-    for threads in args.threads:
-        tenant = Tenant.objects.create(slug=f"bench-t{threads}", name=f"Bench {threads} threads")
-        t0 = time.perf_counter()
-        sku_ids = seed(tenant, args.warehouses, args.skus, rng)
-        seeded = time.perf_counter() - t0
-        orders = make_orders(args.orders, sku_ids, rng)
-        elapsed, strategies = run_throughput(tenant, orders, threads)
-        oversold = StockLevel.objects.for_tenant(tenant).filter(allocated__gt=models_f("on_hand")).count()
-        print(
-            f"threads {threads:>2}: {args.orders / elapsed:,.0f} allocations/s "
-            f"({elapsed:.1f} s; seeded in {seeded:.1f} s); strategies {dict(sorted(strategies.items()))}; "
-            f"oversold rows {oversold}"
-        )
+        for processes in args.processes:
+            tenant = Tenant.objects.create(
+                slug=f"bench-r{run}-p{processes}", name=f"Bench {processes} processes"
+            )
+            sku_ids = seed(tenant, args.warehouses, args.skus, rng)
+            orders = make_orders(args.orders, sku_ids, rng)
+            elapsed, strategies = run_processes(tenant, orders, processes)
+            oversold = StockLevel.objects.for_tenant(tenant).filter(allocated__gt=models_f("on_hand")).count()
+            oversold_total += oversold
+            print(
+                f"processes {processes:>2}: {args.orders / elapsed:,.0f} allocations/s ({elapsed:.1f} s); "
+                f"strategies {dict(sorted(strategies.items()))}; oversold rows {oversold}"
+            )
+            label = f"{processes} processes (as Celery prefork)"
+            recorder.add(f"allocations/s, {label}", args.orders / elapsed, "allocations/s")
+            recorder.add(f"oversold stock rows, {label}", oversold, "rows", target="== 0")
 
-    for processes in args.processes:
-        tenant = Tenant.objects.create(slug=f"bench-p{processes}", name=f"Bench {processes} processes")
-        sku_ids = seed(tenant, args.warehouses, args.skus, rng)
-        orders = make_orders(args.orders, sku_ids, rng)
-        elapsed, strategies = run_processes(tenant, orders, processes)
-        oversold = StockLevel.objects.for_tenant(tenant).filter(allocated__gt=models_f("on_hand")).count()
-        print(
-            f"processes {processes:>2}: {args.orders / elapsed:,.0f} allocations/s ({elapsed:.1f} s); "
-            f"strategies {dict(sorted(strategies.items()))}; oversold rows {oversold}"
-        )
-
-    print(f"\n== SQL queries per allocation ({args.query_sample} orders each, 100 SKUs)")
-    for count in (5, 50, 200):
-        tenant = Tenant.objects.create(slug=f"bench-q{count}", name=f"Bench {count} warehouses")
-        sku_ids = seed(tenant, count, 100, rng)
-        counts = queries_per_allocation(tenant, make_orders(args.query_sample, sku_ids, rng))
-        print(
-            f"{count:>3} warehouses: min {min(counts)}, mean {statistics.mean(counts):.2f}, "
-            f"max {max(counts)} queries per allocation"
-        )
+        print(f"SQL queries per allocation ({args.query_sample} orders each, 100 SKUs)")
+        for count in (5, 50, 200):
+            tenant = Tenant.objects.create(slug=f"bench-r{run}-q{count}", name=f"Bench {count} warehouses")
+            sku_ids = seed(tenant, count, 100, rng)
+            counts = queries_per_allocation(tenant, make_orders(args.query_sample, sku_ids, rng))
+            print(
+                f"{count:>3} warehouses: min {min(counts)}, mean {statistics.mean(counts):.2f}, "
+                f"max {max(counts)} queries per allocation"
+            )
+            recorder.add(
+                f"SQL queries per allocation (mean), {count} warehouses", statistics.mean(counts), "queries"
+            )
+            recorder.add(f"SQL queries per allocation (max), {count} warehouses", max(counts), "queries")
+    recorder.finish(ok=oversold_total == 0)
+    return 1 if oversold_total else 0
 
 
 def models_f(name: str):  # a tiny helper so the oversell check reads plainly above
@@ -250,4 +282,4 @@ def models_f(name: str):  # a tiny helper so the oversell check reads plainly ab
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

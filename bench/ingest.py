@@ -15,11 +15,14 @@ the moment its webhook was sent to its "allocated" OrderEvent (written by the al
 the inbox task's transaction: the webhook is stored, `inbound_event_process_task` on queue
 `ingest` creates the order and allocates it at once). Prints orders allocated per second
 (orders / (last allocated - first sent)), latency p50 / p99 / max, the webhook POSTs' own
-answer time p50 / p99, and the load it ran under. With --repeat N: N runs, each on a fresh copy
-of the seeded database, then the median of each figure.
+answer time p50 / p99, and the load it ran under. With --runs N (or --repeat N): N runs, each on
+a fresh copy of the seeded database, then the median and spread of each figure
+(bench/support/results.py). One run by default: a run of 5,000 webhooks takes about ten minutes
+on a loaded 2-core machine. --quick: 300 webhooks unless given.
 
 Run: `.venv/bin/python bench/ingest.py` (options: --webhooks, --clients, --workers,
---web-workers, --rate, --repeat, --stall-timeout, --database-url, --redis-url, --broker-url). The
+--web-workers, --rate, --runs, --quick, --stall-timeout, --database-url, --redis-url,
+--broker-url). The
 database (default postgres://postgres@127.0.0.1:5432/oms_bench_ingest, or
 BENCH_INGEST_DATABASE_URL) is dropped and re-created; it must be PostgreSQL. Redis: the cache on
 db 10 and the broker on db 11 of 127.0.0.1:6379 by default (BENCH_INGEST_REDIS_URL,
@@ -52,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.support import copy_database, drop_database, is_postgres, recreate_database  # noqa: E402
 from bench.support.cpu import cpu_snapshot, cpu_use  # noqa: E402
+from bench.support.results import Recorder, add_run_options  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument(
@@ -71,14 +75,17 @@ parser.add_argument(
     default=os.environ.get("BENCH_INGEST_BROKER_URL", "redis://127.0.0.1:6379/11"),
     help="Celery's broker (CELERY_BROKER_URL); its queues are purged before each run",
 )
-parser.add_argument("--webhooks", type=int, default=5_000, help="orders/create deliveries (one order each)")
+parser.add_argument(
+    "--webhooks", type=int, help="orders/create deliveries, one order each (default 5,000, --quick 300)"
+)
 parser.add_argument("--clients", type=int, default=4, help="threads POSTing the webhooks")
 parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (-c)")
 parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
 parser.add_argument(
     "--rate", type=float, default=0.0, help="webhooks per second across the clients (0: as fast as answered)"
 )
-parser.add_argument("--repeat", type=int, default=1, help="runs; with more than 1, the median of each figure")
+add_run_options(parser, default_runs=1, why="a run of 5,000 webhooks takes about ten minutes")
+parser.add_argument("--repeat", type=int, dest="runs", help="the same as --runs")
 parser.add_argument(
     "--stall-timeout",
     type=float,
@@ -88,6 +95,7 @@ parser.add_argument(
 parser.add_argument("--skus", type=int, default=200)
 parser.add_argument("--seed", type=int, default=10)
 args = parser.parse_args()
+args.webhooks = args.webhooks or (300 if args.quick else 5_000)
 
 ENV = {
     **os.environ,
@@ -575,6 +583,26 @@ def describe(f: dict[str, float]) -> str:
     )
 
 
+def record(recorder: Recorder, f: dict[str, float]) -> None:
+    """One run's main figures, into the recorder."""
+    recorder.add("webhook → allocated", f["orders_per_s"], "orders/s")
+    recorder.add("latency p50 (webhook sent → allocated)", f["p50_s"], "s")
+    recorder.add("latency p99", f["p99_s"], "s")
+    recorder.add("latency max", f["max_s"], "s")
+    recorder.add("latency p50 from the webhook stored", f["stored_p50_s"], "s")
+    recorder.add("webhook POST answered p50", f["http_p50_ms"], "ms")
+    recorder.add("webhook POST answered p99", f["http_p99_ms"], "ms")
+    recorder.add("webhooks sent", f["send_per_s"], "webhooks/s")
+    for name in ("refused", "dead", "not_allocated"):
+        recorder.add(f"webhooks {name.replace('_', ' ')}", f[name], "webhooks", target="== 0")
+    recorder.add("webhooks retried", f["retried"], "webhooks")
+    recorder.add("CPU per order: workers", f["workers_ms_per_order"], "ms")
+    recorder.add("CPU per order: web", f["web_ms_per_order"], "ms")
+    recorder.add("CPU per order: PostgreSQL (a floor)", f["postgres_ms_per_order"], "ms")
+    recorder.add("cores busy: this bench", f["cpu_ours"], "cores")
+    recorder.add("cores busy: everything else", f["cpu_others"], "cores")
+
+
 def main() -> int:
     if not is_postgres(args.database_url):
         sys.exit("bench/ingest.py needs PostgreSQL (--database-url)")
@@ -582,6 +610,7 @@ def main() -> int:
         if problem := redis_reachable(url):
             sys.exit(f"bench/ingest.py needs Redis: the {what} at {url} does not answer ({problem})")
     signal.signal(signal.SIGTERM, _terminate)
+    recorder = Recorder.from_args(__file__, parser, args, database_url=args.database_url)
 
     import django
 
@@ -589,7 +618,7 @@ def main() -> int:
 
     rng = random.Random(args.seed)
     base_url, _, name = args.database_url.partition("?")[0].rpartition("/")
-    seeded_url = f"{base_url}/{name}_seeded"  # with --repeat, each run starts from this copy
+    seeded_url = f"{base_url}/{name}_seeded"  # with more runs, each run starts from this copy
     print(
         f"Marketplace ingest: {args.webhooks:,} signed Shopify orders/create webhooks → allocated orders "
         f"(auto_release off: ingest + allocation, no shipments)\n"
@@ -602,11 +631,12 @@ def main() -> int:
     world = migrate_and_seed()
     deliveries = make_deliveries(args.webhooks, world.sku_codes, rng)
     runs: list[dict[str, float]] = []
+    failed = ""
     log_dir = Path(tempfile.mkdtemp(prefix="oms-bench-ingest-"))
     try:
-        if args.repeat > 1:
+        if recorder.runs > 1:
             copy_database(args.database_url, seeded_url)
-        for n in range(1, args.repeat + 1):
+        for n in range(1, recorder.runs + 1):
             if n > 1:
                 copy_database(seeded_url, args.database_url)
             print(f"run {n}: sending", flush=True)
@@ -617,18 +647,26 @@ def main() -> int:
         print("interrupted: every process this bench started is stopped", file=sys.stderr)
         return 130
     except RuntimeError as exc:
-        print(f"FAILED: {exc}", file=sys.stderr)
-        return 1
+        failed = str(exc)
     finally:
-        if args.repeat > 1:
+        if recorder.runs > 1:
             from django.db import connection
 
             connection.close()
             drop_database(seeded_url)
-    if len(runs) > 1:
-        median = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-        print(f"median of {len(runs)} runs: {describe(median)}")
+    for figures in runs:
+        record(recorder, figures)
+    recorder.note(
+        f"{args.webhooks:,} webhooks from {args.clients} client threads; gunicorn {args.web_workers} "
+        f"workers; 1 Celery worker with {args.workers} prefork processes; auto_release off."
+    )
+    if failed:
+        recorder.note(f"FAILED after {len(runs)} run(s): {failed}")
     bad = [r for r in runs if r["refused"] or r["dead"] or r["not_allocated"]]
+    recorder.finish(ok=not bad and not failed)
+    if failed:
+        print(f"FAILED: {failed}", file=sys.stderr)
+        return 1
     if bad:
         print("FAILED: some webhooks were refused, or some orders were not allocated", file=sys.stderr)
         return 1

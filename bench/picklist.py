@@ -9,9 +9,13 @@ A first run of 5 orders warms up (templates loaded) and is not printed.
 The query counts must not grow with the number of orders: the page reads its rows in a fixed
 number of queries, and a scan touches one line.
 
-Run: `.venv/bin/python bench/picklist.py` (options: --orders, --skus, --database-url). The bench
-database (default postgres://postgres@127.0.0.1:5432/oms_bench_picklist) is dropped and
-re-created on each run; with a sqlite:/// URL it runs on that file instead.
+Each size runs --runs times (default 3, each on a new warehouse); the figures are the median
+and the spread over the runs (bench/support/results.py). --quick: 1 run of 50 orders unless given.
+
+Run: `.venv/bin/python bench/picklist.py` (options: --orders, --skus, --runs, --quick,
+--database-url). The bench database (default
+postgres://postgres@127.0.0.1:5432/oms_bench_picklist) is dropped and re-created on each
+invocation; with a sqlite:/// URL it runs on that file instead.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.support import is_postgres, recreate_database  # noqa: E402
+from bench.support.results import Recorder, add_run_options  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument(
@@ -37,15 +42,18 @@ parser.add_argument(
         "BENCH_PICKLIST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench_picklist"
     ),
 )
-parser.add_argument("--orders", type=int, nargs="+", default=[50, 500], help="pick-list sizes to run")
+parser.add_argument("--orders", type=int, nargs="+", help="pick-list sizes to run (default 50 500)")
 parser.add_argument("--skus", type=int, default=300)
 parser.add_argument("--seed", type=int, default=7)
+add_run_options(parser)
 args = parser.parse_args()
+args.orders = args.orders or ([50] if args.quick else [50, 500])
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "oms.settings.test"
 os.environ["DATABASE_URL"] = args.database_url
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+recorder = Recorder.from_args(__file__, parser, args, database_url=args.database_url)
 if is_postgres(args.database_url):
     recreate_database(args.database_url)
 
@@ -210,7 +218,7 @@ def measure(fn, *fn_args, **fn_kwargs):  # type: ignore[no-untyped-def]
 
 def run(
     tenant: Tenant, user, membership, client: Client, skus: list[SKU], count: int, rng: random.Random
-) -> str:  # type: ignore[no-untyped-def]
+) -> dict[str, float]:  # type: ignore[no-untyped-def]
     warehouse = seed_warehouse(tenant, f"B{count}-{Warehouse.objects.for_tenant(tenant).count()}", skus, rng)
     WarehouseAssignment.objects.create(tenant=tenant, membership=membership, warehouse=warehouse)
     seed_shipments(tenant, warehouse, skus, count, rng)
@@ -235,10 +243,15 @@ def run(
     response, scan_ms, scan_q = measure(client.post, scan, {"code": first.sku.barcode})
     assert response.status_code == 302, response.status_code
     lines = on_list.count()
-    return (
-        f"{count:>7} {lines:>6} | {build_ms:>9.1f} {build_q:>7} | {render_ms:>9.1f} {render_q:>7} | "
-        f"{scan_ms:>8.1f} {scan_q:>7}"
-    )
+    return {
+        "lines": lines,
+        "build ms": build_ms,
+        "build queries": build_q,
+        "render ms": render_ms,
+        "render queries": render_q,
+        "scan ms": scan_ms,
+        "scan queries": scan_q,
+    }
 
 
 def main() -> None:
@@ -253,12 +266,24 @@ def main() -> None:
     client = Client()
     client.force_login(user)
     print(
-        f"\n{'orders':>7} {'lines':>6} | {'build ms':>9} {'queries':>7} | {'render ms':>9} {'queries':>7} | "
-        f"{'scan ms':>8} {'queries':>7}"
+        f"\n{'run':>3} {'orders':>7} {'lines':>6} | {'build ms':>9} {'queries':>7} | "
+        f"{'render ms':>9} {'queries':>7} | {'scan ms':>8} {'queries':>7}"
     )
     run(tenant, user, membership, client, skus, 5, rng)  # warm-up: templates loaded, connections open
-    for count in args.orders:
-        print(run(tenant, user, membership, client, skus, count, rng), flush=True)
+    for n in range(1, recorder.runs + 1):
+        for count in args.orders:
+            f = run(tenant, user, membership, client, skus, count, rng)
+            print(
+                f"{n:>3} {count:>7} {f['lines']:>6} | {f['build ms']:>9.1f} {f['build queries']:>7} | "
+                f"{f['render ms']:>9.1f} {f['render queries']:>7} | "
+                f"{f['scan ms']:>8.1f} {f['scan queries']:>7}",
+                flush=True,
+            )
+            for name in ("build", "render", "scan"):
+                recorder.add(f"{name}, {count} orders", f[f"{name} ms"], "ms")
+                recorder.add(f"{name} queries, {count} orders", f[f"{name} queries"], "queries")
+            recorder.add(f"lines on the list, {count} orders", f["lines"], "lines")
+    recorder.finish()
 
 
 if __name__ == "__main__":

@@ -30,6 +30,18 @@ def _cpu_seconds(fields: list[str]) -> float:
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS
 
 
+def process_seconds(pid: int) -> float:
+    """CPU seconds (user + system) that one process has used itself, e.g. a PostgreSQL backend.
+
+    Linux counts them in clock ticks (SC_CLK_TCK, usually 100 a second): measure over many
+    operations, not one.
+    """
+    fields = _stat_fields(PROC / str(pid))
+    if fields is None:
+        raise ProcessLookupError(f"no readable /proc/{pid}/stat: is the process on this machine?")
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def machine_seconds() -> tuple[float, float]:
     """(busy, elapsed) CPU seconds of every core together since boot."""
     try:
