@@ -6,7 +6,7 @@ import os
 import time
 
 from celery import Celery
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_init
 
 from oms.core.broker import use_for_redis_urls
 from oms.core.filesystem_broker import use_for_filesystem_urls
@@ -24,6 +24,19 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Each consuming worker refreshes a heartbeat row that /health reads (named: loaded once Django is).
 app.steps["consumer"].add("oms.workers:Heartbeat")
+
+
+@worker_init.connect
+def _warm_up(**_: object) -> None:
+    """Load, once in the worker's main process, what each pool process would load on its first task.
+
+    The ZIP table behind "nearest warehouse" takes 0.5-1 s to load; a pool process paid that in its
+    first allocation, holding the allocation's locks (on SQLite the one write lock) meanwhile.
+    Loaded before the pool forks, every pool process starts with it.
+    """
+    from inventory.geo import us_zip_coordinates
+
+    us_zip_coordinates("10001")
 
 
 @before_task_publish.connect

@@ -416,3 +416,24 @@ class PaymentOperation(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} ({self.state})"
+
+
+class BackorderSweepRequest(TenantOwned):
+    """Stock of this SKU may have become free: its backorders wait for a sweep (orders/backorders.py).
+
+    One row per (tenant, SKU) while a sweep is owed: later stock changes of the SKU only count
+    themselves in `requests` until a sweep takes the row (deletes it) and allocates.
+    """
+
+    sku = models.ForeignKey("inventory.SKU", on_delete=models.CASCADE, related_name="+")
+    requests = models.PositiveIntegerField(default=1)
+    requested_at = models.DateTimeField()  # the first stock change that asked
+    ticketed_at = models.DateTimeField()  # when the last sweep task for it was enqueued
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "sku"], name="backordersweeprequest_unique_sku"),
+        ]
+
+    def __str__(self) -> str:
+        return f"backorder sweep owed for SKU {self.sku_id} ({self.requests} requests)"

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from oms.core.tasks import enqueue_on_commit
+from orders.backorders import backorder_sweep_request
 
 
 def on_stock_became_available(sender: Any, *, tenant_id: int, sku_ids: list[int], **_: Any) -> None:
-    """Runs inside the stock change's transaction: the backorder sweep is an outbox row committed with it."""
-    enqueue_on_commit(
-        "orders.tasks.orders_allocate_backorders_task", tenant_id=tenant_id, sku_ids=sorted(set(sku_ids))
-    )
+    """Runs inside the stock change's transaction: the sweep owed commits with it (orders/backorders.py)."""
+    backorder_sweep_request(tenant_id=tenant_id, sku_ids=sku_ids)

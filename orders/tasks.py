@@ -16,7 +16,7 @@ from celery import shared_task
 
 from oms.core.errors import ConflictError
 from oms.models import Tenant
-from orders import services
+from orders import backorders, services
 from orders.models import Order
 from orders.payments import policies
 from orders.payments import services as payments
@@ -57,8 +57,12 @@ def order_allocate_task(*, tenant_id: int, order_id: int) -> None:
 
 
 @shared_task(acks_late=True)
-def orders_allocate_backorders_task(*, tenant_id: int, sku_ids: list[int]) -> None:
-    services.orders_allocate_backorders(tenant=_tenant(tenant_id), sku_ids=sku_ids)
+def orders_allocate_backorders_task(*, tenant_id: int, sku_ids: list[int] | None = None) -> int:
+    """A stock change's backorder sweep: every SKU the tenant is owed one for (orders/backorders.py).
+
+    `sku_ids`: a message enqueued before sweeps were coalesced names its SKUs; they are swept too.
+    """
+    return backorders.backorders_allocate_owed(tenant_id=tenant_id, sku_ids=sku_ids or ())
 
 
 @shared_task(acks_late=True)

@@ -90,6 +90,9 @@ TEMPLATES = [
 # --- database ---------------------------------------------------------------------------
 SQLITE_PATH = VAR_DIR / "oms.sqlite3"
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}")
+# Seconds a connection is kept for the next request or task: 0 (one per request) in development
+# and tests; production (prod.py) keeps them 60 s by default, the embedded stack's worker 600 s
+# (scripts/run_dev.sh).
 DB_CONN_MAX_AGE = int(os.environ.get("DB_CONN_MAX_AGE", "0"))
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

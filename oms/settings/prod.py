@@ -21,6 +21,14 @@ if "*" in VENDOR_BASE_URL_HOSTS:
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production")
 
+# Database connections are kept between requests and between tasks (opening one costs a TCP
+# and TLS handshake and authentication, often more than the query), for DB_CONN_MAX_AGE seconds
+# (default 60; 0: one connection per request), and checked before reuse: a connection the
+# database or a proxy closed meanwhile is replaced instead of failing the request.
+DB_CONN_MAX_AGE = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
+DATABASES["default"]["CONN_MAX_AGE"] = DB_CONN_MAX_AGE  # noqa: F405
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
+
 # The sandbox gateway approves any card: never for every tenant in production, whatever the
 # environment says; a tenant explicitly in sandbox mode (payment_gateway "sandbox") still may.
 PAYMENT_SANDBOX_ALLOWED = False

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from inventory.services import stock_receive
 from oms.models import OutboxMessage
-from orders.models import Order
+from orders.models import BackorderSweepRequest, Order
 from orders.services import order_create, orders_backorders_sweep
 from orders.tasks import orders_backorders_sweep_task
 from tests.inventory.factories import SKUFactory, WarehouseFactory, stock
@@ -67,19 +67,19 @@ def test_a_receipt_writes_its_backorder_sweep_in_its_own_transaction(tenant_a, w
     order_create(tenant=tenant_a, data=order_input("OLD"))
     _receive(tenant_a, sku_a, warehouses[0], 2)
     row = OutboxMessage.objects.get(task="orders.tasks.orders_allocate_backorders_task")
-    assert (row.state, row.tenant_id, row.kwargs) == (
-        "pending",
-        tenant_a.pk,
-        {"tenant_id": tenant_a.pk, "sku_ids": [sku_a.pk]},
-    )
+    assert (row.state, row.tenant_id, row.kwargs) == ("pending", tenant_a.pk, {"tenant_id": tenant_a.pk})
+    owed = BackorderSweepRequest.objects.for_tenant(tenant_a)
+    assert list(owed.values_list("sku_id", "requests")) == [(sku_a.pk, 1)]
 
     class Boom(Exception):
         pass
 
+    owed.delete()  # the sweep took it: the next receipt owes a new one
     with pytest.raises(Boom), transaction.atomic():
         _receive(tenant_a, sku_a, warehouses[0], 2, reference="PO-2")
         raise Boom
     assert OutboxMessage.objects.filter(task="orders.tasks.orders_allocate_backorders_task").count() == 1
+    assert not owed.exists()
 
 
 def test_the_periodic_sweep_allocates_every_tenants_backorders_whose_stock_is_free(
