@@ -51,12 +51,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.support.results import Recorder, add_run_options  # noqa: E402
+
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument("--runs", type=int, default=3)
 parser.add_argument("--samples", type=int, default=60, help="idle latency samples per run")
 parser.add_argument("--queued", type=int, default=100, help="tasks queued ahead of the backorder's sweep")
 parser.add_argument("--drain", type=int, default=300, help="tasks queued for the drain rate")
 parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, broker, logs)")
+add_run_options(parser)
 args = parser.parse_args()
 
 TARGET_IDLE_S = 0.5
@@ -118,23 +120,6 @@ def quantile(values: list[float], q: float) -> float:
     if not ordered:
         return float("nan")
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-def spread(values: list[float], digits: int = 3) -> str:
-    """The median, then every run's figure."""
-    runs = ", ".join(f"{v:.{digits}f}" for v in values)
-    return f"{statistics.median(values):.{digits}f} (runs {runs})"
-
-
-def line(label: str, figure: str, target: str = "") -> None:
-    print(f"  {label:<58} {figure:<34} {target}")
-
-
-def load_line(label: str) -> float:
-    one, five, fifteen = os.getloadavg()
-    warning = "  WARNING: load above 1, the figures are pessimistic" if one > 1 else ""
-    print(f"load average {label}: {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} cores){warning}")
-    return one
 
 
 class Worker:
@@ -305,43 +290,46 @@ connection.close()
 
 print(f"embedded stack in {TMP}: SQLite, filesystem broker, oms.settings.dev")
 print(f"worker: {' '.join([*(f'{k}={v}' for k, v in WORKER_ENV.items()), *WORKER_ARGS[1:]])}")
-load_before = load_line("before")
+recorder = Recorder.from_args(__file__, parser, args)
+runs = recorder.runs
 worker = Worker()
 try:
     ping(worker)  # up and consuming
-    idle_runs = [idle_latency(worker) for _ in range(args.runs)]
-    sweeps_ahead = [backorder(worker, run, "sweeps") for run in range(args.runs)]
-    tasks_ahead = [backorder(worker, run, "tasks") for run in range(args.runs)]
-    rates = [drain_rate(worker) for _ in range(args.runs)]
+    idle_runs = [idle_latency(worker) for _ in range(runs)]
+    sweeps_ahead = [backorder(worker, run, "sweeps") for run in range(runs)]
+    tasks_ahead = [backorder(worker, run, "tasks") for run in range(runs)]
+    rates = [drain_rate(worker) for _ in range(runs)]
 finally:
     worker.stop()
     connection.close()
-load_after = load_line("after")
 
 every_sample = [s for run in idle_runs for s in run]
-print()
-line("", "median, s (each run)", "target")
-line(
-    f"(a) idle: enqueue -> task start ({args.samples} samples a run)",
-    spread([statistics.median(r) for r in idle_runs]),
-    f"{TARGET_IDLE_S} s",
+for run in range(runs):
+    recorder.add(
+        "(a) idle: enqueue -> task start, median of a run",
+        statistics.median(idle_runs[run]),
+        "s",
+        target=f"<= {TARGET_IDLE_S}",
+    )
+    recorder.add(
+        f"(b) receipt -> backorder allocated, {args.queued} sweeps ahead",
+        sweeps_ahead[run],
+        "s",
+        target=f"<= {TARGET_BACKORDER_S}",
+    )
+    recorder.add(
+        f"(b) the same, {args.queued} unrelated tasks ahead on its queue",
+        tasks_ahead[run],
+        "s",
+        target=f"<= {TARGET_BACKORDER_S}",
+    )
+    recorder.add(f"(c) drain rate ({args.drain} queued)", rates[run], "tasks/s")
+recorder.add("(a) idle: p99 over every sample", quantile(every_sample, 99), "s", target=f"<= {TARGET_IDLE_S}")
+recorder.note(
+    f"(a) {args.samples} samples a run, {len(every_sample)} in all, max {max(every_sample):.3f} s; "
+    "embedded stack: SQLite, filesystem broker, oms.settings.dev, the worker as scripts/run_dev.sh starts it."
 )
-line(
-    f"    p99 / max over all {len(every_sample)} samples",
-    f"{quantile(every_sample, 99):.3f} / {max(every_sample):.3f}",
-    f"{TARGET_IDLE_S} s",
-)
-line(
-    f"(b) receipt -> backorder allocated, {args.queued} sweeps ahead",
-    spread(sweeps_ahead),
-    f"{TARGET_BACKORDER_S} s",
-)
-line(
-    f"    the same, {args.queued} unrelated tasks ahead on its queue",
-    spread(tasks_ahead),
-    f"{TARGET_BACKORDER_S} s",
-)
-line(f"(c) drain rate, tasks/s ({args.drain} queued)", spread(rates, 1))
+recorder.finish()
 if args.keep:
     print(f"kept {TMP}")
 else:
