@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from orders.models import Order, OrderLine, OrderNumber, Payment, PaymentOperation
+from orders.models import Order, OrderLine, Payment, PaymentOperation
 
 
 def _for_update(qs: QuerySet[Any]) -> QuerySet[Any]:
@@ -40,11 +40,6 @@ def orders_with_lines_for_update(*, tenant: Any, order_ids: list[int]) -> list[t
     for line in _for_update(lines.order_by("pk")):
         lines_of[line.order_id].append(line)
     return [(order, lines_of[order.pk]) for order in orders]
-
-
-def order_number_for_update(*, tenant: Any) -> OrderNumber | None:
-    """The tenant's order-number counter, locked; None before its first order."""
-    return _for_update(OrderNumber.objects.for_tenant(tenant)).first()
 
 
 def payment_for_update(*, tenant: Any, payment_id: Any) -> Payment:
