@@ -276,17 +276,20 @@ def order_create(
     finds that order. The storefront API does so: a placement is one transaction with its
     Idempotency-Key record, and a duplicate costs a second one.
     """
+    if savepoint:
+        existing = (
+            Order.objects.for_tenant(tenant)
+            .filter(channel=data.channel, external_id=data.external_id)
+            .first()
+        )
+        if existing is not None:
+            return existing, False
     _money_check(
         data.currency, data.lines, shipping_price=data.shipping_price, discount=data.discount, tax=data.tax
     )
     if not savepoint:
         with transaction.atomic(savepoint=False):
             return _order_create(tenant=tenant, data=data, actor=actor, skus=skus, optimistic=True), True
-    existing = (
-        Order.objects.for_tenant(tenant).filter(channel=data.channel, external_id=data.external_id).first()
-    )
-    if existing is not None:
-        return existing, False
     try:
         with transaction.atomic():
             order = _order_create(tenant=tenant, data=data, actor=actor, skus=skus)
