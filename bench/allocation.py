@@ -18,7 +18,6 @@ postgres://postgres@127.0.0.1:5432/oms_bench) is dropped and re-created on each 
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import statistics
@@ -30,14 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.support import is_postgres, recreate_database  # noqa: E402
+from bench.support import bench_parser, is_postgres, recreate_database  # noqa: E402
 from bench.support.results import Recorder, add_run_options  # noqa: E402
 
-parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument(
-    "--database-url",
-    # Never DATABASE_URL: this bench drops and re-creates its database.
-    default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench"),
+parser = bench_parser(
+    __doc__,
+    env="BENCH_DATABASE_URL",
+    database="oms_bench",
+    why="this bench drops and re-creates its database",
 )
 parser.add_argument("--orders", type=int, help="default 10,000 (--quick 1,000)")
 parser.add_argument("--warehouses", type=int, help="default 50 (--quick 10)")

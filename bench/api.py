@@ -18,7 +18,6 @@ Client and server share this machine's cores, so figures are a floor, not a ceil
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import socket
@@ -34,13 +33,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.support import bench_parser  # noqa: E402
 from bench.support import ensure_database as create_database_if_missing  # noqa: E402
 from bench.support.results import Recorder, add_run_options, quantile  # noqa: E402
 
-parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument(
-    "--database-url",
-    default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench_api"),
+parser = bench_parser(
+    __doc__,
+    env="BENCH_DATABASE_URL",
+    database="oms_bench_api",
+    why="this bench seeds up to 100,000 orders into its database",
 )
 parser.add_argument("--orders", type=int, help="orders in the table before the run (default 100,000)")
 parser.add_argument("--clients", type=int, default=16)

@@ -32,7 +32,6 @@ cores, so the figures are a floor.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -53,17 +52,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.support import copy_database, drop_database, is_postgres, recreate_database  # noqa: E402
+from bench.support import bench_parser, copy_database, drop_database, is_postgres, recreate_database  # noqa: E402
 from bench.support.cpu import cpu_snapshot, cpu_use  # noqa: E402
 from bench.support.results import Recorder, add_run_options  # noqa: E402
 
-parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument(
-    "--database-url",
-    # Never DATABASE_URL: this bench drops and re-creates its database.
-    default=os.environ.get(
-        "BENCH_INGEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench_ingest"
-    ),
+parser = bench_parser(
+    __doc__,
+    env="BENCH_INGEST_DATABASE_URL",
+    database="oms_bench_ingest",
+    why="this bench drops and re-creates its database",
 )
 parser.add_argument(
     "--redis-url",

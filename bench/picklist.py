@@ -20,7 +20,6 @@ invocation; with a sqlite:/// URL it runs on that file instead.
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import sys
@@ -31,16 +30,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.support import is_postgres, recreate_database  # noqa: E402
+from bench.support import bench_parser, is_postgres, recreate_database  # noqa: E402
 from bench.support.results import Recorder, add_run_options  # noqa: E402
 
-parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument(
-    "--database-url",
-    # Never DATABASE_URL: this bench drops and re-creates its database.
-    default=os.environ.get(
-        "BENCH_PICKLIST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench_picklist"
-    ),
+parser = bench_parser(
+    __doc__,
+    env="BENCH_PICKLIST_DATABASE_URL",
+    database="oms_bench_picklist",
+    why="this bench drops and re-creates its database",
 )
 parser.add_argument("--orders", type=int, nargs="+", help="pick-list sizes to run (default 50 500)")
 parser.add_argument("--skus", type=int, default=300)

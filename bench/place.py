@@ -53,7 +53,6 @@ pile up from run to run (the bench prints how many the table held); --fresh drop
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import os
@@ -68,14 +67,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.support import ensure_database, is_postgres, recreate_database  # noqa: E402
+from bench.support import bench_parser, ensure_database, is_postgres, recreate_database  # noqa: E402
 from bench.support.results import Recorder, add_run_options, quantile  # noqa: E402
 
-parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument(
-    "--database-url",
-    # Never DATABASE_URL: this bench writes thousands of orders into its database.
-    default=os.environ.get("BENCH_PLACE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench_place"),
+parser = bench_parser(
+    __doc__,
+    env="BENCH_PLACE_DATABASE_URL",
+    database="oms_bench_place",
+    why="this bench writes thousands of orders into its database",
 )
 parser.add_argument("--orders", type=int, help="orders per process in the throughput phase (default 200)")
 parser.add_argument("--core-orders", type=int, help="orders timed for the CPU split (default 100)")

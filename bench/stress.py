@@ -20,7 +20,6 @@ or BENCH_STRESS_DATABASE_URL) is dropped and re-created on each run; it must be 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -28,16 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.support import is_postgres, recreate_database  # noqa: E402
+from bench.support import bench_parser, is_postgres, recreate_database  # noqa: E402
 from bench.support.results import Recorder, add_run_options  # noqa: E402
 
-parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument(
-    "--database-url",
-    # Never DATABASE_URL: this bench drops and re-creates its database.
-    default=os.environ.get(
-        "BENCH_STRESS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench_stress"
-    ),
+parser = bench_parser(
+    __doc__,
+    env="BENCH_STRESS_DATABASE_URL",
+    database="oms_bench_stress",
+    why="this bench drops and re-creates its database",
 )
 parser.add_argument("--processes", type=int, default=3)
 parser.add_argument("--rounds", type=int, help="operations per process (default 800, --quick 100)")

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 from typing import Any
+
+
+def bench_parser(description: str | None, *, env: str, database: str, why: str) -> argparse.ArgumentParser:
+    """A bench's command line with its --database-url: the `env` variable, else the local
+    PostgreSQL database `database`. Never DATABASE_URL (`why` says what the bench does to it)."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(env, f"postgres://postgres@127.0.0.1:5432/{database}"),
+        help=f"default ${env}, else {database} (never DATABASE_URL: {why})",
+    )
+    return parser
 
 
 def _admin_connection(database_url: str) -> tuple[Any, dict[str, Any]]:
