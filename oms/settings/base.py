@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "returns",
     "integrations",
+    "workspace",
 ]
 
 MIDDLEWARE = [
