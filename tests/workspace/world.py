@@ -7,6 +7,7 @@ written as the services would leave them, so each figure's inputs are exactly wh
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +28,9 @@ class Builder:
     def __init__(self, tenant: Any, tag: str) -> None:
         self.tenant = tenant
         self.tag = tag
-        self.customer = Customer.objects.create(tenant=tenant, email=f"buyer@{tag.lower()}.test")
+        self.customer = Customer.objects.create(
+            tenant=tenant, email=f"buyer.{uuid.uuid4().hex[:8]}@{tag.lower()}.test"
+        )
         self.address = Address.objects.create(
             tenant=tenant, line1="1 Main St", city="Austin", region="TX", postal_code="78701", country="US"
         )
@@ -154,8 +157,9 @@ class Builder:
         return request
 
 
-def build_kpi_world(tenant: Any, tag: str = "K") -> dict[str, Any]:
+def build_kpi_world(tenant: Any, tag: str = "K", now: dt.datetime = NOW) -> dict[str, Any]:
     """The orders, shipments, labels, stock and returns test_kpis.py counts (see its comments)."""
+    NOW, M = now, now.replace(hour=0, minute=0, second=0, microsecond=0)
     b = Builder(tenant, tag)
     a = SKUFactory(tenant=tenant, code=f"{tag}-A")
     bb = SKUFactory(tenant=tenant, code=f"{tag}-B")
