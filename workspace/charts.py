@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,15 +19,20 @@ class Bar:
     height: int
     value: int
     label: str
+    url: str = ""
 
 
-def day_bars(daily: list[tuple[dt.date, int]]) -> dict[str, Any]:
-    """One SVG bar per day; the tallest is HEIGHT pixels high."""
+def day_bars(
+    daily: list[tuple[dt.date, int]], link: Callable[[dt.date], str] | None = None
+) -> dict[str, Any]:
+    """One SVG bar per day (a link to that day's rows when `link` is given); the tallest is
+    HEIGHT pixels high."""
     top = max((n for _, n in daily), default=0) or 1
     bars = []
     for i, (day, n) in enumerate(daily):
         height = round(HEIGHT * n / top)
-        bars.append(Bar(x=i * (BAR + GAP), y=HEIGHT - height, height=height, value=n, label=f"{day:%b %d}"))
+        url = link(day) if link else ""
+        bars.append(Bar(i * (BAR + GAP), HEIGHT - height, height, n, f"{day:%b %d}", url))
     return {
         "bars": bars,
         "width": len(daily) * (BAR + GAP),

@@ -25,7 +25,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     return {
         "title": f"Dashboard: {tenant.name}",
         "dashboard": figures,
-        "day_chart": charts.day_bars(orders["daily"]),
+        "day_chart": charts.day_bars(orders["daily"], link=kpis.day_link),
         "channel_bars": charts.widths(orders["by_channel"], "month"),
         "state_bars": charts.widths(orders["by_state"], "month"),
         "reason_bars": charts.widths(figures["returns"]["by_reason"], 1),

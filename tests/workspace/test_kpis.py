@@ -120,3 +120,20 @@ def test_an_empty_tenant_has_no_figures_but_no_errors(tenant_b):
     assert figures["orders"]["total"].month == 0
     assert figures["cycle"]["p50_hours"] is None and figures["fill"]["rate"] is None
     assert figures["on_time"]["rate"] is None and figures["returns"]["rate"] is None
+
+
+def test_the_links_open_the_rows_they_count(client, tenant_a, figures):
+    from tests.worlds import staff
+
+    client.force_login(staff(tenant_a, "owner", "owner@acme.test"))
+
+    def listed(url):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        return sorted(str(row) for row in response.context["cl"].result_list)
+
+    assert listed(kpis.day_link(NOW.date())) == ["#K1001", "#K1005"]  # o1 and o5, placed that day
+    shopify = next(r for r in figures["orders"]["by_channel"] if r.key == "shopify")
+    assert listed(shopify.links["month"]) == ["#K1002", "#K1003"]
+    assert listed(figures["backorders"]["backordered_link"]) == ["#K1004"]
+    assert len(listed(figures["stock"]["low_link"])) == figures["stock"]["low"]
