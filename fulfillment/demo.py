@@ -2,7 +2,8 @@
 
 Oldest first, each at its own moment of the seed's clock:
 - an order is released to the warehouse an hour after it was placed (`order_release_to_warehouse`),
-  a partly allocated one a day after (it waits for the rest); each shipment is promised to ship
+  a partly allocated one a day after (it waits for the rest), the newest three wait for the
+  warehouse's next wave (allocated); each shipment is promised to ship
   within one day (express) or two (standard);
 - it is packed and labelled a few hours to a day and a half later. The carrier is not running
   while the seed runs, so the demo stands in for it: the label (carrier, service, tracking number,
@@ -121,8 +122,10 @@ def seed(tenant: Any, stdout: Any, clock: Any) -> None:
     )
     shipped: list[tuple[Shipment, Any]] = []
     waiting: list[Shipment] = []
+    next_wave = {o.pk for o in orders if o.state == OrderState.ALLOCATED}
+    next_wave = set(sorted(next_wave)[-3:])  # the newest three wait for the warehouse's next wave
     for order in orders:
-        if _not_released_yet(order, now):
+        if order.pk in next_wave or _not_released_yet(order, now):
             continue
         clock.set(order.placed_at + timedelta(hours=1))
         shipments = order_release_to_warehouse(tenant=tenant, order_id=order.pk, actor="system:auto-release")
@@ -159,12 +162,12 @@ def _in_the_warehouse(tenant: Any, clock: Any, waiting: list[Shipment]) -> None:
     newest = sorted(waiting, key=lambda s: s.pk, reverse=True)
     for shipment, message in zip(newest[:2], LABEL_REFUSALS, strict=False):
         _refused_label(tenant, clock, shipment, message)
-    for shipment in newest[2:5]:
+    for shipment in newest[2:4]:
         shipment.refresh_from_db()
         shipment.pack()
         shipment.packed_at = clock.now()
         shipment.save()
-    for shipment in newest[5:9]:
+    for shipment in newest[4:6]:
         shipment.refresh_from_db()
         shipment.start_picking()
         shipment.save()

@@ -69,15 +69,18 @@ def demo_clock() -> Iterator[DemoClock]:
         for field in model._meta.concrete_fields
         if getattr(field, "default", None) is real_now
     ]
-    timezone.now = clock.now  # type: ignore[assignment]
-    for field in defaults:
-        field.default = clock.now
+
+    def use(now: Any) -> None:
+        timezone.now = now
+        for field in defaults:
+            field.default = now
+            field.__dict__.pop("_get_default", None)  # Django caches the default's callable
+
+    use(clock.now)
     try:
         yield clock
     finally:
-        timezone.now = real_now  # type: ignore[assignment]
-        for field in defaults:
-            field.default = real_now
+        use(real_now)
 
 
 def demo_modules() -> Iterator[Any]:
