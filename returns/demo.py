@@ -8,7 +8,8 @@ sent: `return_label_sent`), received at the warehouse
 the parcel left from (`return_receive`: sellable units restocked through the ledger, damaged
 ones scrapped), inspected (`return_inspect`). Marketplace orders were paid at the channel, so
 their inspected returns are closed once the channel refunded the customer (`return_close`);
-storefront returns wait inspected for their refund. One return is rejected (used item).
+storefront returns are refunded to the card after the seed commits (`seed_after_commit`), but
+the newest, which waits for its refund. One return is rejected (used item).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from typing import Any
 
 from fulfillment.models import Label, Shipment, ShipmentLine
 from fulfillment.states import LabelState
+from orders.payments.services import payment_authorize, payment_capture
 from orders.states import OrderState
+from returns.models import ReturnRequest
+from returns.refunds import return_refund, return_refund_execute
 from returns.services import (
     ReceiptInput,
     ReturnLineInput,
@@ -32,7 +36,7 @@ from returns.services import (
     return_receive,
     return_reject,
 )
-from returns.states import Condition, Disposition, ReturnReason, ReturnSource
+from returns.states import Condition, Disposition, ReturnReason, ReturnSource, ReturnState
 
 ACTOR = "system:demo-returns"
 STOREFRONT_CHANNELS = ("web", "api")
@@ -176,3 +180,29 @@ def _progress(
             reason=f"Refunded by {shipment.order.channel} (paid at the channel)",
             actor=ACTOR,
         )
+
+
+def seed_after_commit(tenant: Any, stdout: Any, clock: Any) -> None:
+    """Storefront returns are refunded to the card they were paid with. Payment services call the
+    provider (the sandbox) between our transactions, so this runs after the seed committed: the
+    order's payment is authorized when it was placed and captured when it shipped, then the
+    inspected return is refunded (`return_refund`, and its task's work, `return_refund_execute`).
+    The newest inspected return is left waiting for its refund."""
+    waiting = list(
+        ReturnRequest.objects.for_tenant(tenant)
+        .filter(state=ReturnState.INSPECTED, order__channel__in=STOREFRONT_CHANNELS)
+        .select_related("order")
+        .order_by("inspected_at", "pk")
+    )
+    for ret in waiting[:-1]:
+        order = ret.order
+        clock.set(order.placed_at)
+        payment = payment_authorize(
+            tenant=tenant, order=order, payment_method="pm_card_visa", provider="sandbox"
+        )
+        clock.set(ret.shipment.shipped_at if ret.shipment_id else order.placed_at + timedelta(days=1))
+        payment_capture(tenant=tenant, payment_id=payment.pk, actor="system:demo-warehouse")
+        clock.set(ret.inspected_at + timedelta(hours=2))
+        return_refund(tenant=tenant, return_id=ret.pk, actor=ACTOR)
+        return_refund_execute(tenant=tenant, return_id=ret.pk)
+    stdout.write(f"Refunds: {max(len(waiting) - 1, 0)} storefront returns refunded.")

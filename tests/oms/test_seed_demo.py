@@ -21,8 +21,8 @@ from oms.core.models import TenantOwned
 from oms.models import AuditEvent, OutboxMessage, OutboxState, Tenant
 from orders.models import Hold, Order, OrderEvent
 from orders.states import HoldKind, OrderState
-from returns.models import ReturnLine, ReturnRequest
-from returns.states import ReturnState
+from returns.models import ReturnLine, ReturnRefund, ReturnRequest
+from returns.states import RefundState, ReturnState
 from tests.inventory.factories import SKUFactory, WarehouseFactory, stock
 
 CHANNELS = {"web", "api", "shopify", "woocommerce", "amazon", "ebay"}
@@ -112,9 +112,17 @@ def test_seed_demo_builds_thirty_days_of_a_shop_once_and_only_for_the_demo_tenan
     # returns for several reasons, at every stage
     returns = ReturnRequest.objects.for_tenant(demo)
     assert returns.count() >= 10
-    assert {ReturnState.REJECTED, ReturnState.RECEIVED, ReturnState.INSPECTED, ReturnState.CLOSED} <= set(
-        returns.values_list("state", flat=True)
-    )
+    assert {
+        ReturnState.REJECTED,
+        ReturnState.LABEL_SENT,
+        ReturnState.RECEIVED,
+        ReturnState.INSPECTED,
+        ReturnState.CLOSED,
+        ReturnState.REFUNDED,
+    } <= set(returns.values_list("state", flat=True))
+    refunds = ReturnRefund.objects.for_tenant(demo).filter(state=RefundState.SUCCEEDED)
+    assert refunds.count() == returns.filter(state=ReturnState.REFUNDED).count() > 0
+    assert all(refund.amount > 0 for refund in refunds)
     assert ReturnLine.objects.for_tenant(demo).values("reason").distinct().count() >= 4
 
     # holds, backorders, stockouts and low stock

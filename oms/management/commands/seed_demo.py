@@ -13,7 +13,9 @@ sets (`clock.set(moment)`), so placement times, timelines, audit entries, the st
 shipments and returns all carry their moment in the last thirty days. The side effects that
 history wrote to the outbox (customer emails, tracking pushes to the channels, releases to the
 warehouse the seed already made) belong to the past: they are dropped at the end, not sent.
-Everything runs in one transaction: a failed seed leaves nothing behind.
+Everything runs in one transaction: a failed seed leaves nothing behind; what must run between
+transactions (payments: the provider is never called inside one) follows the commit, through each
+module's optional `seed_after_commit`.
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ class Command(BaseCommand):
                 key_path.chmod(0o600)
             if created:
                 self._history(tenant)
+        if created:
+            self._after_commit(tenant)
         state = "created" if created else "already present"
         self.stdout.write(f"Demo tenant {tenant.slug!r} {state} in {time.monotonic() - started:.1f} s.")
         self.stdout.write(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
@@ -136,3 +140,13 @@ class Command(BaseCommand):
         # What the history would have told (emails, channel pushes, label and release tasks for
         # shipments the seed already moved) happened in the past: it is not sent now.
         OutboxMessage.objects.filter(tenant=tenant, pk__gt=last, state=OutboxState.PENDING).delete()
+
+    def _after_commit(self, tenant: Tenant) -> None:
+        """What must run between transactions (payment services call the provider): each module's
+        optional `seed_after_commit(tenant, stdout, clock)`. A failure here leaves the demo without
+        that part, never half a history."""
+        with demo_clock() as clock:
+            for module in demo_modules():
+                after = getattr(module, "seed_after_commit", None)
+                if after is not None:
+                    after(tenant, self.stdout, clock)
