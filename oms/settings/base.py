@@ -173,6 +173,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Summaries and descriptions for storefront developers (oms/api_docs.py), not the views' docstrings.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "oms.core.schema.api_docs_postprocess",
+    ],
 }
 
 # --- caches -----------------------------------------------------------------------------
