@@ -57,6 +57,8 @@ def test_the_dashboard_and_the_exceptions_queue_render_with_the_demo_data(browse
     browser.save_screenshot(str(ARTIFACTS / "exceptions-bottom.png"))
 
     assert browser.find_elements(By.CSS_SELECTOR, "#events form button")  # Replay (tests/workspace)
-    browser.find_element(By.LINK_TEXT, "Map to one of our SKUs").click()  # the prefilled mapping form
+    # the prefilled mapping form, from the row of this test's own unmapped SKU (the demo has others)
+    row = browser.find_element(By.XPATH, "//*[@id='unmapped']//tr[contains(., 'QUEUE-MYSTERY')]")
+    row.find_element(By.LINK_TEXT, "Map to one of our SKUs").click()
     WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.NAME, "channel_sku"))
     assert browser.find_element(By.NAME, "channel_sku").get_attribute("value") == "QUEUE-MYSTERY"
