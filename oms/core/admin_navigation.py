@@ -18,6 +18,8 @@ from django.urls import NoReverseMatch, reverse
 
 from oms.core.roles import Capability, request_has
 
+C = Capability
+
 # (group title, [(Material Symbols icon, entry)]); an entry is a model label, or a custom page
 # as (title, url name, capability).
 Entry = str | tuple[str, str, Capability]
@@ -36,14 +38,14 @@ GROUPS: list[tuple[str, list[tuple[str, Entry]]]] = [
             ("local_shipping", "fulfillment.shipment"),
             ("checklist", "fulfillment.picklist"),
             ("badge", "fulfillment.warehouseassignment"),
-            ("warehouse", ("Warehouse floor", "warehouse:home", Capability.FULFILLMENT_WORK)),
+            ("warehouse", ("Warehouse floor", "warehouse:home", C.FULFILLMENT_WORK)),
         ],
     ),
     (
         "Returns",
         [
             ("assignment_return", "returns.returnrequest"),
-            ("monitoring", ("Return rate", "admin:returns_returnrequest_report", Capability.ORDERS_VIEW)),
+            ("monitoring", ("Return rate", "admin:returns_returnrequest_report", C.ORDERS_VIEW)),
             ("policy", "returns.returnpolicy"),
         ],
     ),
@@ -56,7 +58,7 @@ GROUPS: list[tuple[str, list[tuple[str, Entry]]]] = [
             ("swap_vert", "inventory.stockmovement"),
             ("lock_clock", "inventory.reservation"),
             ("move_to_inbox", "inventory.inboundshipment"),
-            ("trending_up", ("Replenishment", "admin:inventory_replenishment", Capability.REPLENISHMENT_VIEW)),
+            ("trending_up", ("Replenishment", "admin:inventory_replenishment", C.REPLENISHMENT_VIEW)),
         ],
     ),
     (
@@ -94,8 +96,9 @@ def _model_item(request: HttpRequest, icon: str, label: str) -> dict[str, Any] |
     if model_admin is None or not model_admin.has_view_or_change_permission(request):
         return None
     opts = model._meta
+    plural = str(opts.verbose_name_plural)
     return {
-        "title": str(opts.verbose_name_plural).capitalize(),
+        "title": plural[:1].upper() + plural[1:],  # "SKUs", "API keys" keep their capitals
         "icon": icon,
         "link": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
     }

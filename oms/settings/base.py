@@ -137,6 +137,9 @@ LOGIN_URL = "admin:login"
 # --- admin theme (django-unfold, docs/admin.md) ----------------------------------------------
 # Every asset comes from the package or static/: no CDN. The sidebar is built per request from
 # what the signed-in role may see (oms/core/admin_navigation.py).
+# The theme's sign-in form sends no "next": signed in from /admin/login/ itself, staff land on the
+# admin's home, not on Django's default /accounts/profile/.
+LOGIN_REDIRECT_URL = "admin:index"
 UNFOLD = {
     "SITE_TITLE": "OMS",
     "SITE_HEADER": "OMS",
