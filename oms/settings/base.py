@@ -34,6 +34,9 @@ FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
 VENDOR_BASE_URL_HOSTS = env_list("VENDOR_BASE_URL_HOSTS")
 
 INSTALLED_APPS = [
+    # The admin's theme (docs/admin.md): before django.contrib.admin so its templates win.
+    "unfold",
+    "unfold.contrib.import_export",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -131,6 +134,29 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 LOGIN_URL = "admin:login"
+
+# --- admin theme (django-unfold, docs/admin.md) ----------------------------------------------
+# Every asset comes from the package or static/: no CDN. The sidebar is built per request from
+# what the signed-in role may see (oms/core/admin_navigation.py).
+# The theme's sign-in form sends no "next": signed in from /admin/login/ itself, staff land on the
+# admin's home, not on Django's default /accounts/profile/.
+LOGIN_REDIRECT_URL = "admin:index"
+UNFOLD = {
+    "SITE_TITLE": "OMS",
+    "SITE_HEADER": "OMS",
+    "SITE_SYMBOL": "inventory_2",
+    "SITE_SUBHEADER": "oms.core.admin_navigation.tenant_name",
+    "SITE_URL": None,
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "BORDER_RADIUS": "6px",
+    "STYLES": ["oms.core.admin_navigation.stylesheet"],
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": True,
+        "navigation": "oms.core.admin_navigation.sidebar",
+    },
+}
 
 # --- REST API ---------------------------------------------------------------------------
 # The largest request body read into memory (Django's default, stated): an API body over it
