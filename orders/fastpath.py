@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef
+from django.db import connection
+from django.db.models import CharField, Exists, F, OuterRef
+from django.utils import timezone
 
 from inventory.allocation import (
     AllocationPlan,
@@ -32,7 +34,7 @@ from inventory.allocation import (
 )
 from inventory.locks import STOCK_ROW_FIELDS, stock_take_guarded
 from inventory.models import StockLevel
-from orders.models import Allocation, OrderLine
+from orders.models import ADDRESS_FIELDS, Address, Allocation, Customer, Order, OrderLine, OrderNumber
 from orders.states import WAITING
 
 
@@ -103,3 +105,89 @@ def stock_take(*, tenant: Any, plan: AllocationPlan, now: Any) -> None:
         wanted[pick.stock_level_id] = wanted.get(pick.stock_level_id, 0) + pick.quantity
     if not stock_take_guarded(tenant=tenant, wanted=wanted, now=now):
         raise StockMoved(f"Stock rows {sorted(wanted)} changed since the plan")
+
+
+# --- statements folded together (PostgreSQL; the ORM in services.py is their reference) ---------
+def _qn(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _loaded(obj: Any) -> Any:
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj
+
+
+def customer_and_address(
+    tenant: Any, given: dict[str, str], address: dict[str, str]
+) -> tuple[Any, Any] | None:
+    """The tenant's customer with this email (made on their first order, as
+    services._customer_for makes it) and the new ship-to address, in one statement; None when
+    the database is not PostgreSQL (the caller then runs services._customer_for and
+    _address_create). A returning customer's row is only read; a concurrent first order of the
+    same email meets the unique constraint and both orders point at one customer."""
+    if connection.vendor != "postgresql":
+        return None
+    email = (given.get("email") or "").strip().lower()
+    now = timezone.now()
+    values = {name: address.get(name) or "" for name in ADDRESS_FIELDS}
+    customers, addresses = _qn(Customer._meta.db_table), _qn(Address._meta.db_table)
+    columns = ", ".join(_qn(Address._meta.get_field(name).column) for name in ADDRESS_FIELDS)
+    made = [tenant.pk, email, given.get("name", ""), given.get("phone", ""), now]
+    params = [tenant.pk, email, *made, tenant.pk, *values.values()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH found AS (
+                SELECT id, name, phone, stripe_customer_id, created_at FROM {customers}
+                WHERE tenant_id = %s AND email = %s
+            ), made AS (
+                INSERT INTO {customers} (tenant_id, email, name, phone, stripe_customer_id, created_at)
+                SELECT %s, %s, %s, %s, '', %s WHERE NOT EXISTS (SELECT 1 FROM found)
+                ON CONFLICT (tenant_id, email) DO UPDATE SET email = EXCLUDED.email
+                RETURNING id, name, phone, stripe_customer_id, created_at
+            ), address AS (
+                INSERT INTO {addresses} (tenant_id, {columns})
+                VALUES (%s, {", ".join(["%s"] * len(values))}) RETURNING id
+            )
+            SELECT c.id, c.name, c.phone, c.stripe_customer_id, c.created_at, address.id
+            FROM (SELECT * FROM found UNION ALL SELECT * FROM made) c, address""",
+            params,
+        )
+        customer_id, name, phone, stripe_id, created_at, address_id = cursor.fetchone()
+    customer = Customer(
+        pk=customer_id, tenant=tenant, email=email, name=name, phone=phone,
+        stripe_customer_id=stripe_id, created_at=created_at,
+    )  # fmt: skip
+    return _loaded(customer), _loaded(Address(pk=address_id, tenant=tenant, **values))
+
+
+def order_insert_numbered(order: Order) -> bool:
+    """INSERT the order with the tenant's next number taken in the same statement (the counter's
+    UPDATE ... RETURNING as a CTE, as services._next_number takes it). False, with nothing
+    written, when the database is not PostgreSQL or the tenant has no counter yet (its first
+    order): the caller then takes the number and saves the order the ORM way."""
+    if connection.vendor != "postgresql":
+        return False
+    fields = [f for f in Order._meta.concrete_fields if not f.primary_key and f.attname != "number"]
+    values = [f.get_db_prep_save(f.pre_save(order, True), connection) for f in fields]
+    # Typed, for INSERT ... SELECT; text for strings, whose column then refuses what is too long.
+    typed = ", ".join(f"%s::{'text' if isinstance(f, CharField) else f.db_type(connection)}" for f in fields)
+    columns = ", ".join(_qn(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH n AS (
+                UPDATE {_qn(OrderNumber._meta.db_table)} SET last_value = last_value + 1
+                WHERE tenant_id = %s RETURNING last_value
+            )
+            INSERT INTO {_qn(Order._meta.db_table)} ({columns}, {_qn("number")})
+            SELECT {typed}, n.last_value::text FROM n
+            RETURNING id, {_qn("number")}""",
+            [order.tenant_id, *values],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    order.pk, order.number = row
+    _loaded(order)
+    order._update_initial_state()  # what the FSM mixin's save() records
+    return True
