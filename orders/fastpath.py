@@ -17,6 +17,7 @@ in the same transaction, with nothing written yet.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -33,7 +34,7 @@ from inventory.allocation import (
     plan_allocation,
 )
 from inventory.locks import STOCK_ROW_FIELDS, stock_take_guarded
-from inventory.models import StockLevel
+from inventory.models import StockLevel, Warehouse
 from orders.models import ADDRESS_FIELDS, Address, Allocation, Customer, Order, OrderLine, OrderNumber
 from orders.states import WAITING
 
@@ -53,18 +54,8 @@ def placement_plan(
     without locks; None when the locked way must decide (an older order waits for one of the
     SKUs, or the stock does not cover every unit)."""
     sku_ids = {line.sku_id for line in lines}
-    waiting = OrderLine.objects.for_tenant(tenant).filter(
-        sku_id=OuterRef("sku_id"),
-        order__state__in=WAITING,
-        quantity__gt=F("quantity_allocated") + F("quantity_shipped"),
-    )
-    rows = list(
-        StockLevel.objects.for_tenant(tenant)
-        .filter(sku_id__in=sku_ids)
-        .annotate(waiting=Exists(waiting))
-        .values(*STOCK_ROW_FIELDS, "waiting")
-        .order_by("pk")
-    )
+    read = stock_rows_sql if connection.vendor == "postgresql" else stock_rows
+    rows = read(tenant, sku_ids)
     if any(row["waiting"] for row in rows):
         return None
     demand = [DemandLine(line_key(index), line.sku_id, line.quantity) for index, line in enumerate(lines)]
@@ -72,6 +63,54 @@ def placement_plan(
         demand, candidates_from_levels(levels_from_rows(rows).values(), sku_ids), ship_to, policy
     )
     return plan if plan.is_complete else None
+
+
+def stock_rows(tenant: Any, sku_ids: set[int]) -> list[dict[str, Any]]:
+    """The stock rows of these SKUs (inventory.locks.STOCK_ROW_FIELDS), by pk, unlocked, each with
+    `waiting`: does an older order wait for units of its SKU? The ORM's way, and the reference
+    of stock_rows_sql."""
+    waiting = OrderLine.objects.for_tenant(tenant).filter(
+        sku_id=OuterRef("sku_id"),
+        order__state__in=WAITING,
+        quantity__gt=F("quantity_allocated") + F("quantity_shipped"),
+    )
+    return list(
+        StockLevel.objects.for_tenant(tenant)
+        .filter(sku_id__in=sku_ids)
+        .annotate(waiting=Exists(waiting))
+        .values(*STOCK_ROW_FIELDS, "waiting")
+        .order_by("pk")
+    )
+
+
+@cache
+def _stock_rows_statement() -> str:
+    stock, warehouses = _qn(StockLevel._meta.db_table), _qn(Warehouse._meta.db_table)
+    lines, orders = _qn(OrderLine._meta.db_table), _qn(Order._meta.db_table)
+    return f"""SELECT s.id, s.sku_id, s.warehouse_id, s.on_hand, s.allocated, s.reserved,
+        w.code, w.latitude, w.longitude, w.priority, w.active, w.ships_to,
+        EXISTS (
+            SELECT 1 FROM {lines} l JOIN {orders} o ON o.id = l.order_id
+            WHERE l.tenant_id = %s AND o.state = ANY(%s) AND l.sku_id = s.sku_id
+              AND l.quantity > l.quantity_allocated + l.quantity_shipped
+        )
+    FROM {stock} s JOIN {warehouses} w ON w.id = s.warehouse_id
+    WHERE s.tenant_id = %s AND s.sku_id = ANY(%s)
+    ORDER BY s.id"""
+
+
+def stock_rows_sql(tenant: Any, sku_ids: set[int]) -> list[dict[str, Any]]:
+    """stock_rows in a statement written once (PostgreSQL): the same rows, without building the
+    query each time."""
+    ships_to = Warehouse._meta.get_field("ships_to")
+    with connection.cursor() as cursor:
+        cursor.execute(_stock_rows_statement(), [tenant.pk, list(WAITING), tenant.pk, sorted(sku_ids)])
+        found = cursor.fetchall()
+    rows = []
+    for *stock, shipping_to, waiting in found:
+        values = (*stock, ships_to.from_db_value(shipping_to, None, connection))
+        rows.append(dict(zip(STOCK_ROW_FIELDS, values, strict=True)) | {"waiting": waiting})
+    return rows
 
 
 def allocations_of(plan: AllocationPlan, lines: list[OrderLine]) -> list[Allocation]:
@@ -161,6 +200,24 @@ def customer_and_address(
     return _loaded(customer), _loaded(Address(pk=address_id, tenant=tenant, **values))
 
 
+@cache
+def _order_insert_statement() -> tuple[list[Any], str]:
+    fields = [f for f in Order._meta.concrete_fields if not f.primary_key and f.attname != "number"]
+    # Typed, for INSERT ... SELECT; text for strings, whose column then refuses what is too long.
+    typed = ", ".join(f"%s::{'text' if isinstance(f, CharField) else f.db_type(connection)}" for f in fields)
+    columns = ", ".join(_qn(f.column) for f in fields)
+    return (
+        fields,
+        f"""WITH n AS (
+        UPDATE {_qn(OrderNumber._meta.db_table)} SET last_value = last_value + 1
+        WHERE tenant_id = %s RETURNING last_value
+    )
+    INSERT INTO {_qn(Order._meta.db_table)} ({columns}, {_qn("number")})
+    SELECT {typed}, n.last_value::text FROM n
+    RETURNING id, {_qn("number")}""",
+    )
+
+
 def order_insert_numbered(order: Order) -> bool:
     """INSERT the order with the tenant's next number taken in the same statement (the counter's
     UPDATE ... RETURNING as a CTE, as services._next_number takes it). False, with nothing
@@ -168,22 +225,10 @@ def order_insert_numbered(order: Order) -> bool:
     order): the caller then takes the number and saves the order the ORM way."""
     if connection.vendor != "postgresql":
         return False
-    fields = [f for f in Order._meta.concrete_fields if not f.primary_key and f.attname != "number"]
+    fields, statement = _order_insert_statement()
     values = [f.get_db_prep_save(f.pre_save(order, True), connection) for f in fields]
-    # Typed, for INSERT ... SELECT; text for strings, whose column then refuses what is too long.
-    typed = ", ".join(f"%s::{'text' if isinstance(f, CharField) else f.db_type(connection)}" for f in fields)
-    columns = ", ".join(_qn(f.column) for f in fields)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH n AS (
-                UPDATE {_qn(OrderNumber._meta.db_table)} SET last_value = last_value + 1
-                WHERE tenant_id = %s RETURNING last_value
-            )
-            INSERT INTO {_qn(Order._meta.db_table)} ({columns}, {_qn("number")})
-            SELECT {typed}, n.last_value::text FROM n
-            RETURNING id, {_qn("number")}""",
-            [order.tenant_id, *values],
-        )
+        cursor.execute(statement, [order.tenant_id, *values])
         row = cursor.fetchone()
     if row is None:
         return False

@@ -97,3 +97,18 @@ def test_a_tenants_first_order_is_left_to_the_orm(tenant_a):
     assert not fastpath.order_insert_numbered(order)
     assert not Order.objects.unscoped().exists()
     assert not OrderNumber.objects.unscoped().exists()
+
+
+def test_the_stock_rows_read_in_sql_are_the_orms(tenant_a, stocked, sku_a, sku_b):
+    from tests.orders.conftest import order_input
+
+    sku_ids = {sku_a.pk, sku_b.pk}
+    assert fastpath.stock_rows_sql(tenant_a, sku_ids) == fastpath.stock_rows(tenant_a, sku_ids)
+    assert len(fastpath.stock_rows(tenant_a, sku_ids)) == 3
+    # an older order waiting for SKU-123 (backordered: 30 units, 15 in stock)
+    services.order_create(
+        tenant=tenant_a, data=order_input("W-OLD", [{"sku": "SKU-123", "quantity": 30, "unit_price": "1.00"}])
+    )
+    rows = fastpath.stock_rows_sql(tenant_a, sku_ids)
+    assert rows == fastpath.stock_rows(tenant_a, sku_ids)
+    assert {row["sku_id"]: row["waiting"] for row in rows} == {sku_a.pk: True, sku_b.pk: False}
