@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import CharField, Exists, F, OuterRef
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from inventory.allocation import (
@@ -114,11 +115,12 @@ def stock_rows_sql(tenant: Any, sku_ids: set[int]) -> list[dict[str, Any]]:
 
 
 def allocations_of(plan: AllocationPlan, lines: list[OrderLine]) -> list[Allocation]:
-    """The plan's picks as Allocation rows of the (now saved) lines, one per line and stock row."""
+    """The plan's picks as Allocation rows of the lines, one per line and stock row."""
     rows: dict[tuple[int, int], Allocation] = {}
     for pick in plan.picks:
-        line = lines[int(pick.key.split(":")[1])]
-        slot = (line.pk, pick.stock_level_id)
+        index = int(pick.key.split(":")[1])
+        line = lines[index]
+        slot = (index, pick.stock_level_id)
         if slot in rows:
             rows[slot].quantity += pick.quantity
         else:
@@ -236,3 +238,54 @@ def order_insert_numbered(order: Order) -> bool:
     _loaded(order)
     order._update_initial_state()  # what the FSM mixin's save() records
     return True
+
+
+def lines_and_allocations_insert(plan: AllocationPlan, lines: list[OrderLine]) -> list[Allocation] | None:
+    """The order's lines (Django's own bulk INSERT of them) and the plan's allocations of them, in
+    one statement: each allocation finds its line by position. The lines get their pks; the
+    allocations, saved, are what allocations_of makes. None, with nothing written, when the
+    database is not PostgreSQL: the caller bulk-creates both the ORM way."""
+    if connection.vendor != "postgresql":
+        return None
+    query = InsertQuery(OrderLine)
+    query.insert_values([f for f in OrderLine._meta.concrete_fields if not f.primary_key], lines)
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [OrderLine._meta.pk, OrderLine._meta.get_field("position")]
+    [(lines_sql, lines_params)] = compiler.as_sql()
+    made = allocations_of(plan, lines)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH l AS ({lines_sql}), a AS (
+                INSERT INTO {_qn(Allocation._meta.db_table)}
+                    (tenant_id, order_line_id, stock_level_id, warehouse_id, quantity, created_at)
+                SELECT %s, l.id, p.stock_level_id, p.warehouse_id, p.quantity, %s
+                FROM unnest(%s::integer[], %s::bigint[], %s::bigint[], %s::integer[])
+                    AS p(position, stock_level_id, warehouse_id, quantity)
+                JOIN l USING (position)
+                RETURNING id, order_line_id, stock_level_id
+            )
+            SELECT l.id, l.position, NULL::bigint, NULL::bigint FROM l
+            UNION ALL SELECT a.id, NULL, a.order_line_id, a.stock_level_id FROM a""",
+            [
+                *lines_params,
+                lines[0].tenant_id,
+                now,
+                [a.order_line.position for a in made],
+                [a.stock_level_id for a in made],
+                [a.warehouse_id for a in made],
+                [a.quantity for a in made],
+            ],
+        )
+        found = cursor.fetchall()
+    by_position = {line.position: line for line in lines}
+    for pk, position, _, _ in found:
+        if position is not None:
+            _loaded(by_position[position]).pk = pk
+    saved = {(line_id, stock_id): pk for pk, position, line_id, stock_id in found if position is None}
+    for allocation in made:
+        allocation.order_line_id = allocation.order_line.pk
+        allocation.pk = saved[(allocation.order_line_id, allocation.stock_level_id)]
+        allocation.created_at = now
+        _loaded(allocation)
+    return made

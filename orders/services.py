@@ -394,9 +394,11 @@ def _place_planned(order: Order, lines: list[OrderLine], plan: Any, *, data: Ord
     _placed_recorded(order, data, actor)
     for line in lines:
         line.order = order
-    OrderLine.objects.bulk_create(lines)
-    allocations = fastpath.allocations_of(plan, lines)
-    Allocation.objects.bulk_create(allocations)
+    allocations = fastpath.lines_and_allocations_insert(plan, lines)  # PostgreSQL: one statement
+    if allocations is None:
+        OrderLine.objects.bulk_create(lines)
+        allocations = fastpath.allocations_of(plan, lines)
+        Allocation.objects.bulk_create(allocations)
     _remember_allocations(lines, allocations, plan)
     order_event_record(
         order=order, actor=actor, type=OrderEventType.ALLOCATED, message=plan.explanation, data=plan.as_dict()

@@ -119,9 +119,9 @@ def test_a_sound_body_is_taken_lean_with_what_the_serializer_gives(name, tenant_
 
 
 def test_the_lean_values_are_the_serializers_to_the_type(tenant_a, sku_a, sku_b):
-    lean = lean_validated(OrderCreateInputSerializer, SOUND["no channel, lowercase currency, padded text"], {
-        "tenant": tenant_a
-    })
+    lean = lean_validated(
+        OrderCreateInputSerializer, SOUND["no channel, lowercase currency, padded text"], {"tenant": tenant_a}
+    )
     assert lean is not None
     assert lean["channel"] == "api" and lean["currency"] == "USD" and lean["external_id"] == "W-3"
     assert lean["customer"] == {"email": "Ana@Example.com", "name": "Ana", "phone": "+1 512 555 0100"}

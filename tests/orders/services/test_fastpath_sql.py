@@ -112,3 +112,41 @@ def test_the_stock_rows_read_in_sql_are_the_orms(tenant_a, stocked, sku_a, sku_b
     rows = fastpath.stock_rows_sql(tenant_a, sku_ids)
     assert rows == fastpath.stock_rows(tenant_a, sku_ids)
     assert {row["sku_id"]: row["waiting"] for row in rows} == {sku_a.pk: True, sku_b.pk: False}
+
+
+def test_the_lines_and_allocations_inserted_together_are_the_orms_rows(tenant_a, stocked, sku_a, sku_b):
+    from inventory.allocation import AllocationPolicy, ShipTo
+    from orders.models import Allocation, OrderLine
+
+    def planned(external_id):
+        order = _order(tenant_a, external_id)
+        order.number = services._next_number(tenant_a)
+        order.save()
+        lines = [
+            OrderLine(tenant=tenant_a, order=order, sku=sku, quantity=quantity, unit_price=Decimal("1.00"),
+                      tax=Decimal("0"), discount=Decimal("0"), position=index)
+            for index, (sku, quantity) in enumerate([(sku_a, 12), (sku_b, 3)])
+        ]  # fmt: skip
+        plan = fastpath.placement_plan(
+            tenant=tenant_a, lines=lines, ship_to=ShipTo(country="US", postal_code="78701", city="Austin"),
+            policy=AllocationPolicy.for_tenant(tenant_a),
+        )  # fmt: skip
+        fastpath.lines_allocated(plan, lines)
+        return lines, plan
+
+    lines, plan = planned("W-SQL")
+    with sql_counted() as cost:
+        made = fastpath.lines_and_allocations_insert(plan, lines)
+    assert len(cost.statements) == 1, str(cost)
+    reference_lines, reference_plan = planned("W-REF")
+    OrderLine.objects.bulk_create(reference_lines)
+    reference = fastpath.allocations_of(reference_plan, reference_lines)
+    Allocation.objects.bulk_create(reference)
+
+    assert [_row(line, "order") for line in lines] == [_row(line, "order") for line in reference_lines]
+    assert len(made) == 3  # SKU-123 from two warehouses (5 + 10 in stock), SKU-456 from W1
+    leave_out = ("order_line", "created_at")
+    assert [_row(a, *leave_out) for a in made] == [_row(a, *leave_out) for a in reference]
+    for allocation, line in ((a, a.order_line) for a in made):
+        assert Allocation.objects.unscoped().get(pk=allocation.pk).order_line_id == line.pk
+    assert [line.quantity_allocated for line in lines] == [12, 3]
