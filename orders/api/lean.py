@@ -76,7 +76,7 @@ def _writable(cls: type[serializers.Serializer]) -> dict[str, serializers.Field]
 
 def _object(instance: serializers.Serializer, cls: type[serializers.Serializer], data: Any) -> dict[str, Any]:
     """BodySerializer.to_internal_value, then Serializer.run_validation's validate()."""
-    if not isinstance(data, dict):
+    if type(data) is not dict:  # a parsed JSON object; a QueryDict (a form) is the serializer's
         raise _Decline
     fields = _writable(cls)
     if any(key not in fields for key in data):
