@@ -85,6 +85,9 @@ class OrderNumber(TenantOwned):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant"], name="ordernumber_one_per_tenant")]
 
+    def __str__(self) -> str:
+        return f"Last order number {self.last_value}"
+
 
 class Order(ConcurrentTransitionMixin, TenantOwned):
     channel = models.CharField(max_length=32, default="api")
