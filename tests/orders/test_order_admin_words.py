@@ -230,3 +230,19 @@ def test_agent_sees_only_the_choices_their_role_holds(client, tenant_a, mine):
     text = str(message)
     assert reverse("admin:orders_order_hold", args=[mine.pk]) in text  # agents hold and cancel
     assert reverse("admin:orders_order_cancel", args=[mine.pk]) in text
+
+
+def test_a_placed_orders_plan_names_skus_by_code_on_its_page(client, owner_a, tenant_a, stocked):
+    order, _ = order_create(
+        tenant=tenant_a,
+        data=order_input(
+            "SPLIT-1",
+            lines=[
+                {"sku": "SKU-123", "quantity": 1, "unit_price": "19.99"},
+                {"sku": "SKU-456", "quantity": 1, "unit_price": "9.99"},
+            ],
+        ),
+    )
+    client.force_login(owner_a)
+    body = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert "short of SKU-456 (0 available of 1)" in body
