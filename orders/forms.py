@@ -9,6 +9,11 @@ from django import forms
 from orders.states import HoldKind
 
 
+class HoldForm(forms.Form):
+    kind = forms.ChoiceField(choices=HoldKind.choices, initial=HoldKind.MANUAL)
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
 class CancelForm(forms.Form):
     reason = forms.CharField(
         max_length=500,
