@@ -279,6 +279,11 @@ def ship_to_outcome(request: HttpRequest, order: Order) -> tuple[int, str]:
     """What a new ship-to did to the order, in words, with the choices when it cannot ship."""
     address = str(order.ship_to)
     state = order.get_state_display().lower()
+    if order.state == OrderState.ON_HOLD:
+        return messages.SUCCESS, (
+            f"Order #{order.number} now ships to {address}; it stays on hold and is allocated "
+            "from the warehouses nearest the new address when its holds are released."
+        )
     if order.state not in (OrderState.BACKORDERED, OrderState.PARTIALLY_ALLOCATED):
         return messages.SUCCESS, f"Order #{order.number} now ships to {address}; re-allocated: it is {state}."
     country = (order.ship_to.country or "").upper()

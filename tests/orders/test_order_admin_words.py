@@ -246,3 +246,16 @@ def test_a_placed_orders_plan_names_skus_by_code_on_its_page(client, owner_a, te
     client.force_login(owner_a)
     body = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert "short of SKU-456 (0 available of 1)" in body
+
+
+def test_ship_to_of_a_held_order_says_it_stays_on_hold(client, owner_a, tenant_a, mine):
+    order_hold(tenant=tenant_a, order_id=mine.pk, kind="address", reason="Check the address")
+    client.force_login(owner_a)
+    response = client.post(
+        reverse("admin:orders_order_ship_to", args=[mine.pk]),
+        {"line1": "1 Sunset Blvd", "city": "Los Angeles", "postal_code": "90001", "country": "US"},
+        follow=True,
+    )
+    [message] = list(response.context["messages"])
+    assert "it stays on hold and is allocated" in str(message)
+    assert "re-allocated" not in str(message)
