@@ -79,7 +79,7 @@ class OrderActionsMixin:
             form=form,
             submit="Release holds",
             action="release_orders",
-            holds=active,
+            holds=hold_labels(active),
         )
 
     @capability_action(C.ORDERS_CANCEL, description="Cancel the selected orders…")
@@ -208,7 +208,7 @@ class OrderActionsMixin:
             form=form,
             submit="Release holds",
             order=order,
-            holds=active,
+            holds=hold_labels(active),
         )
 
     @requires_capability(C.ORDERS_CANCEL)
@@ -273,6 +273,12 @@ def active_hold_kinds(orders: list[Order]) -> dict[int, list[str]]:
     for order_id, kind in rows:
         found[order_id].append(kind)
     return found
+
+
+def hold_labels(active: dict[int, list[str]]) -> dict[int, list[str]]:
+    """The kinds of each order's holds as the merchant reads them ("Fraud review")."""
+    labels = dict(HoldKind.choices)
+    return {pk: [str(labels.get(kind, kind)) for kind in kinds] for pk, kinds in active.items()}
 
 
 def ship_to_outcome(request: HttpRequest, order: Order) -> tuple[int, str]:

@@ -79,6 +79,7 @@ def test_bulk_release_asks_which_kinds_and_keeps_the_others(client, owner_a, ten
     assert page.status_code == 200
     body = page.content.decode()
     assert "Fraud review" in body and "Address" in body and "Manual" not in body  # only kinds it has
+    assert "holds: Address, Fraud review" in body
     mine.refresh_from_db()
     assert mine.state == "on_hold"
 
