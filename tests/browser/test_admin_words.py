@@ -8,6 +8,7 @@ var/test-artifacts/admin-words, gitignored).
 from __future__ import annotations
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -43,6 +44,12 @@ class Admin:
         self.b.save_screenshot(str(self.shots / f"{self.step:02d}-{name}.png"))
 
     def text(self) -> str:
+        """The page's visible text (read again if the page was still being replaced)."""
+        for _ in range(3):
+            try:
+                return self.b.find_element(By.TAG_NAME, "body").text
+            except StaleElementReferenceException:
+                continue
         return self.b.find_element(By.TAG_NAME, "body").text
 
     def click_link(self, href_part: str) -> None:
@@ -167,7 +174,7 @@ def test_the_admin_speaks_the_merchants_language(browser, live_server, tenant_a,
 
     # 4. Bulk cancel asks first, with a reason.
     admin.bulk("/admin/orders/order/", [doomed.pk], "cancel_orders")
-    admin.wait_text("Cancel orders")
+    admin.wait_text("Cancelling gives back their stock")
     assert f"#{doomed.number}" in admin.text()
     assert Order.objects.for_tenant(tenant_a).get(pk=doomed.pk).state == "allocated"
     admin.fill("reason", "Duplicate of an earlier order")
@@ -180,7 +187,7 @@ def test_the_admin_speaks_the_merchants_language(browser, live_server, tenant_a,
 
     # 5. Bulk release asks which holds and why: the fraud review stays.
     admin.bulk("/admin/orders/order/", [held.pk], "release_orders")
-    admin.wait_text("Release holds")
+    admin.wait_text("Release the ticked kinds of hold")
     assert "Fraud review" in admin.text() and "Manual" in admin.text()
     admin.tick("kinds", "manual")
     admin.fill("reason", "Customer confirmed by phone")
