@@ -80,7 +80,7 @@ class WarehouseAssignment(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.membership_id} @ {self.warehouse_id}"
+        return f"{self.membership.user} works at {self.warehouse.code}"
 
 
 class PickList(TenantOwned):
@@ -213,7 +213,7 @@ class ShipmentLine(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.sku_id}"
+        return f"{self.quantity} × {self.sku.code}"
 
     @property
     def to_pick(self) -> int:
@@ -228,7 +228,7 @@ class Parcel(TenantOwned):
     height_mm = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"{self.weight_grams} g"
+        return f"Parcel of {self.weight_grams} g"
 
 
 class Label(TenantOwned):
@@ -296,7 +296,7 @@ class TrackingEvent(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.status} {self.status_date:%Y-%m-%d %H:%M}"
+        return f"{self.status.replace('_', ' ').capitalize()} at {self.status_date:%Y-%m-%d %H:%M}"
 
 
 class ShipmentNotification(TenantOwned):

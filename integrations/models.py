@@ -269,7 +269,7 @@ class SkuMapping(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel_sku or self.channel_variant_id} → {self.sku_id}"
+        return f"{self.channel_sku or self.channel_variant_id} → {self.sku.code}"
 
 
 class ChannelOrderState(models.TextChoices):
@@ -311,7 +311,7 @@ class ChannelOrder(TenantOwned):
         indexes = [models.Index(fields=["tenant", "state"], name="channelorder_state_idx")]
 
     def __str__(self) -> str:
-        return f"{self.account.kind} {self.name or self.external_id}"
+        return f"{self.account.get_kind_display()} order {self.name or self.external_id}"
 
 
 class ChannelOrderLine(TenantOwned):
@@ -369,7 +369,10 @@ class ChannelStock(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sku_id} on {self.account_id}: {self.published_quantity}"
+        shown = (
+            "not published yet" if self.published_quantity is None else f"{self.published_quantity} published"
+        )
+        return f"{self.sku.code} on {self.account.name}: {shown}"
 
 
 class RateBucket(TenantOwned):
@@ -393,4 +396,4 @@ class RateBucket(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.operation} on {self.account_id}: {self.tokens:.2f}/{self.burst}"
+        return f"{self.operation} on {self.account.name}: {self.tokens:.0f} of {self.burst} calls left"

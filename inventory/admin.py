@@ -10,10 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import NestedObjects
+from django.db import router
 from django.db.models import F, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
@@ -58,6 +62,16 @@ class TenantImportExportMixin(ImportExportMixin):
     import_form_class, export_form_class = ImportForm, ExportForm  # the admin theme's forms
     import_formats = [CSV, XLSX]
     export_formats = [CSV, XLSX]
+    # The import page with its errors as a readable list (it extends the page it replaces).
+    import_template_name = "admin/inventory/import_readable.html"
+
+    def get_import_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_import_context_data(**kwargs)
+        for klass in type(self).__mro__:
+            if klass is not TenantImportExportMixin and "import_template_name" in vars(klass):
+                context["readable_import_base"] = vars(klass)["import_template_name"]
+                break
+        return context
 
     def get_resource_kwargs(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return {"tenant": getattr(request, "tenant", None), "actor": request.user}
@@ -110,7 +124,65 @@ class SKUAdmin(TenantImportExportMixin, TenantAdmin):
     list_filter = ["active", "returnable"]
     search_fields = ["code", "name", "barcode"]
     inlines = [StockLevelInline]
+    actions = ["deactivate_skus"]
     capabilities = catalog_capabilities(C.SKUS_MANAGE)
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.deactivate_view)
+        return [
+            path("<path:object_id>/deactivate/", view, name="inventory_sku_deactivate"),
+            *super().get_urls(),
+        ]
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        """A SKU with history (stock rows, ledger, orders) is not deleted: say so, offer to deactivate it."""
+        sku = self.get_object(request, object_id)
+        if sku is not None and self.has_delete_permission(request, sku):
+            history = sku_history(sku)
+            if history:
+                return self._deactivate_page(request, sku, history, refused_delete=True)
+        return super().delete_view(request, object_id, extra_context)
+
+    def _deactivate_page(
+        self, request: HttpRequest, sku: SKU, history: list[tuple[str, int]], *, refused_delete: bool
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Cannot delete SKU {sku.code}" if refused_delete else f"Deactivate SKU {sku.code}",
+            "opts": self.model._meta,
+            "sku": sku,
+            "history": history,
+            "refused_delete": refused_delete,
+            "may_deactivate": self.may(request, "change"),
+        }
+        return TemplateResponse(request, "admin/inventory/sku/deactivate.html", context)
+
+    @requires_capability(C.SKUS_MANAGE)
+    def deactivate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        sku = self.get_object(request, object_id)
+        if sku is None:
+            raise Http404("No such SKU")
+        if request.method == "POST":
+            self._deactivate(request, sku)
+            return redirect(reverse("admin:inventory_sku_change", args=[sku.pk]))
+        return self._deactivate_page(request, sku, sku_history(sku), refused_delete=False)
+
+    def _deactivate(self, request: HttpRequest, sku: SKU) -> None:
+        if not sku.active:
+            self.message_user(request, f"SKU {sku.code} is already inactive.", messages.INFO)
+            return
+        services.sku_update(tenant=sku.tenant, sku_id=sku.pk, actor=request.user, active=False)
+        self.message_user(
+            request,
+            f"SKU {sku.code} is now inactive: new orders and checkouts refuse it and replenishment "
+            "leaves it out; orders already placed still ship, and its history stays.",
+            messages.SUCCESS,
+        )
+
+    @capability_action(C.SKUS_MANAGE, description="Deactivate the selected SKUs (keeps their history)")
+    def deactivate_skus(self, request: HttpRequest, queryset: QuerySet[SKU]) -> None:
+        for sku in queryset.select_related("tenant").order_by("code"):
+            self._deactivate(request, sku)
 
 
 @admin.register(Warehouse)
@@ -173,8 +245,92 @@ class StockLevelAdmin(TenantImportExportMixin, TenantAdmin):
 
     def get_urls(self) -> list[Any]:
         urls = super().get_urls()
-        view = self.admin_site.admin_view(self.replenishment_view)
-        return [path("replenishment/", view, name="inventory_replenishment"), *urls]
+        site = self.admin_site
+        return [
+            path("replenishment/", site.admin_view(self.replenishment_view), name="inventory_replenishment"),
+            path(
+                "replenishment/reorder/",
+                site.admin_view(self.replenishment_reorder_view),
+                name="inventory_replenishment_reorder",
+            ),
+            path(
+                "replenishment/transfer/",
+                site.admin_view(self.replenishment_transfer_view),
+                name="inventory_replenishment_transfer",
+            ),
+            *urls,
+        ]
+
+    def _suggestion_input(self, request: HttpRequest, *names: str) -> dict[str, int]:
+        """The posted ids and quantity of a suggestion, each id one of the tenant's rows (else 404)."""
+        tenant = getattr(request, "tenant", None)
+        try:
+            values = {name: int(request.POST.get(name, "")) for name in (*names, "quantity")}
+        except ValueError:
+            raise Http404("No such suggestion")
+        if tenant is None or not SKU.objects.for_tenant(tenant).filter(pk=values["sku_id"]).exists():
+            raise Http404("No such SKU")
+        for name in names:
+            if name.endswith("warehouse_id") and not (
+                Warehouse.objects.for_tenant(tenant).filter(pk=values[name]).exists()
+            ):
+                raise Http404("No such warehouse")
+        return values
+
+    @requires_capability(C.INBOUND_MANAGE)
+    def replenishment_reorder_view(self, request: HttpRequest) -> HttpResponse:
+        """One click: a reorder suggestion becomes a purchase order expected at its warehouse."""
+        if request.method != "POST":
+            return redirect(reverse("admin:inventory_replenishment"))
+        data = self._suggestion_input(request, "sku_id", "warehouse_id")
+        reference = f"REPL-{timezone.localdate():%Y%m%d}-{data['sku_id']}-{data['warehouse_id']}"
+        try:
+            shipment = services.inbound_create(
+                tenant=request.tenant,  # type: ignore[attr-defined]
+                warehouse_id=data["warehouse_id"],
+                lines=[(data["sku_id"], data["quantity"])],
+                reference=reference,
+                actor=request.user,
+            )
+        except InventoryError as exc:
+            self.message_user(request, f"No purchase order made: {exc.message}", messages.WARNING)
+            return redirect(reverse("admin:inventory_replenishment"))
+        line = shipment.lines.select_related("sku").get()
+        self.message_user(
+            request,
+            f"Purchase order {shipment.reference} made: {line.quantity_expected} × {line.sku.code} "
+            f"expected at {shipment.warehouse.code}. Add the supplier and the date you expect it.",
+            messages.SUCCESS,
+        )
+        return redirect(reverse("admin:inventory_inboundshipment_change", args=[shipment.pk]))
+
+    @requires_capability(C.INBOUND_MANAGE)
+    def replenishment_transfer_view(self, request: HttpRequest) -> HttpResponse:
+        """One click: a transfer suggestion leaves the source now and is expected at the destination."""
+        if request.method != "POST":
+            return redirect(reverse("admin:inventory_replenishment"))
+        data = self._suggestion_input(request, "sku_id", "from_warehouse_id", "to_warehouse_id")
+        try:
+            _source, shipment = services.stock_transfer(
+                tenant=request.tenant,  # type: ignore[attr-defined]
+                sku_id=data["sku_id"],
+                from_warehouse_id=data["from_warehouse_id"],
+                to_warehouse_id=data["to_warehouse_id"],
+                quantity=data["quantity"],
+                actor=request.user,
+                in_transit=True,
+            )
+        except InventoryError as exc:
+            self.message_user(request, f"No transfer made: {exc.message}", messages.WARNING)
+            return redirect(reverse("admin:inventory_replenishment"))
+        self.message_user(
+            request,
+            f"Transfer {shipment.reference} made: {data['quantity']} unit(s) left "
+            f"{shipment.source_warehouse.code} and are in transit to {shipment.warehouse.code}; "
+            "receive them there when they arrive.",
+            messages.SUCCESS,
+        )
+        return redirect(reverse("admin:inventory_inboundshipment_change", args=[shipment.pk]))
 
     @requires_capability(C.REPLENISHMENT_VIEW)
     def replenishment_view(self, request: HttpRequest) -> HttpResponse:
@@ -192,8 +348,20 @@ class StockLevelAdmin(TenantImportExportMixin, TenantAdmin):
             "title": "Replenishment",
             "opts": self.model._meta,
             "report": report,
+            "can_act": request_has(request, C.INBOUND_MANAGE),
         }
         return TemplateResponse(request, "admin/inventory/replenishment.html", context)
+
+
+def sku_history(sku: SKU) -> list[tuple[str, int]]:
+    """What keeps a SKU from being deleted: the rows that refer to it, counted by kind."""
+    collector = NestedObjects(using=router.db_for_write(SKU, instance=sku))
+    collector.collect([sku])
+    counts: dict[str, int] = {}
+    for obj in collector.protected:
+        label = str(obj._meta.verbose_name_plural)
+        counts[label] = counts.get(label, 0) + 1
+    return sorted(counts.items())
 
 
 @admin.register(StockMovement)
@@ -283,9 +451,21 @@ class InboundShipmentAdmin(TenantAdmin):
     def receive_outstanding(self, request: HttpRequest, queryset: QuerySet[InboundShipment]) -> None:
         for shipment in queryset.select_related("tenant").order_by("pk"):
             try:
-                services.inbound_receive(tenant=shipment.tenant, shipment_id=shipment.pk, actor=request.user)
+                after = services.inbound_receive(
+                    tenant=shipment.tenant, shipment_id=shipment.pk, actor=request.user
+                )
             except InventoryError as exc:
                 self.message_user(request, f"{shipment}: {exc.message}", messages.WARNING)
             else:
-                url = reverse("admin:inventory_inboundshipment_change", args=[shipment.pk])
-                self.message_user(request, format_html('Received <a href="{}">{}</a>.', url, shipment))
+                # The shipment as the receipt left it: its state now, not the one it was selected in.
+                url = reverse("admin:inventory_inboundshipment_change", args=[after.pk])
+                self.message_user(
+                    request,
+                    format_html(
+                        'Received everything outstanding on <a href="{}">{} {}</a>: it is now {}.',
+                        url,
+                        after.get_kind_display(),
+                        after.reference or after.pk,
+                        after.get_state_display().lower(),
+                    ),
+                )

@@ -148,6 +148,7 @@ class CandidateWarehouse:
     active: bool = True
     ships_to: tuple[str, ...] = ()
     stock: Mapping[int, tuple[int, int]] = field(default_factory=dict)
+    sku_codes: Mapping[int, str] = field(default_factory=dict)  # sku_id -> code, for explanations
 
     def ships_to_country(self, country: str) -> bool:
         return not self.ships_to or country.upper() in self.ships_to
@@ -162,6 +163,13 @@ def _fmt_km(km: float | None) -> str:
     return "distance unknown" if km is None else f"{km:,.0f} km"
 
 
+def _sku_codes(candidates: Sequence[CandidateWarehouse]) -> dict[int, str]:
+    codes: dict[int, str] = {}
+    for cand in candidates:
+        codes.update(cand.sku_codes)
+    return codes
+
+
 def plan_allocation(
     lines: Sequence[DemandLine],
     candidates: Iterable[CandidateWarehouse],
@@ -170,6 +178,8 @@ def plan_allocation(
 ) -> AllocationPlan:
     """Decide where each line ships from. Pure: reads only its arguments."""
     lines = [line for line in lines if line.quantity > 0]
+    candidates = list(candidates)
+    codes = _sku_codes(candidates)
     country = (ship_to.country or "").upper()
     origin = ship_to.coordinates()
     notes: list[str] = []
@@ -181,6 +191,7 @@ def plan_allocation(
 
     distances: dict[int, float | None] = {}
     eligible: list[CandidateWarehouse] = []
+    refused_country: list[str] = []
     for cand in candidates:
         if not cand.active:
             notes.append(f"{cand.code}: not a candidate (inactive).")
@@ -190,6 +201,7 @@ def plan_allocation(
             continue
         if not cand.ships_to_country(country):
             notes.append(f"{cand.code}: not a candidate (does not ship to {country}).")
+            refused_country.append(cand.code)
             continue
         if origin is not None and cand.latitude is not None and cand.longitude is not None:
             distances[cand.id] = haversine_km(origin, (float(cand.latitude), float(cand.longitude)))
@@ -239,7 +251,10 @@ def plan_allocation(
                 SINGLE_NEAREST, " ".join(notes), picks, {line.key: 0 for line in lines}, {cand.id: info(cand)}
             )
         if position < 5:  # explain the nearest few that could not
-            lacking = ", ".join(f"SKU {sku} ({cand.available(sku)} of {demand[sku]})" for sku in short)
+            lacking = ", ".join(
+                f"{codes.get(sku, f'SKU #{sku}')} ({cand.available(sku)} available of {demand[sku]})"
+                for sku in short
+            )
             notes.append(f"{describe(cand)} cannot ship everything: short of {lacking}.")
 
     # 2./3. greedy cover: fewest warehouses covering the most units, nearest first on ties
@@ -290,6 +305,11 @@ def plan_allocation(
     strategy = PARTIAL_BACKORDER if picks else BACKORDER
     if picks:
         notes.append(f"Allocated what exists: {chosen_text}; {missing} unit(s) backordered.")
+    elif not eligible and refused_country:
+        notes.append(
+            f"No warehouse ships to {country} ({', '.join(refused_country)} do not); "
+            f"{missing} unit(s) backordered."
+        )
     else:
         notes.append(f"No stock anywhere for this order; {missing} unit(s) backordered.")
     if not policy.allow_backorder:
@@ -306,11 +326,15 @@ def candidates_from_levels(levels: Iterable[Any], sku_ids: set[int]) -> list[Can
     """Candidates from StockLevel rows (or anything shaped like them, with .warehouse)."""
     by_warehouse: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
     warehouses: dict[int, Any] = {}
+    codes: dict[int, str] = {}
     for level in levels:
         if level.sku_id not in sku_ids:
             continue
         warehouses[level.warehouse_id] = level.warehouse
         by_warehouse[level.warehouse_id][level.sku_id] = (level.pk, level.available)
+        code = getattr(level, "sku_code", "")
+        if code:
+            codes[level.sku_id] = code
     return [
         CandidateWarehouse(
             id=wh.pk,
@@ -321,6 +345,7 @@ def candidates_from_levels(levels: Iterable[Any], sku_ids: set[int]) -> list[Can
             active=wh.active,
             ships_to=tuple(str(c).upper() for c in (wh.ships_to or [])),
             stock=by_warehouse[wh_id],
+            sku_codes=codes,
         )
         for wh_id, wh in warehouses.items()
     ]
@@ -361,6 +386,7 @@ class _LevelRow:
     allocated: int
     reserved: int
     warehouse: _WarehouseRow
+    sku_code: str = ""
 
     @property
     def available(self) -> int:
@@ -385,7 +411,14 @@ def levels_from_rows(rows: list[dict[str, Any]]) -> dict[int, _LevelRow]:
                 row["warehouse__ships_to"] or [],
             )
         levels[row["pk"]] = _LevelRow(
-            row["pk"], row["sku_id"], wh_id, row["on_hand"], row["allocated"], row["reserved"], wh
+            row["pk"],
+            row["sku_id"],
+            wh_id,
+            row["on_hand"],
+            row["allocated"],
+            row["reserved"],
+            wh,
+            row.get("sku__code", ""),
         )
     return levels
 

@@ -273,6 +273,7 @@ STOCK_ROW_FIELDS = (
     "warehouse__priority",
     "warehouse__active",
     "warehouse__ships_to",
+    "sku__code",  # for the plan's explanation; the lock is on the stock rows only (of=self)
 )
 
 

@@ -101,7 +101,10 @@ class StockLevel(TenantOwned):
         indexes = [models.Index(fields=["tenant", "warehouse", "sku"], name="stocklevel_wh_sku_idx")]
 
     def __str__(self) -> str:
-        return f"{self.sku_id}@{self.warehouse_id}: {self.on_hand}/{self.allocated}/{self.reserved}"
+        return (
+            f"{self.sku.code} at {self.warehouse.code}: {self.on_hand} on hand, "
+            f"{self.allocated} allocated, {self.reserved} reserved"
+        )
 
     @property
     def available(self) -> int:
@@ -139,7 +142,9 @@ class StockMovement(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reason} {self.delta:+d} ({self.reference})"
+        where = f"{self.sku.code} at {self.warehouse.code}"
+        text = f"{self.get_reason_display()} {self.delta:+d} × {where}"
+        return f"{text} ({self.reference})" if self.reference else text
 
 
 class ReservationState(models.TextChoices):
@@ -161,7 +166,7 @@ class Reservation(TenantOwned):
         indexes = [models.Index(fields=["tenant", "state", "expires_at"], name="reservation_expiry_idx")]
 
     def __str__(self) -> str:
-        return f"Reservation {self.pk} ({self.state})"
+        return f"Reservation {self.reference or self.pk} ({self.get_state_display().lower()})"
 
 
 class ReservationLine(TenantOwned):
@@ -172,7 +177,7 @@ class ReservationLine(TenantOwned):
     quantity = models.PositiveIntegerField()
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.sku_id}@{self.warehouse_id}"
+        return f"{self.quantity} × {self.sku.code} at {self.warehouse.code}"
 
 
 class InboundKind(models.TextChoices):
@@ -211,7 +216,7 @@ class InboundShipment(TenantOwned):
         indexes = [models.Index(fields=["tenant", "state", "expected_at"], name="inbound_open_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.reference or self.pk} ({self.state})"
+        return f"{self.get_kind_display()} {self.reference or self.pk} ({self.get_state_display().lower()})"
 
 
 class InboundLine(TenantOwned):
@@ -231,7 +236,7 @@ class InboundLine(TenantOwned):
         indexes = [models.Index(fields=["tenant", "sku"], name="inboundline_sku_idx")]
 
     def __str__(self) -> str:
-        return f"{self.quantity_received}/{self.quantity_expected} × {self.sku_id}"
+        return f"{self.sku.code}: {self.quantity_received} of {self.quantity_expected} received"
 
     @property
     def quantity_outstanding(self) -> int:

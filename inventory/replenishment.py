@@ -4,12 +4,15 @@ Per SKU and warehouse:
 * velocity: units shipped per day over a trailing window (from shipment ledger rows);
 * days of cover: available / velocity;
 * position: available + incoming (open purchase orders and transfers in transit);
-* reorder when the position will not last the lead time plus safety stock
-  (position < velocity × lead time + safety stock), or when it is at or below the
-  reorder point; suggest enough to cover lead time + `target_days` plus safety stock.
+* reorder only where there is demand (units shipped in the window): when the position
+  will not last the lead time plus safety stock (position < velocity × lead time + safety
+  stock), or is at or below the reorder point; suggest enough to cover lead time +
+  `target_days` plus safety stock. A row at its reorder point that sold nothing is listed
+  apart (`idle_low`), never suggested: stock that does not move needs no more of it.
 * transfer instead when another warehouse holds the same SKU far beyond its own needs
   (more than `surplus_days` of cover, or stock that does not move at all above its
   reorder point): nearest donor first.
+* every suggestion says why, in words (`reason`).
 
 Reads only; three queries whatever the catalogue size.
 """
@@ -52,6 +55,8 @@ class StockSignal:
     needs_reorder: bool
     reorder_quantity: int
     surplus: int  # units this warehouse could give away
+    reason: str = ""  # why it is suggested, for the merchant
+    below_point: bool = False  # at or below its reorder point (with or without sales)
 
     @property
     def position(self) -> int:
@@ -67,6 +72,8 @@ class TransferSuggestion:
     quantity: int
     distance_km: float | None
     reason: str
+    from_warehouse_id: int = 0
+    to_warehouse_id: int = 0
 
 
 @dataclass
@@ -78,6 +85,11 @@ class ReplenishmentReport:
     @property
     def reorders(self) -> list[StockSignal]:
         return [s for s in self.signals if s.needs_reorder and s.reorder_quantity > 0]
+
+    @property
+    def idle_low(self) -> list[StockSignal]:
+        """At or below the reorder point, but nothing sold in the window: not suggested."""
+        return [s for s in self.signals if s.below_point and s.shipped <= 0]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,11 +109,23 @@ def _signal(
     cover = None if velocity <= 0 else round(available / velocity, 1)
     below_point = level.reorder_point > 0 and position <= level.reorder_point
     short_for_lead = velocity > 0 and position < velocity * lead + level.safety_stock
-    needs = below_point or short_for_lead
+    needs = velocity > 0 and (below_point or short_for_lead)
     quantity = 0
+    reason = ""
     if needs:
         target = max(math.ceil(velocity * (lead + target_days)) + level.safety_stock, level.reorder_point + 1)
         quantity = max(0, target - position)
+        lasts = f"lasts {cover:g} days" if cover is not None else "lasts no time"
+        why = (
+            f"less than the {lead}-day lead time plus safety stock {level.safety_stock}"
+            if short_for_lead
+            else f"at or below the reorder point {level.reorder_point}"
+        )
+        reason = (
+            f"Sold {shipped} in {window_days} days ({velocity:.2g}/day). {available} available and "
+            f"{incoming} incoming: {lasts}, {why}. {quantity} more cover the lead time plus "
+            f"{target_days} days."
+        )
     keep = max(math.ceil(velocity * surplus_days), level.reorder_point + level.safety_stock)
     surplus = max(0, available - keep) if not needs else 0
     return StockSignal(
@@ -122,6 +146,8 @@ def _signal(
         needs_reorder=needs,
         reorder_quantity=quantity,
         surplus=surplus,
+        reason=reason,
+        below_point=below_point,
     )
 
 
@@ -173,7 +199,7 @@ def replenishment_report(
         for level in levels
     ]
     warehouses = {level.warehouse_id: level.warehouse for level in levels}
-    signals, transfers = _suggest_transfers(signals, warehouses)
+    signals, transfers = _suggest_transfers(signals, warehouses, window_days)
     if warehouse_id is not None:
         signals = [s for s in signals if s.warehouse_id == warehouse_id]
         code = warehouses[warehouse_id].code if warehouse_id in warehouses else None
@@ -190,7 +216,7 @@ def _distance(a: Any, b: Any) -> float | None:
 
 
 def _suggest_transfers(
-    signals: list[StockSignal], warehouses: dict[int, Any]
+    signals: list[StockSignal], warehouses: dict[int, Any], window_days: int = DEFAULT_WINDOW_DAYS
 ) -> tuple[list[StockSignal], list[TransferSuggestion]]:
     """Cover reorders from other warehouses' surplus first; what a transfer covers is not reordered."""
     by_sku: dict[int, list[int]] = defaultdict(list)
@@ -220,7 +246,9 @@ def _suggest_transfers(
                 need -= qty
                 src = signals[donor]
                 cover = (
-                    "no recent sales" if src.days_of_cover is None else f"{src.days_of_cover:g} days of cover"
+                    f"sold nothing in {window_days} days"
+                    if src.days_of_cover is None
+                    else f"{src.days_of_cover:g} days of cover"
                 )
                 transfers.append(
                     TransferSuggestion(
@@ -231,11 +259,17 @@ def _suggest_transfers(
                         quantity=qty,
                         distance_km=_distance(warehouses[src.warehouse_id], to_wh),
                         reason=(
-                            f"{src.warehouse} has {src.available} available ({cover}); "
-                            f"{sig.warehouse} is short ({sig.position} on hand and incoming, "
-                            f"{sig.velocity_per_day:g}/day, lead time {sig.lead_time_days} days)."
+                            f"{sig.warehouse} sold {sig.shipped} in {window_days} days "
+                            f"({sig.velocity_per_day:g}/day) and has {sig.position} available and "
+                            f"incoming, short for its {sig.lead_time_days}-day lead time; "
+                            f"{src.warehouse} has {src.available} available ({cover})."
                         ),
+                        from_warehouse_id=src.warehouse_id,
+                        to_warehouse_id=sig.warehouse_id,
                     )
                 )
-            signals[needy] = replace(sig, reorder_quantity=need)
+            reason = sig.reason
+            if 0 < need < sig.reorder_quantity:
+                reason += f" Transfers cover {sig.reorder_quantity - need}; order the other {need}."
+            signals[needy] = replace(sig, reorder_quantity=need, reason=reason)
     return signals, transfers

@@ -92,7 +92,7 @@ class Membership(TenantOwned):
         indexes = [models.Index(fields=["user", "tenant"], name="membership_user_idx")]
 
     def __str__(self) -> str:
-        return f"{self.user} @ {self.tenant_id} ({self.role})"
+        return f"{self.user} at {self.tenant.name} ({self.get_role_display().lower()})"
 
 
 API_KEY_PREFIX = "oms"
@@ -177,7 +177,7 @@ class AuditEvent(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.object_type}:{self.object_id}"
+        return f"{self.action} of {self.object_type} {self.object_id} by {self.actor}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None or kwargs.get("force_update"):
@@ -206,7 +206,7 @@ class IdempotencyRecord(TenantOwned):
         indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
 
     def __str__(self) -> str:
-        return f"{self.scope} {self.key}"
+        return f"Idempotency key {self.key} on {self.scope}"
 
 
 class OutboxState(models.TextChoices):

@@ -31,9 +31,11 @@ from oms.core.admin import (
 from oms.core.errors import DomainError
 from oms.core.roles import Capability, refund_check, refund_limit
 from orders import services
+from orders.admin_actions import OrderActionsMixin, run_each, ship_to_outcome
+from orders.forms import HoldForm
 from orders.models import Customer, Hold, Order, OrderEvent, OrderLine, Payment
 from orders.payments import services as payment_services
-from orders.states import EDITABLE, FULFILLING, HoldKind, OrderState
+from orders.states import EDITABLE, FULFILLING, OrderState
 
 STATE_COLOURS = {
     OrderState.PENDING: "#6b7280",
@@ -48,23 +50,6 @@ STATE_COLOURS = {
     OrderState.COMPLETED: "#166534",
     OrderState.CANCELLED: "#374151",
 }
-
-
-def run_each(
-    model_admin: Any, request: HttpRequest, rows: Any, verb: str, noun: str, call: Any, *, label: Any
-) -> None:
-    """Run a service per selected row; report what was done and, row by row, what a rule refused."""
-    done, failed = 0, []
-    for row in rows:
-        try:
-            call(row)
-            done += 1
-        except DomainError as exc:
-            failed.append(f"{label(row)}: {exc.message}")
-    if done:
-        model_admin.message_user(request, f"{verb} {done} {noun}.", messages.SUCCESS)
-    if failed:
-        model_admin.message_user(request, "Not changed: " + "; ".join(failed), messages.WARNING)
 
 
 C = Capability
@@ -163,7 +148,7 @@ class OrderResource(resources.ModelResource):
 
 
 @admin.register(Order)
-class OrderAdmin(TenantExportActionMixin, TenantAdmin):
+class OrderAdmin(OrderActionsMixin, TenantExportActionMixin, TenantAdmin):
     resource_classes = [OrderResource]
     list_display = [
         "number",
@@ -205,7 +190,7 @@ class OrderAdmin(TenantExportActionMixin, TenantAdmin):
     ]
     fields = readonly_fields
     show_full_result_count = False
-    change_form_template = "admin/orders/order/change_form.html"
+    change_form_template = "admin/orders/order/change_form_actions.html"
     # Orders come from channels and the API, and are cancelled, never deleted: their history stays.
     capabilities = {
         "view": C.ORDERS_VIEW,
@@ -225,6 +210,7 @@ class OrderAdmin(TenantExportActionMixin, TenantAdmin):
             "ship_to_editable": order is not None
             and order.state in EDITABLE
             and self.has_change_permission(request, order),
+            **self._order_buttons(request, order),
             "show_save": False,
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
@@ -233,8 +219,26 @@ class OrderAdmin(TenantExportActionMixin, TenantAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self) -> list[Any]:
-        view = self.admin_site.admin_view(self.change_ship_to_view)
-        return [path("<path:object_id>/ship-to/", view, name="orders_order_ship_to"), *super().get_urls()]
+        site = self.admin_site
+        return [
+            path(
+                "<path:object_id>/ship-to/",
+                site.admin_view(self.change_ship_to_view),
+                name="orders_order_ship_to",
+            ),
+            path("<path:object_id>/hold/", site.admin_view(self.order_hold_view), name="orders_order_hold"),
+            path(
+                "<path:object_id>/release/",
+                site.admin_view(self.order_release_view),
+                name="orders_order_release",
+            ),
+            path(
+                "<path:object_id>/cancel/",
+                site.admin_view(self.order_cancel_view),
+                name="orders_order_cancel",
+            ),
+            *super().get_urls(),
+        ]
 
     @admin.display(description="Ship to")
     def ship_to_address(self, order: Order) -> str:
@@ -248,17 +252,14 @@ class OrderAdmin(TenantExportActionMixin, TenantAdmin):
         form = ShipToForm(request.POST or None, initial=order.ship_to.as_dict())
         if request.method == "POST" and form.is_valid():
             try:
-                services.order_edit(
+                edited = services.order_edit(
                     tenant=order.tenant, order_id=order.pk, ship_to=form.cleaned_data, actor=request.user
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
-                self.message_user(
-                    request,
-                    f"Order #{order.number} now ships to the new address; re-allocated.",
-                    messages.SUCCESS,
-                )
+                level, text = ship_to_outcome(request, edited)
+                self.message_user(request, text, level)
                 return redirect(reverse("admin:orders_order_change", args=[order.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -329,14 +330,6 @@ class OrderAdmin(TenantExportActionMixin, TenantAdmin):
         }
         return TemplateResponse(request, "admin/orders/order/hold.html", context)
 
-    @capability_action(C.ORDERS_HOLD, description="Release the holds on the selected orders")
-    def release_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._apply(request, queryset, "Released", services.order_release, reason="Released from the admin")
-
-    @capability_action(C.ORDERS_CANCEL, description="Cancel the selected orders")
-    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._apply(request, queryset, "Cancelled", services.order_cancel, reason="Cancelled from the admin")
-
     @capability_action(C.ORDERS_SHIP, description="Mark the allocated units of the selected orders shipped")
     def ship_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         """For merchants who ship outside the OMS: every allocated unit leaves, one shipment per order.
@@ -387,11 +380,6 @@ class ShipToForm(forms.Form):
             if problem:
                 self.add_error("country" if problem[0] == "invalid_country" else "postal_code", problem[1])
         return data
-
-
-class HoldForm(forms.Form):
-    kind = forms.ChoiceField(choices=HoldKind.choices, initial=HoldKind.MANUAL)
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class RefundForm(forms.Form):

@@ -85,6 +85,9 @@ class OrderNumber(TenantOwned):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant"], name="ordernumber_one_per_tenant")]
 
+    def __str__(self) -> str:
+        return f"Last order number {self.last_value}"
+
 
 class Order(ConcurrentTransitionMixin, TenantOwned):
     channel = models.CharField(max_length=32, default="api")
@@ -248,7 +251,7 @@ class Allocation(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} from {self.warehouse_id}"
+        return f"{self.quantity} from {self.warehouse.code}"
 
 
 class Hold(TenantOwned):
@@ -292,7 +295,12 @@ class OrderEvent(TenantOwned):
         indexes = [models.Index(fields=["tenant", "order", "created_at"], name="orderevent_order_time_idx")]
 
     def __str__(self) -> str:
-        moved = f": {self.from_state} → {self.to_state}" if self.from_state and self.to_state else ""
+        labels = dict(OrderState.choices)
+        moved = (
+            f": {labels.get(self.from_state, self.from_state)} → {labels.get(self.to_state, self.to_state)}"
+            if self.from_state and self.to_state
+            else ""
+        )
         return f"{self.get_type_display()}{moved}"
 
 
@@ -339,7 +347,7 @@ class Payment(ConcurrentTransitionMixin, TenantOwned):
         indexes = [models.Index(fields=["tenant", "provider", "provider_id"], name="payment_provider_idx")]
 
     def __str__(self) -> str:
-        return f"{self.provider} {self.provider_id or self.pk} ({self.state})"
+        return f"{self.provider} {self.provider_id or self.pk} ({self.get_state_display().lower()})"
 
     @property
     def refundable(self) -> Decimal:
@@ -436,4 +444,4 @@ class BackorderSweepRequest(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"backorder sweep owed for SKU {self.sku_id} ({self.requests} requests)"
+        return f"Backorder sweep owed for {self.sku.code} ({self.requests} request(s))"

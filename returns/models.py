@@ -233,7 +233,8 @@ class ReturnReceipt(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} {self.condition} → {self.disposition}"
+        condition, disposition = self.get_condition_display(), self.get_disposition_display()
+        return f"{self.quantity} {condition.lower()} → {disposition.lower()}"
 
 
 class ReturnExchangeLine(TenantOwned):

@@ -23,7 +23,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, Self
 
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import DEFAULT_DB_ALIAS, connections, models, router
 from django.db.models import Q
 from django.db.models.constants import LOOKUP_SEP
@@ -321,6 +321,53 @@ class TenantOwned(models.Model):
         instance = super().from_db(db, field_names, values)
         _remember_references([instance])
         return instance
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        """Django's, but a conditional unique constraint (one live label per shipment, a channel
+        SKU mapped once) speaks like the others, not "Constraint “name” is violated"."""
+        using = router.db_for_write(self.__class__, instance=self)
+        errors: dict[str, Any] = {}
+        for model_class, model_constraints in self.get_constraints():
+            for constraint in model_constraints:
+                try:
+                    constraint.validate(model_class, self, exclude=exclude, using=using)
+                except ValidationError as exc:
+                    error = exc
+                    if (
+                        isinstance(constraint, models.UniqueConstraint)
+                        and constraint.fields
+                        and constraint.violation_error_message == constraint.default_violation_error_message
+                    ):
+                        error = self.unique_error_message(model_class, constraint.fields)
+                    if getattr(error, "code", None) == "unique" and len(constraint.fields) == 1:
+                        errors.setdefault(constraint.fields[0], []).append(error)
+                    else:
+                        errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def unique_error_message(self, model_class: Any, unique_check: Any) -> ValidationError:
+        """A duplicate within the tenant, in the merchant's words: "A SKU with code X already exists."
+
+        Every tenant-owned unique constraint starts with `tenant`, which the person never chose;
+        Django would say "SKU with this Tenant and Code already exists"."""
+        fields = [name for name in unique_check if name != "tenant"]
+        if "tenant" not in unique_check or not fields:
+            return super().unique_error_message(model_class, unique_check)
+        opts = model_class._meta
+        parts = []
+        for name in fields:
+            field = opts.get_field(name)
+            value = getattr(self, field.name, None)
+            if field.is_relation and value is not None:
+                value = getattr(value, "code", None) or getattr(value, "number", None) or value
+            parts.append(f"{field.verbose_name} {value}")
+        noun = str(opts.verbose_name)
+        article = "An" if noun[:1].lower() in "aeiou" else "A"
+        return ValidationError(
+            f"{article} {noun} with {' and '.join(parts)} already exists.",
+            code="unique_together",
+        )
 
 
 # --- the row-level wall ---------------------------------------------------------------------

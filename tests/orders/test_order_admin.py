@@ -76,7 +76,10 @@ def test_bulk_hold_and_cancel_go_through_services(client, owner_a, orders_of_bot
     assert mine.state == "on_hold"
     assert mine.holds.get().reason == "Card country differs from ship-to"
     assert theirs.state == "allocated"  # another tenant's id in the POST is ignored
-    client.post(CHANGELIST, {"action": "cancel_orders", "_selected_action": [mine.pk]})
+    client.post(
+        CHANGELIST,
+        {"action": "cancel_orders", "_selected_action": [mine.pk], "apply": "1", "reason": "Customer asked"},
+    )
     mine.refresh_from_db()
     assert mine.state == "cancelled"
     assert mine.events.filter(type="cancelled").get().actor == "user:owner@acme.test"

@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from inventory.models import SKU, Reservation, StockLevel, StockMovement, Warehouse
+from inventory.services import stock_ship
 from oms.models import Role
 from oms.services import api_key_create
 from tests.conftest import api_client_for
@@ -292,8 +293,11 @@ def test_another_tenants_reservation_is_404(api_a, api_b, stocked, tenant_a):
 
 # --- replenishment ---------------------------------------------------------------------------
 def test_replenishment_lists_reorders(api_a, tenant_a, warehouses, sku_a):
-    level = stock(tenant_a, sku_a, warehouses[0], 2)
-    StockLevel.objects.for_tenant(tenant_a).filter(pk=level.pk).update(reorder_point=5)
+    level = stock(tenant_a, sku_a, warehouses[0], 10)
+    StockLevel.objects.for_tenant(tenant_a).filter(pk=level.pk).update(reorder_point=5, allocated=8)
+    stock_ship(tenant=tenant_a, picks=[(level.pk, 8)], reference="orders")  # it sells: 2 left
+    idle = stock(tenant_a, sku_a, warehouses[1], 2)  # at its reorder point, but sells nothing
+    StockLevel.objects.for_tenant(tenant_a).filter(pk=idle.pk).update(reorder_point=5)
     response = api_a.get("/api/v1/replenishment/")
     assert response.status_code == 200
     reorders = response.json()["reorders"]
