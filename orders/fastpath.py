@@ -32,6 +32,7 @@ from inventory.allocation import (
 )
 from inventory.locks import STOCK_ROW_FIELDS, stock_take_guarded
 from inventory.models import StockLevel
+from inventory.signals import stock_taken
 from orders.models import Allocation, OrderLine
 from orders.states import WAITING
 
@@ -103,3 +104,4 @@ def stock_take(*, tenant: Any, plan: AllocationPlan, now: Any) -> None:
         wanted[pick.stock_level_id] = wanted.get(pick.stock_level_id, 0) + pick.quantity
     if not stock_take_guarded(tenant=tenant, wanted=wanted, now=now):
         raise StockMoved(f"Stock rows {sorted(wanted)} changed since the plan")
+    stock_taken.send(sender="inventory", tenant_id=tenant.pk, stock_level_ids=sorted(wanted))
