@@ -23,6 +23,7 @@ MIN_SECRET_LENGTH = 24
 class WebhookEndpointForm(forms.ModelForm):
     """The secret is never rendered back; blank on edit keeps the stored one."""
 
+    url = forms.URLField(max_length=500, assume_scheme="https", help_text="http:// or https:// only")
     events = forms.MultipleChoiceField(
         choices=EventType.choices, widget=forms.CheckboxSelectMultiple, required=False
     )

@@ -110,13 +110,13 @@ def webhook_deliveries_replay(*, tenant: Any, delivery_ids: list[int], actor: An
     rows = (
         WebhookDelivery.objects.for_tenant(tenant)
         .filter(pk__in=delivery_ids)
-        .select_related("event", "endpoint")
+        .select_related("event", "endpoint", "tenant")
     )
     count = 0
     for old in rows:
         new = _delivery_create(event=old.event, endpoint=old.endpoint, replay_of=old)
         audit_record(
-            tenant=old.tenant_id,
+            tenant=old.tenant,
             actor=actor,
             action="webhook_delivery.replayed",
             obj=new,
