@@ -24,6 +24,7 @@ from integrations.inbox import inbound_event_reject
 from integrations.models import ChannelAccount, ChannelOrder, ChannelStock, SkuMapping
 from inventory.allocation import ShipTo
 from inventory.services import inbound_create, reservation_create
+from notifications.models import EmailTemplate, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from oms.core.audit import audit_record
 from oms.models import Membership, Role
 from oms.services import api_key_create
@@ -218,8 +219,6 @@ def _returns_world(tenant: Any, tag: str, order: Any, warehouse: Any, payment: A
 
 def _notifications_world(tenant: Any, tag: str) -> None:
     """A webhook endpoint with one delivery of an event, and an email template of the tenant's own."""
-    from notifications.models import EmailTemplate, WebhookDelivery, WebhookEndpoint, WebhookEvent
-
     low = tag.lower()
     endpoint = WebhookEndpoint.objects.create(
         tenant=tenant,

@@ -160,3 +160,33 @@ def test_only_http_urls_and_no_private_hosts_by_default(settings):
     assert endpoint_url_problem("http://10.0.0.5/x")
     assert endpoint_url_problem("http://localhost/x")
     assert endpoint_url_problem("https://erp.example.com/hooks") is None
+
+
+def test_a_dead_lettered_inbound_event_alerts_owners_and_managers(
+    tenant_a, owner_a, manager_a, django_capture_on_commit_callbacks, monkeypatch
+):
+    from integrations import inbox
+    from integrations.models import ChannelAccount, InboundEvent, InboundEventState
+
+    def broken(event, body):
+        raise RuntimeError("no such SKU")
+
+    monkeypatch.setitem(inbox._handlers, "test-dead", broken)
+    account = ChannelAccount.objects.create(tenant=tenant_a, kind="shopify", name="shop", credentials="x")
+    event = InboundEvent.objects.create(
+        tenant=tenant_a,
+        account=account,
+        source="test-dead",
+        event_id="E-1",
+        event_type="orders/create",
+        body="{}",
+        attempts=inbox.MAX_ATTEMPTS - 1,
+        state=InboundEventState.FAILED,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = inbox.inbound_event_process(tenant_id=tenant_a.pk, event_id=event.pk)
+    assert result.state == InboundEventState.DEAD
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].subject == "[Acme Outdoor] A test-dead event could not be processed"
+    assert sorted(mail.outbox[0].to) == ["manager@acme.test", "owner@acme.test"]
+    assert "no such SKU" in mail.outbox[0].body
