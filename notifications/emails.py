@@ -70,6 +70,10 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     ),
 }
 
+# Off until the tenant saves an enabled template for it: marketplaces and most storefronts confirm
+# orders themselves, and a customer should not get two confirmations.
+OFF_BY_DEFAULT = frozenset({K.ORDER_CONFIRMED})
+
 CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
     K.ORDER_CONFIRMED: ("shop_name", "order_number", "customer_name", "total", "currency", "lines"),
     K.REFUND_ISSUED: ("shop_name", "order_number", "rma_number", "customer_name", "amount", "currency"),
@@ -84,7 +88,10 @@ class EmailRetry(Exception):
 
 # --- owing, inside the cause's transaction -------------------------------------------------------
 def email_owe(*, tenant_id: int, kind: str, key: str, refs: dict[str, Any]) -> EmailNotification | None:
-    """The email of `kind` about `key`, written once with its outbox row; None when owed before."""
+    """The email of `kind` about `key`, written once with its outbox row; None when owed before or
+    when the tenant does not send this kind."""
+    if not template_for(tenant_id, kind)[2]:
+        return None
     try:
         with transaction.atomic():
             row = EmailNotification.objects.create(tenant_id=tenant_id, kind=kind, key=key[:100], refs=refs)
@@ -187,7 +194,7 @@ def template_for(tenant_id: int, kind: str) -> tuple[str, str, bool]:
     own = EmailTemplate.objects.for_tenant(tenant_id).filter(kind=kind).first()
     if own is None:
         subject, body = DEFAULTS[kind]
-        return subject, body, True
+        return subject, body, kind not in OFF_BY_DEFAULT
     return own.subject, own.body, own.enabled
 
 

@@ -6,7 +6,7 @@ from django.core import mail
 from django.urls import reverse
 
 from inventory.models import StockLevel
-from notifications.emails import email_send
+from notifications.emails import DEFAULTS, email_send
 from notifications.models import (
     EmailNotification,
     EmailTemplate,
@@ -26,9 +26,23 @@ def _place(tenant, capture, external_id="W-1001", **extra):
         return order_create(tenant=tenant, data=order_input(external_id, **extra))[0]
 
 
-def test_order_confirmed_email_from_the_default_template_once(
+def _confirmations_on(tenant):
+    subject, body = DEFAULTS[EmailKind.ORDER_CONFIRMED]
+    EmailTemplate.objects.create(tenant=tenant, kind=EmailKind.ORDER_CONFIRMED, subject=subject, body=body)
+
+
+def test_order_confirmed_is_off_until_the_tenant_turns_it_on(
     tenant_a, stocked, django_capture_on_commit_callbacks
 ):
+    _place(tenant_a, django_capture_on_commit_callbacks)
+    assert mail.outbox == []
+    assert not EmailNotification.objects.for_tenant(tenant_a).exists()
+
+
+def test_order_confirmed_email_from_the_house_text_once(
+    tenant_a, stocked, django_capture_on_commit_callbacks
+):
+    _confirmations_on(tenant_a)
     order = _place(tenant_a, django_capture_on_commit_callbacks)
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
@@ -64,7 +78,7 @@ def test_a_disabled_template_sends_nothing(tenant_a, stocked, django_capture_on_
     )
     _place(tenant_a, django_capture_on_commit_callbacks)
     assert mail.outbox == []
-    assert EmailNotification.objects.for_tenant(tenant_a).get().state == EmailState.SKIPPED
+    assert not EmailNotification.objects.for_tenant(tenant_a).exists()
 
 
 def test_stockout_alerts_owners_and_managers_once_and_tells_stock_low(
@@ -110,6 +124,7 @@ def test_tasks_with_another_tenants_ids_find_nothing(
     receiver.statuses = [500] * 10
     endpoint_a.events = []
     endpoint_a.save()
+    _confirmations_on(tenant_a)
     _place(tenant_a, django_capture_on_commit_callbacks)
     row = EmailNotification.objects.for_tenant(tenant_a).get()
     event = WebhookEvent.objects.create(tenant=tenant_a, type="order.created", refs={}, data={})
