@@ -24,7 +24,13 @@ from integrations.inbox import inbound_event_reject
 from integrations.models import ChannelAccount, ChannelOrder, ChannelStock, SkuMapping
 from inventory.allocation import ShipTo
 from inventory.services import inbound_create, reservation_create
-from notifications.models import EmailTemplate, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from notifications.models import (
+    EmailNotification,
+    EmailTemplate,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from oms.core.audit import audit_record
 from oms.models import Membership, Role
 from oms.services import api_key_create
@@ -229,6 +235,9 @@ def _notifications_world(tenant: Any, tag: str) -> None:
     )
     event = WebhookEvent.objects.create(tenant=tenant, type="order.created", refs={}, data={"tag": tag})
     WebhookDelivery.objects.create(tenant=tenant, event=event, endpoint=endpoint, last_error=f"{tag} 500")
+    EmailNotification.objects.create(
+        tenant=tenant, kind="refund_issued", key=f"return:{tag}", state="sent", recipients=f"buyer@{low}.test"
+    )
     EmailTemplate.objects.create(
         tenant=tenant, kind="order_confirmed", subject=f"{tag}: order {{{{ order_number }}}}", body="Thanks"
     )
