@@ -33,7 +33,8 @@ from fulfillment.notifications import SANDBOX
 from integrations.models import InboundEvent
 from inventory.models import StockLevel
 from notifications.models import EmailNotification, EmailTemplate
-from notifications.states import EMAIL_DONE, STAFF_KINDS, EmailKind, EmailState
+from notifications.preferences import tenant_wants
+from notifications.states import EMAIL_DONE, OFF_BY_DEFAULT, STAFF_KINDS, EmailKind, EmailState
 from oms.core.tasks import enqueue_on_commit
 from oms.models import Membership, Role, Tenant
 from orders.models import Order
@@ -70,10 +71,6 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     ),
 }
 
-# Off until the tenant saves an enabled template for it: marketplaces and most storefronts confirm
-# orders themselves, and a customer should not get two confirmations.
-OFF_BY_DEFAULT = frozenset({K.ORDER_CONFIRMED})
-
 CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
     K.ORDER_CONFIRMED: ("shop_name", "order_number", "customer_name", "total", "currency", "lines"),
     K.REFUND_ISSUED: ("shop_name", "order_number", "rma_number", "customer_name", "amount", "currency"),
@@ -90,7 +87,7 @@ class EmailRetry(Exception):
 def email_owe(*, tenant_id: int, kind: str, key: str, refs: dict[str, Any]) -> EmailNotification | None:
     """The email of `kind` about `key`, written once with its outbox row; None when owed before or
     when the tenant does not send this kind."""
-    if not template_for(tenant_id, kind)[2]:
+    if kind not in tenant_wants(tenant_id).emails or not template_for(tenant_id, kind)[2]:
         return None
     try:
         with transaction.atomic():

@@ -8,13 +8,15 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from integrations.signals import inbound_event_dead
 from inventory.models import StockLevel
 from inventory.signals import stock_became_available, stock_taken
 from notifications.emails import email_owe
-from notifications.models import LowStockMark
+from notifications.models import EmailTemplate, LowStockMark, WebhookEndpoint
+from notifications.preferences import tenant_wants, tenant_wants_forget
 from notifications.states import EmailKind, EventType
 from notifications.webhooks import webhook_event_emit
 from orders.signals import order_allocated, order_cancelled, order_placed, order_shipped
@@ -76,7 +78,11 @@ def _low(tenant_id: int, ids: list[int]) -> list[dict[str, Any]]:
 
 def on_stock_taken(sender: Any, *, tenant_id: int, stock_level_ids: list[int], **_: Any) -> None:
     """A stock row at or below its reorder point (or out) is told once: stock.low to webhooks, and a
-    stockout to staff, until stock arrives and lifts it above the point again."""
+    stockout to staff, until stock arrives and lifts it above the point again. Costs nothing for a
+    tenant that wants neither."""
+    wants = tenant_wants(tenant_id)
+    if E.STOCK_LOW not in wants.events and EmailKind.STOCKOUT not in wants.emails:
+        return
     low = _low(tenant_id, stock_level_ids)
     if not low:
         return
@@ -108,6 +114,9 @@ def on_stock_taken(sender: Any, *, tenant_id: int, stock_level_ids: list[int], *
 
 def on_stock_became_available(sender: Any, *, tenant_id: int, sku_ids: list[int], **_: Any) -> None:
     """Rows of these SKUs back above their reorder point may be told low again later."""
+    wants = tenant_wants(tenant_id)
+    if E.STOCK_LOW not in wants.events and EmailKind.STOCKOUT not in wants.emails:
+        return
     marks = dict(
         LowStockMark.objects.for_tenant(tenant_id)
         .filter(sku_id__in=sku_ids)
@@ -121,7 +130,15 @@ def on_stock_became_available(sender: Any, *, tenant_id: int, sku_ids: list[int]
         LowStockMark.objects.for_tenant(tenant_id).filter(pk__in=lifted).delete()
 
 
+def on_preferences_changed(sender: Any, *, instance: Any, **_: Any) -> None:
+    tenant_wants_forget(instance.tenant_id)
+
+
 def connect() -> None:
+    for model in (WebhookEndpoint, EmailTemplate):
+        uid = f"notifications.wants.{model.__name__}"
+        post_save.connect(on_preferences_changed, sender=model, dispatch_uid=uid + ".save")
+        post_delete.connect(on_preferences_changed, sender=model, dispatch_uid=uid + ".delete")
     pairs = [
         (order_placed, on_order_placed),
         (order_allocated, on_order_allocated),

@@ -33,6 +33,10 @@ class EmailKind(models.TextChoices):
 
 
 STAFF_KINDS = (EmailKind.INBOUND_DEAD, EmailKind.STOCKOUT)
+# Off until the tenant saves an enabled template for them: marketplaces and most storefronts
+# confirm orders themselves (a customer should not get two), and a stockout alert per stock row
+# is for merchants who ask for it (stock.low tells their systems).
+OFF_BY_DEFAULT = frozenset({EmailKind.ORDER_CONFIRMED, EmailKind.STOCKOUT})
 
 
 class EmailState(models.TextChoices):

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from notifications.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from notifications.payloads import event_data
+from notifications.preferences import tenant_wants
 from notifications.signing import EVENT_HEADER, HEADER, signature_header
 from notifications.states import DELIVERY_DONE, DeliveryState
 from oms.core.audit import audit_record
@@ -83,6 +84,8 @@ def endpoint_url_problem(url: str) -> str | None:
 # --- writing, inside the cause's transaction -----------------------------------------------------
 def webhook_event_emit(*, tenant_id: int, event_type: str, refs: dict[str, Any]) -> WebhookEvent | None:
     """The event and its deliveries, written in the current transaction; None when no endpoint listens."""
+    if event_type not in tenant_wants(tenant_id).events:
+        return None
     endpoints = [
         e for e in WebhookEndpoint.objects.for_tenant(tenant_id).filter(active=True) if e.receives(event_type)
     ]

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 
 from notifications.models import WebhookEndpoint
 from tests.inventory.conftest import sku_a, sku_b, warehouses  # noqa: F401
@@ -97,3 +98,4 @@ def eager_retries():
     current_app.conf.task_eager_propagates = False
     yield
     current_app.conf.task_eager_propagates = before
+    cache.clear()  # what a rolled-back test's tenants wanted (notifications/preferences.py)

@@ -94,6 +94,8 @@ def test_stockout_alerts_owners_and_managers_once_and_tells_stock_low(
 ):
     endpoint_a.events = ["stock.low"]
     endpoint_a.save()
+    subject, body = DEFAULTS[EmailKind.STOCKOUT]
+    EmailTemplate.objects.create(tenant=tenant_a, kind=EmailKind.STOCKOUT, subject=subject, body=body)
     # W2 holds 5, W3 10 of SKU-123 (Austin: W3 Dallas is nearest); take all 10 of W3
     _place(
         tenant_a,
