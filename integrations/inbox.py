@@ -24,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import ChannelAccount, InboundEvent, InboundEventState
+from integrations.signals import inbound_event_dead
 from oms.core.audit import audit_record
 from oms.core.tasks import enqueue_on_commit
 
@@ -178,6 +179,8 @@ def inbound_event_process(*, tenant_id: int, event_id: int) -> InboundEvent:
                 event.mark_processed(outcome=outcome)
         event.processed_at = timezone.now()
         event.save()
+        if event.state == InboundEventState.DEAD:
+            inbound_event_dead.send(sender=InboundEvent, tenant_id=event.tenant_id, event_id=event.pk)
     if failure is not None and event.state == InboundEventState.FAILED:
         raise InboundEventRetry(failure)
     return event

@@ -42,7 +42,7 @@ from inventory import locks
 from inventory.errors import InventoryError, InventoryErrorCode
 from inventory.geo import Coordinates, geocode, haversine_km
 from inventory.models import Reservation, ReservationLine, ReservationState, StockLevel
-from inventory.signals import send_stock_became_available_on_commit
+from inventory.signals import send_stock_became_available_on_commit, stock_taken
 
 SINGLE_NEAREST = "single_nearest"
 SPLIT = "split"
@@ -612,6 +612,9 @@ class _StockSession:
             Reservation.objects.for_tenant(self.tenant).filter(pk__in=ids).update(state=state)
         if self.freed_sku_ids:
             send_stock_became_available_on_commit(tenant_id=self.tenant.pk, sku_ids=self.freed_sku_ids)
+        taken = [pk for pk in touched if self.allocated_delta[pk] > 0 or self.reserved_delta[pk] > 0]
+        if taken:
+            stock_taken.send(sender="inventory", tenant_id=self.tenant.pk, stock_level_ids=taken)
 
 
 def _warehouse_info(levels: Mapping[int, Any], origin: Coordinates | None) -> dict[int, dict[str, Any]]:

@@ -20,3 +20,9 @@ def send_stock_became_available_on_commit(*, tenant_id: int, sku_ids: Iterable[i
     ids = sorted(set(sku_ids))
     if ids:
         stock_became_available.send(sender="inventory", tenant_id=tenant_id, sku_ids=ids)
+
+
+# Sent inside the transaction that took units out of availability for orders or checkouts (an
+# allocation, a reservation): a listener may compare what is left with the reorder point.
+# kwargs: tenant_id=int, stock_level_ids=list[int] (sorted, distinct).
+stock_taken = django.dispatch.Signal()

@@ -36,6 +36,7 @@ from inventory.allocation import (
 )
 from inventory.locks import STOCK_ROW_FIELDS, stock_take_guarded
 from inventory.models import StockLevel, Warehouse
+from inventory.signals import stock_taken
 from orders.models import ADDRESS_FIELDS, Address, Allocation, Customer, Order, OrderLine, OrderNumber
 from orders.states import WAITING
 
@@ -146,6 +147,7 @@ def stock_take(*, tenant: Any, plan: AllocationPlan, now: Any) -> None:
         wanted[pick.stock_level_id] = wanted.get(pick.stock_level_id, 0) + pick.quantity
     if not stock_take_guarded(tenant=tenant, wanted=wanted, now=now):
         raise StockMoved(f"Stock rows {sorted(wanted)} changed since the plan")
+    stock_taken.send(sender="inventory", tenant_id=tenant.pk, stock_level_ids=sorted(wanted))
 
 
 # --- statements folded together (PostgreSQL; the ORM in services.py is their reference) ---------

@@ -50,7 +50,7 @@ from orders.models import (
     OrderLine,
     OrderNumber,
 )
-from orders.signals import order_allocated, order_recalled
+from orders.signals import order_allocated, order_cancelled, order_placed, order_recalled, order_shipped
 from orders.states import (
     ALLOCATABLE,
     EDITABLE,
@@ -374,6 +374,7 @@ def _order_create(
     del order.just_placed
     OrderEvent.objects.bulk_create(order.pending_events)
     del order.pending_events
+    order_placed.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
     _payment_enqueue(order, data)
     return order
 
@@ -407,6 +408,7 @@ def _place_planned(order: Order, lines: list[OrderLine], plan: Any, *, data: Ord
     OrderEvent.objects.bulk_create(order.pending_events)
     del order.pending_events
     order_allocated.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
+    order_placed.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
     _payment_enqueue(order, data)
     fastpath.stock_take(tenant=tenant, plan=plan, now=timezone.now())
     order.placed_lines = lines
@@ -932,6 +934,7 @@ def order_cancel(*, tenant: Any, order_id: int, reason: str = "", actor: Any = N
         before={"state": before},
         after={"state": order.state, "reason": reason},
     )
+    order_cancelled.send(sender=Order, tenant_id=tenant.pk, order_id=order.pk)
     if order.payments.exists():
         # Void or refund every payment, including one whose operation is still in flight.
         enqueue_on_commit(
@@ -1208,6 +1211,7 @@ def order_record_shipment(
         obj=order,
         after={"reference": reference, "amount": str(amount), "complete": complete},
     )
+    order_shipped.send(sender=Order, tenant_id=tenant.pk, order_id=order.pk, reference=reference)
     if order.payments.exists():
         enqueue_on_commit(
             "orders.tasks.payment_capture_for_shipment_task",

@@ -20,3 +20,10 @@ order_allocated = django.dispatch.Signal()
 # Receivers cancel whatever was made of them (open shipments, voiding bought labels).
 # kwargs: tenant=Tenant, order=Order (locked), reason=str, actor=Any.
 order_recalled = django.dispatch.Signal()
+
+# The order was placed (written with its lines), or taken back for good (cancelled), or units of
+# it left a warehouse. Sent inside that transaction; receivers only write rows or enqueue work.
+# kwargs: tenant_id=int, order_id=int; order_shipped also reference=str.
+order_placed = django.dispatch.Signal()
+order_cancelled = django.dispatch.Signal()
+order_shipped = django.dispatch.Signal()

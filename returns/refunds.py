@@ -56,6 +56,7 @@ from returns.eligibility import return_policy
 from returns.errors import ReturnConflict, ReturnError, ReturnErrorCode
 from returns.models import ReturnRefund, ReturnRequest
 from returns.services import _illegal, _label, record
+from returns.signals import return_refunded
 from returns.states import MERCHANT_FAULT, LabelPayer, RefundState, Resolution, ReturnState
 
 E = ReturnErrorCode
@@ -312,5 +313,12 @@ def refund_settle(*, tenant: Any, return_id: Any) -> ReturnRequest:
             before=before,
             note=f"refunded {paid} {order.currency}",
             amount=paid,
+        )
+        return_refunded.send(
+            sender=ReturnRequest,
+            tenant_id=ret.tenant_id,
+            return_id=ret.pk,
+            amount=str(paid),
+            currency=order.currency,
         )
     return ret

@@ -41,6 +41,7 @@ from returns import locks
 from returns.eligibility import claimed_units, return_policy, window_days_used, window_last_day, window_start
 from returns.errors import ReturnConflict, ReturnError, ReturnErrorCode
 from returns.models import ReturnExchangeLine, ReturnLine, ReturnReceipt, ReturnRequest
+from returns.signals import return_received
 from returns.states import (
     CANCELLABLE,
     RECEIVABLE,
@@ -586,6 +587,7 @@ def return_receive(
             for item in receipts
         ],
     )
+    return_received.send(sender=ReturnRequest, tenant_id=ret.tenant_id, return_id=ret.pk)
     return ret
 
 

@@ -24,6 +24,13 @@ from integrations.inbox import inbound_event_reject
 from integrations.models import ChannelAccount, ChannelOrder, ChannelStock, SkuMapping
 from inventory.allocation import ShipTo
 from inventory.services import inbound_create, reservation_create
+from notifications.models import (
+    EmailNotification,
+    EmailTemplate,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from oms.core.audit import audit_record
 from oms.models import Membership, Role
 from oms.services import api_key_create
@@ -92,6 +99,7 @@ def build_world(tenant: Any, tag: str) -> dict[str, Any]:
     api_key_create(tenant=tenant, name=f"{tag} storefront", role=Role.MANAGER)
     fulfillment = _fulfillment_world(tenant, tag, warehouse)
     returns = _returns_world(tenant, tag, order, warehouse, payment)
+    _notifications_world(tenant, tag)
     return {
         "tenant": tenant,
         "warehouse": warehouse,
@@ -213,6 +221,26 @@ def _returns_world(tenant: Any, tag: str, order: Any, warehouse: Any, payment: A
     )
     policy = ReturnPolicy.objects.create(tenant=tenant)
     return {"return": ret, "return_policy": policy}
+
+
+def _notifications_world(tenant: Any, tag: str) -> None:
+    """A webhook endpoint with one delivery of an event, and an email template of the tenant's own."""
+    low = tag.lower()
+    endpoint = WebhookEndpoint.objects.create(
+        tenant=tenant,
+        url=f"https://erp.{low}.test/oms",
+        description=f"{tag} ERP",
+        events=["order.created"],
+        secret=f"{low}-signing-secret-0123456789",
+    )
+    event = WebhookEvent.objects.create(tenant=tenant, type="order.created", refs={}, data={"tag": tag})
+    WebhookDelivery.objects.create(tenant=tenant, event=event, endpoint=endpoint, last_error=f"{tag} 500")
+    EmailNotification.objects.create(
+        tenant=tenant, kind="refund_issued", key=f"return:{tag}", state="sent", recipients=f"buyer@{low}.test"
+    )
+    EmailTemplate.objects.create(
+        tenant=tenant, kind="order_confirmed", subject=f"{tag}: order {{{{ order_number }}}}", body="Thanks"
+    )
 
 
 def _put(data: dict[str, Any], key: str, field: forms.Field, value: Any) -> None:

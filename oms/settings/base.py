@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "returns",
     "integrations",
     "workspace",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -358,6 +359,12 @@ HEALTH_OUTBOX_MAX_AGE_SECONDS = float(os.environ.get("HEALTH_OUTBOX_MAX_AGE_SECO
 # The sandbox gateway approves any card. Development and tests allow it for every tenant;
 # production settings never do (there only a tenant whose payment_gateway is "sandbox" uses it).
 PAYMENT_SANDBOX_ALLOWED = False  # a setting of each mode, not of the environment
+
+# --- notifications and outbound webhooks (notifications/, docs/webhooks-outbound.md) -----------
+OMS_WEBHOOKS_CONNECT_TIMEOUT = float(os.environ.get("OMS_WEBHOOKS_CONNECT_TIMEOUT", "3"))
+OMS_WEBHOOKS_READ_TIMEOUT = float(os.environ.get("OMS_WEBHOOKS_READ_TIMEOUT", "10"))
+# Endpoints naming localhost or a private address literally are refused unless this is on.
+OMS_WEBHOOKS_ALLOW_PRIVATE_HOSTS = env_bool("OMS_WEBHOOKS_ALLOW_PRIVATE_HOSTS", False)
 
 # --- logging ----------------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
