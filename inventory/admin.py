@@ -62,17 +62,6 @@ class TenantImportExportMixin(ImportExportMixin):
     import_form_class, export_form_class = ImportForm, ExportForm  # the admin theme's forms
     import_formats = [CSV, XLSX]
     export_formats = [CSV, XLSX]
-    # The import page with its errors as a readable list (it extends the page it replaces).
-    import_template_name = "admin/inventory/import_readable.html"
-
-    def get_import_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_import_context_data(**kwargs)
-        for klass in type(self).__mro__:
-            if klass is not TenantImportExportMixin and "import_template_name" in vars(klass):
-                context["readable_import_base"] = vars(klass)["import_template_name"]
-                break
-        return context
-
     def get_resource_kwargs(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return {"tenant": getattr(request, "tenant", None), "actor": request.user}
 

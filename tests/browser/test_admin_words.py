@@ -77,7 +77,7 @@ class Admin:
         self.go("/admin/login/")
         self.b.find_element(By.NAME, "username").send_keys(email)
         self.b.find_element(By.NAME, "password").send_keys("pass-word-123")
-        self.b.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+        self.b.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
         WebDriverWait(self.b, WAIT).until(lambda b: "/admin/login/" not in b.current_url)
 
 
@@ -236,7 +236,7 @@ def test_the_admin_speaks_the_merchants_language(browser, live_server, tenant_a,
     admin.b.find_element(By.NAME, "import_file").send_keys(str(csv_path))
     Select(admin.b.find_element(By.NAME, "format")).select_by_index(1 if _has_blank(admin) else 0)
     admin.b.find_element(
-        By.XPATH, "//input[@name='import_file']/ancestor::form//input[@type='submit']"
+        By.XPATH, "//input[@name='import_file']/ancestor::form//*[@type='submit']"
     ).click()
     admin.wait_text("Row 2")
     errors = admin.b.find_element(By.CSS_SELECTOR, ".import-errors-readable")

@@ -156,13 +156,17 @@ def test_the_release_button_runs_the_admin_action(client, tenant_a):
     world = build_exceptions_world(tenant_a, "ACME", now=timezone.now())
     client.force_login(staff(tenant_a, Role.OWNER, "owner@acme.test"))
     [fix] = next(k for k in client.get(EXCEPTIONS).context["kinds"] if k.key == "holds").rows[0].fixes
+    selected = {"action": fix.action, "index": 0, "_selected_action": fix.ids}
+    page = client.post(fix.url, selected)  # the action asks which kinds of hold and why first
+    assert page.status_code == 200 and "Release the ticked kinds of hold" in page.content.decode()
+    active = Hold.objects.for_tenant(tenant_a).filter(order=world["held"], released_at__isnull=True)
+    assert active.exists()
+    kinds = list(active.values_list("kind", flat=True))
     response = client.post(
-        fix.url, {"action": fix.action, "index": 0, "_selected_action": fix.ids}, follow=True
+        fix.url, {**selected, "apply": "1", "kinds": kinds, "reason": "Checked"}, follow=True
     )
     assert response.status_code == 200
-    assert (
-        not Hold.objects.for_tenant(tenant_a).filter(order=world["held"], released_at__isnull=True).exists()
-    )
+    assert not active.exists()
 
 
 def test_the_replay_button_runs_the_admin_action(client, tenant_a):
