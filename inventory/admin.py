@@ -62,6 +62,7 @@ class TenantImportExportMixin(ImportExportMixin):
     import_form_class, export_form_class = ImportForm, ExportForm  # the admin theme's forms
     import_formats = [CSV, XLSX]
     export_formats = [CSV, XLSX]
+
     def get_resource_kwargs(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return {"tenant": getattr(request, "tenant", None), "actor": request.user}
 

@@ -235,9 +235,7 @@ def test_the_admin_speaks_the_merchants_language(browser, live_server, tenant_a,
     admin.go("/admin/inventory/sku/import/")
     admin.b.find_element(By.NAME, "import_file").send_keys(str(csv_path))
     Select(admin.b.find_element(By.NAME, "format")).select_by_index(1 if _has_blank(admin) else 0)
-    admin.b.find_element(
-        By.XPATH, "//input[@name='import_file']/ancestor::form//*[@type='submit']"
-    ).click()
+    admin.b.find_element(By.XPATH, "//input[@name='import_file']/ancestor::form//*[@type='submit']").click()
     admin.wait_text("Row 2")
     errors = admin.b.find_element(By.CSS_SELECTOR, ".import-errors-readable")
     assert errors.is_displayed() and "is not an amount" in errors.text  # read, not hovered
