@@ -41,7 +41,7 @@ def exempt(request: HttpRequest) -> bool:
 
 
 def second_factor_step(user: object) -> str | None:
-    """"security:verify", "security:enrol", or None when this user may go on."""
+    """ "security:verify", "security:enrol", or None when this user may go on."""
     if rules.is_verified(user):
         return None
     if rules.has_device(user):

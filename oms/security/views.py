@@ -7,6 +7,7 @@ or code, and the account is locked for the cool-off, this session signed out.
 
 from __future__ import annotations
 
+import math
 from base64 import b32encode
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django_otp import login as otp_login
 from django_otp import verify_token
@@ -54,7 +56,22 @@ def page(request: HttpRequest, template: str, title: str, **context: Any) -> Htt
 def _audit(request: HttpRequest, action: str, device: TOTPDevice) -> None:
     tenant = getattr(request, "tenant", None)
     if tenant is not None:
-        audit_record(tenant=tenant, actor=request.user, action=action, obj=device, after={"name": device.name})
+        audit_record(
+            tenant=tenant, actor=request.user, action=action, obj=device, after={"name": device.name}
+        )
+
+
+WRONG_CODE = "That code is not right. Codes change every 30 seconds: try the current one."
+
+
+def throttled(device: TOTPDevice) -> str | None:
+    """Why a code would not even be checked now: too soon after wrong ones (django-otp's throttle)."""
+    allowed, data = device.verify_is_allowed()
+    if allowed or not data or not data.get("locked_until"):
+        return None
+    wait = max(1, math.ceil((data["locked_until"] - timezone.now()).total_seconds()))
+    seconds = f"{wait} second{'s' if wait != 1 else ''}"
+    return f"Too many wrong codes in a row: wait {seconds}, then try the current one."
 
 
 def _credentials(request: HttpRequest) -> dict[str, str]:
@@ -77,14 +94,17 @@ def verify(request: HttpRequest) -> HttpResponse:
         return locked_page(request, credentials["username"])
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = next(
-            (d for d in devices if verify_token(user, d.persistent_id, form.cleaned_data["code"])), None
-        )
+        wait = throttled(devices[0])
+        device = None
+        if wait is None:
+            code = form.cleaned_data["code"]
+            device = next((d for d in devices if verify_token(user, d.persistent_id, code)), None)
         if device is not None:
             otp_login(request, device)
             return HttpResponseRedirect(target)
-        form.add_error("code", "That code is not right. Codes change every 30 seconds: try the current one.")
-        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        form.add_error("code", wait or WRONG_CODE)
+        if wait is None:  # a code checked and wrong counts as a failed sign-in
+            user_login_failed.send(sender=__name__, credentials=credentials, request=request)
         if getattr(request, "axes_locked_out", False):
             logout(request)
             return locked_page(request, credentials["username"])
@@ -108,10 +128,12 @@ def enrol(request: HttpRequest) -> HttpResponse:
     target = next_url(request)
     user = request.user
     if rules.has_device(user):  # one more device is added by someone who verified: not here
-        return HttpResponseRedirect(target if rules.is_verified(user) else with_next("security:verify", target))
+        verified = rules.is_verified(user)
+        return HttpResponseRedirect(target if verified else with_next("security:verify", target))
     device = _pending_device(user)
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    wait = throttled(device) if request.method == "POST" else None
+    if request.method == "POST" and form.is_valid() and wait is None:
         with transaction.atomic():
             confirmed = verify_token(user, device.persistent_id, form.cleaned_data["code"])
             if confirmed is not None:
@@ -122,7 +144,9 @@ def enrol(request: HttpRequest) -> HttpResponse:
             otp_login(request, device)
             _audit(request, "security.device_enrolled", device)
             return HttpResponseRedirect(target)
-        form.add_error("code", "That code is not right. Check that your phone's clock is set automatically.")
+        form.add_error("code", WRONG_CODE + " Check that your phone sets its clock automatically.")
+    elif wait is not None:
+        form.add_error("code", wait)
     qr = segno.make(device.config_url, error="m")
     return page(
         request,
