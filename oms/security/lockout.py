@@ -59,6 +59,8 @@ def locked_page(request: HttpRequest, username: str, status: int | None = None) 
     context = {
         **admin.site.each_context(request),
         "title": "Account locked",
+        "available_apps": [],
+        "is_nav_sidebar_enabled": False,
         "username": username,
         "failure_limit": get_failure_limit(request, {"username": username}),
         "minutes": minutes_until(until, cool_off),

@@ -50,7 +50,10 @@ def with_next(name: str, target: str) -> str:
 
 
 def page(request: HttpRequest, template: str, title: str, **context: Any) -> HttpResponse:
-    return render(request, template, {**admin.site.each_context(request), "title": title, **context})
+    context = {**admin.site.each_context(request), "title": title, **context}
+    # Nothing of the admin before the second factor: no menu of its pages.
+    context.update(available_apps=[], is_nav_sidebar_enabled=False)
+    return render(request, template, context)
 
 
 def _audit(request: HttpRequest, action: str, device: TOTPDevice) -> None:

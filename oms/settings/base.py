@@ -55,8 +55,8 @@ INSTALLED_APPS = [
     # staff sign-in security (docs/security.md): a second factor and lockout after failures;
     # oms.security after the two, its admin replaces theirs
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "axes",
+    "oms.security.apps.SecondFactorDevicesConfig",  # django_otp.plugins.otp_totp
+    "oms.security.apps.SignInLockoutConfig",  # axes
     "oms.security",
 ]
 
