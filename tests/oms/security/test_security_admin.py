@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -148,3 +150,17 @@ def test_no_page_shows_a_devices_secret(owner_a):
     assert page.status_code == 200
     assert device.key not in page.content.decode()
     assert client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/").status_code in (302, 404)
+
+
+def test_the_shell_resets_a_superusers_lost_device(db, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    root = User.objects.create_superuser("root@platform.test", "root@platform.test", "pass-word-123")
+    TOTPDevice.objects.create(user=root, name="lost phone", confirmed=True)
+    for _ in range(2):
+        password_sign_in(root, password="wrong")
+    out = StringIO()
+    call_command("second_factor_reset", "root@platform.test", stdout=out)
+    assert "1 second-factor device(s) removed" in out.getvalue()
+    client, response = password_sign_in(root)
+    assert response.status_code == 302
+    assert client.get("/admin/")["Location"].startswith(reverse("security:enrol"))
