@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,9 +32,17 @@ def client_ip(request: HttpRequest) -> str | None:
     if proxies > 0:
         forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= proxies:
+        if len(forwarded) >= proxies and _is_address(forwarded[-proxies]):
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR")
+
+
+def _is_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def unlock_at(username: str, *, cool_off: timedelta | None, now: datetime | None = None) -> datetime | None:

@@ -40,6 +40,11 @@ def exempt(request: HttpRequest) -> bool:
     return match.view_name in SIGN_IN_ROUTES or match.view_name in PUBLIC_ROUTES
 
 
+def is_bearer(request: HttpRequest) -> bool:
+    """An API key answers for itself (a wrong one is refused, never the session used instead)."""
+    return request.META.get("HTTP_AUTHORIZATION", "").lower().startswith("bearer ")
+
+
 def second_factor_step(user: object) -> str | None:
     """ "security:verify", "security:enrol", or None when this user may go on."""
     if rules.is_verified(user):
@@ -59,7 +64,7 @@ class SecondFactorMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or exempt(request):
             return self.get_response(request)
-        if request.path.startswith(API_PREFIX) and request.META.get("HTTP_AUTHORIZATION"):
+        if request.path.startswith(API_PREFIX) and is_bearer(request):
             return self.get_response(request)  # an API key: the session's user is not acting
         step = second_factor_step(user)
         if step is None:

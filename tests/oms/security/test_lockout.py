@@ -94,6 +94,9 @@ def test_the_address_is_the_one_our_proxies_saw(settings):
     assert client_ip(request) == "6.6.6.6"
     settings.OMS_TRUSTED_PROXY_COUNT = 3  # fewer entries than proxies: the socket's address
     assert client_ip(request) == "10.0.0.2"
+    settings.OMS_TRUSTED_PROXY_COUNT = 1
+    garbled = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, not-an-ip")
+    assert client_ip(garbled) == "10.0.0.2"
 
 
 def test_a_failure_behind_the_proxy_is_recorded_under_the_clients_address(settings, owner_a):

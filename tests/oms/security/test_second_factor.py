@@ -127,6 +127,8 @@ def test_the_api_refuses_an_unverified_session_but_not_an_api_key(owner_a, api_a
     assert response.status_code == 403
     assert response.json()["code"] == "second_factor_required"
     assert api_a.get("/api/v1/me/").status_code == 200
+    other_scheme = client.get("/api/v1/me/", HTTP_AUTHORIZATION="Basic b3duZXI6cHc=")
+    assert other_scheme.status_code == 403, "another scheme does not make the session count"
 
 
 def test_signed_out_pages_and_sign_in_pages_are_untouched(owner_a, client):
