@@ -104,6 +104,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             device = next((d for d in devices if verify_token(user, d.persistent_id, code)), None)
         if device is not None:
             otp_login(request, device)
+            AxesProxyHandler.reset_attempts(username=credentials["username"])  # signed in completely
             return HttpResponseRedirect(target)
         form.add_error("code", wait or WRONG_CODE)
         if wait is None:  # a code checked and wrong counts as a failed sign-in

@@ -161,7 +161,9 @@ AXES_LOCKOUT_PARAMETERS = [
 # axes warns when the address is not among them; by the account alone, failures from every
 # address and browser count toward its lock, which is what the warning asks for.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
-AXES_RESET_ON_SUCCESS = True  # a good sign-in forgets the earlier failures
+# A right password does not forget earlier failures (wrong codes after it must still add up);
+# a verified second factor does (oms/security/views.py), and the cool-off does.
+AXES_RESET_ON_SUCCESS = False
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # "try again after N minutes" holds
 AXES_LOCKOUT_CALLABLE = "oms.security.lockout.lockout_response"
 # The client's address behind this many proxies of ours (X-Forwarded-For), else REMOTE_ADDR.

@@ -50,7 +50,7 @@ def test_a_locked_account_stays_locked_for_the_cool_off_and_unlocks_after(three_
         assert unlocked.status_code == 302
         assert unlocked["Location"] == "/admin/"
         assert client.get("/admin/")["Location"].startswith("/account/security/enrol/")  # then the 2nd factor
-    assert not AccessAttempt.objects.filter(username=owner_a.username).exists(), "a good sign-in forgets"
+        assert fail(owner_a, 1).status_code == 200, "the failures before the lockout are forgotten"
 
 
 def test_the_limit_and_cool_off_come_from_the_settings(settings, owner_a):
@@ -82,6 +82,28 @@ def test_wrong_second_factor_codes_count_and_lock_the_account_out(three_tries, o
     with later(minutes=3):
         _, again = password_sign_in(owner_a)
         assert again.status_code == 429
+
+
+def test_signing_in_again_does_not_forget_wrong_codes(three_tries, owner_a):
+    device = second_factor_device(owner_a)
+    response = None
+    for attempt, codes in enumerate((2, 1)):
+        client, signed_in = password_sign_in(owner_a)  # the right password, each time
+        assert signed_in.status_code == 302
+        for n in range(codes):
+            with later(seconds=40 * (3 * attempt + n + 1)):
+                wrong = f"{(int(code_for(device)) + 1) % 1_000_000:06d}"
+                response = client.post("/account/security/verify/", {"code": wrong})
+    assert response.status_code == 429, "three wrong codes, whatever passwords came between"
+
+
+def test_a_verified_second_factor_forgets_earlier_failures(three_tries, owner_a):
+    device = second_factor_device(owner_a)
+    assert fail(owner_a, 2).status_code == 200
+    client, _ = password_sign_in(owner_a)
+    assert client.post("/account/security/verify/", {"code": code_for(device)}).status_code == 302
+    assert not AccessAttempt.objects.filter(username=owner_a.username).exists()
+    assert fail(owner_a, 2).status_code == 200, "two more wrong passwords do not lock"
 
 
 def test_the_address_is_the_one_our_proxies_saw(settings):
