@@ -12,6 +12,11 @@
   OMS_DEMO_POLL_SECONDS, 30). Each fake shows its state on a page at its own address.
 
 The files hold the demo's secrets (a token in a URL path, webhook secrets): mode 0600.
+
+History (with the seed's clock): four marketplace orders whose channel SKUs are not mapped yet,
+ingested through `marketplace_order_ingest` (they wait on an `unmapped_sku` hold), and four
+inbound deliveries the handlers could not process, stored through `inbound_event_store`: two
+failed (to be retried), two dead letters waiting for a replay from the admin.
 """
 
 from __future__ import annotations
@@ -19,11 +24,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
+from integrations.inbox import MAX_ATTEMPTS, inbound_event_store
+from integrations.ingest import MarketplaceLine, MarketplaceOrder, marketplace_order_ingest
 from integrations.models import ChannelAccount, ChannelKind
 
 SHIPPO_WEBHOOK_PATH_FILE = "shippo-webhook-path.txt"
@@ -129,7 +138,7 @@ MARKETPLACE_FAKES: dict[str, Callable[[Any], tuple[ChannelAccount, list[str]]]] 
 }
 
 
-def seed(tenant: Any, stdout: Any) -> None:
+def seed(tenant: Any, stdout: Any, clock: Any = None) -> None:
     shippo, _ = ChannelAccount.objects.for_tenant(tenant).get_or_create(
         tenant=tenant,
         kind=ChannelKind.SHIPPO,
@@ -142,3 +151,114 @@ def seed(tenant: Any, stdout: Any) -> None:
         account, args = build(tenant)
         _write_private(settings.VAR_DIR / FAKES_DIR / f"{kind}.args", "\n".join(args) + "\n")
         stdout.write(f"Demo {account.get_kind_display()} account: the local fake at {account.base_url}")
+    if clock is not None:
+        seed_history(tenant, stdout, clock)
+
+
+# --- history: what came in from the channels ------------------------------------------------
+# Orders whose channel SKUs we do not know yet: they wait on an `unmapped_sku` hold until staff
+# map the SKU (integrations.ingest.sku_mapping_save), as a new listing would.
+UNMAPPED = [
+    # kind, hours ago, order id, channel SKU, title, quantity, unit price
+    ("shopify", 30, "5601", "TENT-2P-GREEN", "Backpacking Tent, 2 Person - Forest Green", 1, "349.00"),
+    ("shopify", 9, "5617", "MUG-INS-ORANGE", "Insulated Camp Mug (Orange)", 2, "24.00"),
+    ("amazon", 20, "113-4471902-5531007", "B0DEMOPOLE7", "Carbon Trekking Poles, pair", 1, "169.00"),
+    ("ebay", 4, "14-11890-55210", "headlamp-400-red", "Headlamp 400 lm red", 1, "49.00"),
+]
+# Deliveries that could not be processed: kind, hours ago, event type, body, error, attempts.
+BROKEN_EVENTS = [
+    (
+        "shopify",
+        50,
+        "orders/create",
+        '{"id": 5588, "line_items": [',
+        "JSONDecodeError: Expecting value: line 1",
+    ),
+    (
+        "woocommerce",
+        26,
+        "order.updated",
+        '{"id": 9012, "status": "processing", "shipping": {}}',
+        "MarketplaceOrderInvalid: no shipping address (street and country)",
+    ),
+    (
+        "shopify",
+        6,
+        "orders/updated",
+        '{"id": 5611, "currency": "USD", "line_items": []}',
+        "MarketplaceOrderInvalid: no line items",
+    ),
+    (
+        "woocommerce",
+        2,
+        "order.created",
+        '{"id": 9050, "currency": "XBT"}',
+        "OrderError: 'XBT' is not an ISO 4217 currency code",
+    ),
+]
+DEAD_AFTER = (0, 1)  # these went through every retry: dead letters, waiting for a replay
+
+
+def _unmapped_orders(tenant: Any, clock: Any, accounts: dict[str, ChannelAccount]) -> int:
+    for kind, hours, external_id, channel_sku, title, quantity, price in UNMAPPED:
+        clock.set(clock.today - timedelta(hours=hours))
+        incoming = MarketplaceOrder(
+            external_id=external_id,
+            name=f"#{external_id}",
+            currency="USD",
+            customer={"email": f"buyer{external_id[-4:]}@example.com", "name": "Sam Rivera"},
+            ship_to={
+                "name": "Sam Rivera",
+                "line1": "500 Pine St",
+                "city": "Seattle",
+                "region": "WA",
+                "postal_code": "98101",
+                "country": "US",
+            },
+            lines=(
+                MarketplaceLine(
+                    channel_line_id=f"{external_id}-1",
+                    channel_sku=channel_sku,
+                    channel_variant_id="",
+                    quantity=quantity,
+                    unit_price=Decimal(price),
+                    title=title,
+                ),
+            ),
+            placed_at=clock.now(),
+        )
+        marketplace_order_ingest(account=accounts[kind], incoming=incoming)
+    return len(UNMAPPED)
+
+
+def _broken_events(tenant: Any, clock: Any, accounts: dict[str, ChannelAccount]) -> int:
+    for index, (kind, hours, event_type, body, error) in enumerate(BROKEN_EVENTS):
+        clock.set(clock.today - timedelta(hours=hours))
+        event, _ = inbound_event_store(
+            account=accounts[kind],
+            event_id=f"demo-broken-{index + 1}",
+            event_type=event_type,
+            headers={"Content-Type": "application/json"},
+            body=body,
+        )
+        # What the processing task recorded, attempt after attempt (the handlers refused the body).
+        clock.set(clock.today - timedelta(hours=hours) + timedelta(minutes=1))
+        dead = index in DEAD_AFTER
+        event.attempts = MAX_ATTEMPTS if dead else 2
+        if dead:
+            event.mark_dead(error=error)
+        else:
+            event.mark_failed(error=error)
+        event.processed_at = clock.now()
+        event.save()
+    return len(BROKEN_EVENTS)
+
+
+def seed_history(tenant: Any, stdout: Any, clock: Any) -> None:
+    accounts = {
+        account.kind: account
+        for account in ChannelAccount.objects.for_tenant(tenant).filter(kind__in=list(MARKETPLACE_FAKES))
+    }
+    unmapped = _unmapped_orders(tenant, clock, accounts)
+    broken = _broken_events(tenant, clock, accounts)
+    stdout.write(f"Channels: {unmapped} orders with unmapped SKUs, {broken} inbound events failed or dead.")

@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
+from unfold.contrib.import_export.forms import ExportForm, ImportForm
 
 from inventory import services
 from inventory.errors import InventoryError
@@ -54,6 +55,7 @@ class TenantImportExportMixin(ImportExportMixin):
     The admin declares `capabilities["import"]` and `capabilities["export"]`.
     """
 
+    import_form_class, export_form_class = ImportForm, ExportForm  # the admin theme's forms
     import_formats = [CSV, XLSX]
     export_formats = [CSV, XLSX]
 

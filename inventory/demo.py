@@ -1,6 +1,9 @@
 """Demo stock for `manage.py seed_demo`: three US warehouses and about 50 outdoor SKUs.
 
-Everything goes through the services, so the demo ledger reconciles like real data.
+Everything goes through the services, so the demo ledger reconciles like real data. The opening
+stock is received when the demo's history begins (the clock of `manage.py seed_demo`); some SKUs
+are out everywhere (their orders are backordered, a purchase order is on its way) and the thirty
+days of orders that follow run others low or out.
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ def _quantity(index: int, warehouse_index: int) -> int:
     return (index * 7 + warehouse_index * 11) % 40 + 3
 
 
-def seed(tenant: Any, stdout: Any) -> None:
+def seed(tenant: Any, stdout: Any, clock: Any = None) -> None:
     actor = "system:demo"
     warehouses = [
         warehouse_create(

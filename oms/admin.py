@@ -9,6 +9,8 @@ from django.contrib.auth.models import Group, User
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
+from unfold.admin import ModelAdmin
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from oms.core.admin import (
     CapabilityAdminMixin,
@@ -35,7 +37,8 @@ admin.site.unregister(Group)
 
 
 @admin.register(User)
-class PlatformUserAdmin(CapabilityAdminMixin, UserAdmin):
+class PlatformUserAdmin(CapabilityAdminMixin, UserAdmin, ModelAdmin):
+    form, add_form, change_password_form = UserChangeForm, UserCreationForm, AdminPasswordChangeForm
     capabilities = PLATFORM_ONLY
 
     @requires_capability(Capability.PLATFORM)
@@ -44,12 +47,12 @@ class PlatformUserAdmin(CapabilityAdminMixin, UserAdmin):
 
 
 @admin.register(Group)
-class PlatformGroupAdmin(CapabilityAdminMixin, GroupAdmin):
+class PlatformGroupAdmin(CapabilityAdminMixin, GroupAdmin, ModelAdmin):
     capabilities = PLATFORM_ONLY
 
 
 @admin.register(Tenant)
-class TenantModelAdmin(CapabilityAdminMixin, admin.ModelAdmin):
+class TenantModelAdmin(CapabilityAdminMixin, ModelAdmin):
     list_display = ["slug", "name", "is_active", "allow_split_shipments", "allow_backorder", "capture_policy"]
     search_fields = ["slug", "name"]
     capabilities = {
@@ -172,7 +175,7 @@ class AuditEventAdmin(TenantAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(CapabilityAdminMixin, admin.ModelAdmin):
+class OutboxMessageAdmin(CapabilityAdminMixin, ModelAdmin):
     """Read-only: what waits to be sent, what was sent and what failed. Superusers see every row,
     owners their tenant's. Acting on rows is `manage.py outbox` (docs/outbox.md)."""
 

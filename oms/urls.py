@@ -23,6 +23,7 @@ urlpatterns = [
     path("webhooks/", include("integrations.urls")),
     path("warehouse/", include("fulfillment.urls")),
     path("warehouse/", include("returns.urls")),  # the receiving pages: /warehouse/<w>/returns/
+    path("workspace/", include("workspace.urls")),  # the exceptions queue (the dashboard is admin:index)
     # Password reset for staff, in the admin's look; invited staff set their first password here.
     path("admin/password_reset/", auth_views.PasswordResetView.as_view(), name="admin_password_reset"),
     path(

@@ -17,9 +17,13 @@ in the same transaction, with nothing written yet.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef
+from django.db import connection
+from django.db.models import CharField, Exists, F, OuterRef
+from django.db.models.sql import InsertQuery
+from django.utils import timezone
 
 from inventory.allocation import (
     AllocationPlan,
@@ -31,8 +35,8 @@ from inventory.allocation import (
     plan_allocation,
 )
 from inventory.locks import STOCK_ROW_FIELDS, stock_take_guarded
-from inventory.models import StockLevel
-from orders.models import Allocation, OrderLine
+from inventory.models import StockLevel, Warehouse
+from orders.models import ADDRESS_FIELDS, Address, Allocation, Customer, Order, OrderLine, OrderNumber
 from orders.states import WAITING
 
 
@@ -51,18 +55,8 @@ def placement_plan(
     without locks; None when the locked way must decide (an older order waits for one of the
     SKUs, or the stock does not cover every unit)."""
     sku_ids = {line.sku_id for line in lines}
-    waiting = OrderLine.objects.for_tenant(tenant).filter(
-        sku_id=OuterRef("sku_id"),
-        order__state__in=WAITING,
-        quantity__gt=F("quantity_allocated") + F("quantity_shipped"),
-    )
-    rows = list(
-        StockLevel.objects.for_tenant(tenant)
-        .filter(sku_id__in=sku_ids)
-        .annotate(waiting=Exists(waiting))
-        .values(*STOCK_ROW_FIELDS, "waiting")
-        .order_by("pk")
-    )
+    read = stock_rows_sql if connection.vendor == "postgresql" else stock_rows
+    rows = read(tenant, sku_ids)
     if any(row["waiting"] for row in rows):
         return None
     demand = [DemandLine(line_key(index), line.sku_id, line.quantity) for index, line in enumerate(lines)]
@@ -72,12 +66,61 @@ def placement_plan(
     return plan if plan.is_complete else None
 
 
+def stock_rows(tenant: Any, sku_ids: set[int]) -> list[dict[str, Any]]:
+    """The stock rows of these SKUs (inventory.locks.STOCK_ROW_FIELDS), by pk, unlocked, each with
+    `waiting`: does an older order wait for units of its SKU? The ORM's way, and the reference
+    of stock_rows_sql."""
+    waiting = OrderLine.objects.for_tenant(tenant).filter(
+        sku_id=OuterRef("sku_id"),
+        order__state__in=WAITING,
+        quantity__gt=F("quantity_allocated") + F("quantity_shipped"),
+    )
+    return list(
+        StockLevel.objects.for_tenant(tenant)
+        .filter(sku_id__in=sku_ids)
+        .annotate(waiting=Exists(waiting))
+        .values(*STOCK_ROW_FIELDS, "waiting")
+        .order_by("pk")
+    )
+
+
+@cache
+def _stock_rows_statement() -> str:
+    stock, warehouses = _qn(StockLevel._meta.db_table), _qn(Warehouse._meta.db_table)
+    lines, orders = _qn(OrderLine._meta.db_table), _qn(Order._meta.db_table)
+    return f"""SELECT s.id, s.sku_id, s.warehouse_id, s.on_hand, s.allocated, s.reserved,
+        w.code, w.latitude, w.longitude, w.priority, w.active, w.ships_to,
+        EXISTS (
+            SELECT 1 FROM {lines} l JOIN {orders} o ON o.id = l.order_id
+            WHERE l.tenant_id = %s AND o.state = ANY(%s) AND l.sku_id = s.sku_id
+              AND l.quantity > l.quantity_allocated + l.quantity_shipped
+        )
+    FROM {stock} s JOIN {warehouses} w ON w.id = s.warehouse_id
+    WHERE s.tenant_id = %s AND s.sku_id = ANY(%s)
+    ORDER BY s.id"""
+
+
+def stock_rows_sql(tenant: Any, sku_ids: set[int]) -> list[dict[str, Any]]:
+    """stock_rows in a statement written once (PostgreSQL): the same rows, without building the
+    query each time."""
+    ships_to = Warehouse._meta.get_field("ships_to")
+    with connection.cursor() as cursor:
+        cursor.execute(_stock_rows_statement(), [tenant.pk, list(WAITING), tenant.pk, sorted(sku_ids)])
+        found = cursor.fetchall()
+    rows = []
+    for *stock, shipping_to, waiting in found:
+        values = (*stock, ships_to.from_db_value(shipping_to, None, connection))
+        rows.append(dict(zip(STOCK_ROW_FIELDS, values, strict=True)) | {"waiting": waiting})
+    return rows
+
+
 def allocations_of(plan: AllocationPlan, lines: list[OrderLine]) -> list[Allocation]:
-    """The plan's picks as Allocation rows of the (now saved) lines, one per line and stock row."""
+    """The plan's picks as Allocation rows of the lines, one per line and stock row."""
     rows: dict[tuple[int, int], Allocation] = {}
     for pick in plan.picks:
-        line = lines[int(pick.key.split(":")[1])]
-        slot = (line.pk, pick.stock_level_id)
+        index = int(pick.key.split(":")[1])
+        line = lines[index]
+        slot = (index, pick.stock_level_id)
         if slot in rows:
             rows[slot].quantity += pick.quantity
         else:
@@ -103,3 +146,146 @@ def stock_take(*, tenant: Any, plan: AllocationPlan, now: Any) -> None:
         wanted[pick.stock_level_id] = wanted.get(pick.stock_level_id, 0) + pick.quantity
     if not stock_take_guarded(tenant=tenant, wanted=wanted, now=now):
         raise StockMoved(f"Stock rows {sorted(wanted)} changed since the plan")
+
+
+# --- statements folded together (PostgreSQL; the ORM in services.py is their reference) ---------
+def _qn(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _loaded(obj: Any) -> Any:
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj
+
+
+def customer_and_address(
+    tenant: Any, given: dict[str, str], address: dict[str, str]
+) -> tuple[Any, Any] | None:
+    """The tenant's customer with this email (made on their first order, as
+    services._customer_for makes it) and the new ship-to address, in one statement; None when
+    the database is not PostgreSQL (the caller then runs services._customer_for and
+    _address_create). A returning customer's row is only read; a concurrent first order of the
+    same email meets the unique constraint and both orders point at one customer."""
+    if connection.vendor != "postgresql":
+        return None
+    email = (given.get("email") or "").strip().lower()
+    now = timezone.now()
+    values = {name: address.get(name) or "" for name in ADDRESS_FIELDS}
+    customers, addresses = _qn(Customer._meta.db_table), _qn(Address._meta.db_table)
+    columns = ", ".join(_qn(Address._meta.get_field(name).column) for name in ADDRESS_FIELDS)
+    made = [tenant.pk, email, given.get("name", ""), given.get("phone", ""), now]
+    params = [tenant.pk, email, *made, tenant.pk, *values.values()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH found AS (
+                SELECT id, name, phone, stripe_customer_id, created_at FROM {customers}
+                WHERE tenant_id = %s AND email = %s
+            ), made AS (
+                INSERT INTO {customers} (tenant_id, email, name, phone, stripe_customer_id, created_at)
+                SELECT %s, %s, %s, %s, '', %s WHERE NOT EXISTS (SELECT 1 FROM found)
+                ON CONFLICT (tenant_id, email) DO UPDATE SET email = EXCLUDED.email
+                RETURNING id, name, phone, stripe_customer_id, created_at
+            ), address AS (
+                INSERT INTO {addresses} (tenant_id, {columns})
+                VALUES (%s, {", ".join(["%s"] * len(values))}) RETURNING id
+            )
+            SELECT c.id, c.name, c.phone, c.stripe_customer_id, c.created_at, address.id
+            FROM (SELECT * FROM found UNION ALL SELECT * FROM made) c, address""",
+            params,
+        )
+        customer_id, name, phone, stripe_id, created_at, address_id = cursor.fetchone()
+    customer = Customer(
+        pk=customer_id, tenant=tenant, email=email, name=name, phone=phone,
+        stripe_customer_id=stripe_id, created_at=created_at,
+    )  # fmt: skip
+    return _loaded(customer), _loaded(Address(pk=address_id, tenant=tenant, **values))
+
+
+@cache
+def _order_insert_statement() -> tuple[list[Any], str]:
+    fields = [f for f in Order._meta.concrete_fields if not f.primary_key and f.attname != "number"]
+    # Typed, for INSERT ... SELECT; text for strings, whose column then refuses what is too long.
+    typed = ", ".join(f"%s::{'text' if isinstance(f, CharField) else f.db_type(connection)}" for f in fields)
+    columns = ", ".join(_qn(f.column) for f in fields)
+    return (
+        fields,
+        f"""WITH n AS (
+        UPDATE {_qn(OrderNumber._meta.db_table)} SET last_value = last_value + 1
+        WHERE tenant_id = %s RETURNING last_value
+    )
+    INSERT INTO {_qn(Order._meta.db_table)} ({columns}, {_qn("number")})
+    SELECT {typed}, n.last_value::text FROM n
+    RETURNING id, {_qn("number")}""",
+    )
+
+
+def order_insert_numbered(order: Order) -> bool:
+    """INSERT the order with the tenant's next number taken in the same statement (the counter's
+    UPDATE ... RETURNING as a CTE, as services._next_number takes it). False, with nothing
+    written, when the database is not PostgreSQL or the tenant has no counter yet (its first
+    order): the caller then takes the number and saves the order the ORM way."""
+    if connection.vendor != "postgresql":
+        return False
+    fields, statement = _order_insert_statement()
+    values = [f.get_db_prep_save(f.pre_save(order, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [order.tenant_id, *values])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    order.pk, order.number = row
+    _loaded(order)
+    order._update_initial_state()  # what the FSM mixin's save() records
+    return True
+
+
+def lines_and_allocations_insert(plan: AllocationPlan, lines: list[OrderLine]) -> list[Allocation] | None:
+    """The order's lines (Django's own bulk INSERT of them) and the plan's allocations of them, in
+    one statement: each allocation finds its line by position. The lines get their pks; the
+    allocations, saved, are what allocations_of makes. None, with nothing written, when the
+    database is not PostgreSQL: the caller bulk-creates both the ORM way."""
+    if connection.vendor != "postgresql":
+        return None
+    query = InsertQuery(OrderLine)
+    query.insert_values([f for f in OrderLine._meta.concrete_fields if not f.primary_key], lines)
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [OrderLine._meta.pk, OrderLine._meta.get_field("position")]
+    [(lines_sql, lines_params)] = compiler.as_sql()
+    made = allocations_of(plan, lines)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH l AS ({lines_sql}), a AS (
+                INSERT INTO {_qn(Allocation._meta.db_table)}
+                    (tenant_id, order_line_id, stock_level_id, warehouse_id, quantity, created_at)
+                SELECT %s, l.id, p.stock_level_id, p.warehouse_id, p.quantity, %s
+                FROM unnest(%s::integer[], %s::bigint[], %s::bigint[], %s::integer[])
+                    AS p(position, stock_level_id, warehouse_id, quantity)
+                JOIN l USING (position)
+                RETURNING id, order_line_id, stock_level_id
+            )
+            SELECT l.id, l.position, NULL::bigint, NULL::bigint FROM l
+            UNION ALL SELECT a.id, NULL, a.order_line_id, a.stock_level_id FROM a""",
+            [
+                *lines_params,
+                lines[0].tenant_id,
+                now,
+                [a.order_line.position for a in made],
+                [a.stock_level_id for a in made],
+                [a.warehouse_id for a in made],
+                [a.quantity for a in made],
+            ],
+        )
+        found = cursor.fetchall()
+    by_position = {line.position: line for line in lines}
+    for pk, position, _, _ in found:
+        if position is not None:
+            _loaded(by_position[position]).pk = pk
+    saved = {(line_id, stock_id): pk for pk, position, line_id, stock_id in found if position is None}
+    for allocation in made:
+        allocation.order_line_id = allocation.order_line.pk
+        allocation.pk = saved[(allocation.order_line_id, allocation.stock_level_id)]
+        allocation.created_at = now
+        _loaded(allocation)
+    return made

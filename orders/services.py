@@ -314,8 +314,11 @@ def _order_create(
     codes = [line.sku for line in data.lines]
     if skus is None or any(code not in skus for code in codes):
         skus = _skus_by_code(tenant, codes)
-    customer = _customer_for(tenant, data.customer)
-    ship_to = _address_create(tenant, data.ship_to)
+    folded = fastpath.customer_and_address(tenant, data.customer, data.ship_to)  # PostgreSQL: one statement
+    if folded is None:
+        customer, ship_to = _customer_for(tenant, data.customer), _address_create(tenant, data.ship_to)
+    else:
+        customer, ship_to = folded
     bill_to = _address_create(tenant, data.bill_to) if data.bill_to else ship_to
     order = Order(
         tenant=tenant,
@@ -382,15 +385,20 @@ def _place_planned(order: Order, lines: list[OrderLine], plan: Any, *, data: Ord
     fastpath.lines_allocated(plan, lines)
     order.allocation_plan = plan.as_dict()
     order.apply_allocation(outcome=OrderState.ALLOCATED)
-    order.number = _next_number(tenant)
-    order.save()  # inserted allocated; its timeline still tells "placed", then "allocated"
+    # Inserted allocated (a duplicate external id raises here); its timeline still tells
+    # "placed", then "allocated". On PostgreSQL the number is taken in the INSERT itself.
+    if not fastpath.order_insert_numbered(order):
+        order.number = _next_number(tenant)
+        order.save()
     order.pending_events = []
     _placed_recorded(order, data, actor)
     for line in lines:
         line.order = order
-    OrderLine.objects.bulk_create(lines)
-    allocations = fastpath.allocations_of(plan, lines)
-    Allocation.objects.bulk_create(allocations)
+    allocations = fastpath.lines_and_allocations_insert(plan, lines)  # PostgreSQL: one statement
+    if allocations is None:
+        OrderLine.objects.bulk_create(lines)
+        allocations = fastpath.allocations_of(plan, lines)
+        Allocation.objects.bulk_create(allocations)
     _remember_allocations(lines, allocations, plan)
     order_event_record(
         order=order, actor=actor, type=OrderEventType.ALLOCATED, message=plan.explanation, data=plan.as_dict()

@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ROOMS = ("oms", "inventory", "orders", "fulfillment", "returns", "integrations")
+ROOMS = ("oms", "inventory", "orders", "fulfillment", "returns", "integrations", "workspace")
 
 
 def _modules() -> dict[str, Path]:

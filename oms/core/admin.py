@@ -29,6 +29,8 @@ from django.forms import ModelChoiceField
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest
 from import_export.admin import ExportActionMixin
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
+from unfold.contrib.import_export.forms import ExportForm
 
 from oms.core import roles
 from oms.core.audit import audit_record
@@ -214,7 +216,7 @@ class TenantScopedMixin(CapabilityAdminMixin):
         return exclude
 
 
-class TenantAdmin(TenantScopedMixin, admin.ModelAdmin):
+class TenantAdmin(TenantScopedMixin, ModelAdmin):
     def get_list_filter(self, request: HttpRequest) -> Any:
         scoped: list[Any] = []
         for item in super().get_list_filter(request):
@@ -315,11 +317,11 @@ class TenantInlineFormSet(BaseInlineFormSet):
             )
 
 
-class TenantTabularInline(TenantScopedMixin, admin.TabularInline):
+class TenantTabularInline(TenantScopedMixin, TabularInline):
     formset = TenantInlineFormSet
 
 
-class TenantStackedInline(TenantScopedMixin, admin.StackedInline):
+class TenantStackedInline(TenantScopedMixin, StackedInline):
     formset = TenantInlineFormSet
 
 
@@ -329,6 +331,8 @@ class TenantExportActionMixin(ExportActionMixin):
 
     Declare `capabilities["export"]`.
     """
+
+    export_form_class = ExportForm  # the admin theme's form (docs/admin.md)
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return self.may(request, "export")  # type: ignore[attr-defined]

@@ -80,6 +80,8 @@ class Capability(StrEnum):
     INTEGRATIONS_REPLAY = "integrations.replay"
     INTEGRATIONS_SYNC = "integrations.sync"
     CHANNEL_SKUS_MAP = "integrations.map_skus"
+    # the merchant's workspace: the dashboard (admin home) and the exceptions queue
+    WORKSPACE_VIEW = "workspace.view"
     # no role: the platform's superusers only
     PLATFORM = "platform.admin"
 
@@ -141,14 +143,17 @@ DESCRIPTIONS: dict[Capability, str] = {
     C.INTEGRATIONS_REPLAY: "replay failed inbound events",
     C.INTEGRATIONS_SYNC: "poll a channel's orders and publish stock to it now",
     C.CHANNEL_SKUS_MAP: "map marketplace SKUs to ours (releases the orders held for them)",
+    C.WORKSPACE_VIEW: "see the dashboard (KPIs of their tenant) and the exceptions queue",
     C.PLATFORM: "platform administration (superusers only, no tenant role)",
 }
 
 _VIEW_CATALOG_AND_STOCK = {C.OWN_ACCOUNT, C.CATALOG_VIEW, C.STOCK_VIEW, C.INBOUND_VIEW}
+_WORKSPACE = {C.WORKSPACE_VIEW}  # every role: the admin's home page and the exceptions queue
 
 MANAGER = frozenset(
     {
         *_VIEW_CATALOG_AND_STOCK,
+        *_WORKSPACE,
         C.TENANT_VIEW,
         C.AUDIT_VIEW,
         C.SECURITY_VIEW,
@@ -189,6 +194,7 @@ MANAGER = frozenset(
 AGENT = frozenset(
     {
         *_VIEW_CATALOG_AND_STOCK,
+        *_WORKSPACE,
         C.ORDERS_VIEW,
         C.ORDERS_CREATE,
         C.ORDERS_EDIT,
@@ -207,6 +213,7 @@ AGENT = frozenset(
 WAREHOUSE = frozenset(
     {
         *_VIEW_CATALOG_AND_STOCK,
+        *_WORKSPACE,
         C.ORDERS_VIEW,
         C.STOCK_COUNT,
         C.INBOUND_RECEIVE,

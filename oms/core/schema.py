@@ -15,18 +15,27 @@ rather than by hand in each view, the errors in the shape every view renders
 | 503 | listed by views that call an outside service (a carrier): it could not be reached (`Retry-After`) |
 
 Request bodies of `BodySerializer`s say `additionalProperties: false`, as the serializer
-refuses unknown keys; a decimal's pattern says which digits it takes and whether it may be negative.
+refuses unknown keys. A decimal's pattern is exactly what the server takes (`decimal_pattern`):
+in a request, the digits the field takes, leading zeros, and a sign only where the field may be
+negative (a non-negative field takes "-0" and nothing else below zero); in a response, the string
+the server writes, and money (12 digits, 2 places: every amount in the house) is never negative.
+
+Each operation's summary and description come from `oms.api_docs.OPERATIONS` by operationId
+(`api_docs_postprocess`, a POSTPROCESSING_HOOK), written for storefront developers: the views'
+docstrings are for the people who maintain them and never reach the docs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.drainage import warn
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 
+from oms.api_docs import OPERATIONS
 from oms.core.serializers import BodySerializer
 
 FIELD_ERROR_SCHEMA: dict[str, Any] = {
@@ -122,7 +131,7 @@ class ApiAutoSchema(AutoSchema):
         if not isinstance(schema, dict):
             return schema
         if isinstance(field, serializers.DecimalField) and "pattern" in schema:
-            schema["pattern"] = decimal_pattern(field)
+            schema["pattern"] = decimal_pattern(field, direction)
         if isinstance(field, serializers.ListSerializer | serializers.ListField):
             if field.max_length is not None:
                 schema["maxItems"] = field.max_length
@@ -132,11 +141,59 @@ class ApiAutoSchema(AutoSchema):
         return schema
 
 
-def decimal_pattern(field: serializers.DecimalField) -> str:
-    """What a decimal string must look like: the digits the field takes, a sign only if it may be negative."""
-    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
-    whole = "0" if field.max_whole_digits == 0 else rf"\d{{1,{field.max_whole_digits}}}"
-    return rf"^{sign}{whole}(?:\.\d{{1,{field.decimal_places}}})?$"
+# Every amount of money in the house is a DecimalField of this shape, and never negative
+# (oms.core.money.validate_non_negative on each column, CHECK constraints, order totals refused below 0).
+MONEY_SHAPE = (12, 2)
+
+
+def is_money(field: serializers.DecimalField) -> bool:
+    return (field.max_digits, field.decimal_places) == MONEY_SHAPE
+
+
+def decimal_pattern(field: serializers.DecimalField, direction: str = "request") -> str:
+    """The decimal strings the server takes (request) or writes (response) for `field`.
+
+    Request: what `BodySerializer` lets through (`-?digits[.digits]`, oms.core.serializers)
+    and DRF then accepts. DRF counts digits without leading zeros ("007.5" has one whole
+    digit), counts trailing decimal zeros ("1.500" has three places), and compares with
+    `min_value` numerically, so a non-negative field takes "-0.00" but no other negative.
+    Response: DRF writes the value quantized to the field's places, without leading zeros.
+    """
+    places = field.decimal_places
+    if direction == "response":
+        sign = "" if is_money(field) or _non_negative(field) else "-?"
+        whole = "0" if field.max_whole_digits == 0 else rf"\d{{1,{field.max_whole_digits}}}"
+        fraction = rf"\.\d{{{places}}}" if places else ""
+        return rf"^{sign}{whole}{fraction}$"
+    sign = r"(?:-(?=[0.]*$))?" if _non_negative(field) else "-?"
+    if field.max_whole_digits == 0:  # "0" itself counts one whole digit: a fraction must follow
+        return rf"^{sign}0+\.\d{{1,{places}}}$"
+    fraction = rf"(?:\.\d{{1,{places}}})?" if places else ""
+    return rf"^{sign}0*\d{{1,{field.max_whole_digits}}}{fraction}$"
+
+
+def _non_negative(field: serializers.DecimalField) -> bool:
+    return field.min_value is not None and field.min_value >= 0
+
+
+def api_docs_postprocess(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """Each operation's summary and description from `oms.api_docs.OPERATIONS`, never a view docstring."""
+    for path, methods in result.get("paths", {}).items():
+        for method, operation in methods.items():
+            if not isinstance(operation, dict) or "operationId" not in operation:
+                continue
+            texts = OPERATIONS.get(operation["operationId"])
+            if texts is None:
+                operation.pop("description", None)  # the view's docstring: for maintainers only
+                warn(
+                    f"{method.upper()} {path}: no summary or description for {operation['operationId']!r} "
+                    "in oms/api_docs.py"
+                )
+                continue
+            operation["summary"], operation["description"] = texts
+    return result
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):

@@ -27,7 +27,7 @@ from oms.core.money import is_currency, normalize_currency
 INTEGER_RANGES: dict[str, tuple[int, int]] = dict(BaseDatabaseOperations.integer_field_ranges)
 INT32 = INTEGER_RANGES["IntegerField"]
 _INTEGER_TEXT = re.compile(r"\s*[-+]?\d+\s*")
-DECIMAL_TEXT = re.compile(r"-?\d+(?:\.\d+)?")
+DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # ASCII digits, as the schema's pattern says
 
 
 class BoundedIntegerField(serializers.IntegerField):

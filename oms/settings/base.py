@@ -35,6 +35,9 @@ FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
 VENDOR_BASE_URL_HOSTS = env_list("VENDOR_BASE_URL_HOSTS")
 
 INSTALLED_APPS = [
+    # The admin's theme (docs/admin.md): before django.contrib.admin so its templates win.
+    "unfold",
+    "unfold.contrib.import_export",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -52,6 +55,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "returns",
     "integrations",
+    "workspace",
     # staff sign-in security (docs/security.md): a second factor and lockout after failures;
     # oms.security after the two, its admin replaces theirs
     "django_otp",
@@ -143,6 +147,29 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "media"
 LOGIN_URL = "admin:login"
 
+# --- admin theme (django-unfold, docs/admin.md) ----------------------------------------------
+# Every asset comes from the package or static/: no CDN. The sidebar is built per request from
+# what the signed-in role may see (oms/core/admin_navigation.py).
+# The theme's sign-in form sends no "next": signed in from /admin/login/ itself, staff land on the
+# admin's home, not on Django's default /accounts/profile/.
+LOGIN_REDIRECT_URL = "admin:index"
+UNFOLD = {
+    "SITE_TITLE": "OMS",
+    "SITE_HEADER": "OMS",
+    "SITE_SYMBOL": "inventory_2",
+    "SITE_SUBHEADER": "oms.core.admin_navigation.tenant_name",
+    "SITE_URL": None,
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "BORDER_RADIUS": "6px",
+    "STYLES": ["oms.core.admin_navigation.stylesheet"],
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": True,
+        "navigation": "oms.core.admin_navigation.sidebar",
+    },
+}
+
 # --- staff sign-in security (oms/security, docs/security.md) ------------------------------
 # axes checks a sign-in is not locked out before Django checks the password.
 AUTHENTICATION_BACKENDS = [
@@ -217,6 +244,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Summaries and descriptions for storefront developers (oms/api_docs.py), not the views' docstrings.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "oms.core.schema.api_docs_postprocess",
+    ],
 }
 
 # --- caches -----------------------------------------------------------------------------

@@ -67,8 +67,6 @@ class OrderShipmentsField(serializers.ListSerializer):
         super().__init__(child=view.serializer(), source="*", read_only=True, **kwargs)
 
     def to_representation(self, data: Any) -> Any:
-        if self.context.get("placed"):
-            return []  # placed in this request (views.render_placed): nothing has shipped yet
         return super().to_representation(list(self.fetch(data)))
 
 

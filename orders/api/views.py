@@ -22,6 +22,7 @@ from oms.core.permissions import requires
 from oms.core.roles import Capability as C
 from orders import selectors, services
 from orders.api import serializers as s
+from orders.api.lean import lean_validated, placed_json
 from orders.fastpath import StockMoved
 from orders.models import Order
 from orders.payments.gateway import PaymentGatewayUnavailable
@@ -65,26 +66,8 @@ def render_order(tenant: Any, order_id: Any, http_status: int = 200) -> Response
 def render_placed(order: Order) -> Response:
     """The 201 of a plain placement, from the rows the transaction wrote (`placed_lines`, each
     with its `placed_allocations`), not read back: a new order has no holds, payments or
-    shipments to show."""
-    for line in order.placed_lines:
-        written = getattr(line, "placed_allocations", [])  # none on a backordered line
-        line._prefetched_objects_cache = {"allocations": prefetched(line.allocations, written)}
-    order._prefetched_objects_cache = {
-        "lines": prefetched(order.lines, order.placed_lines),
-        "holds": prefetched(order.holds, []),
-        "payments": prefetched(order.payments, []),
-    }
-    return Response(
-        s.OrderOutputSerializer(order, context={"placed": True}).data, status=status.HTTP_201_CREATED
-    )
-
-
-def prefetched(manager: Any, rows: list[Any]) -> Any:
-    """A related manager's queryset holding `rows`, as prefetch_related leaves it."""
-    queryset = manager.get_queryset()
-    queryset._result_cache = rows
-    queryset._prefetch_done = True
-    return queryset
+    shipments to show (orders/api/lean.py)."""
+    return Response(placed_json(order), status=status.HTTP_201_CREATED)
 
 
 class StateListField(serializers.CharField):
@@ -168,15 +151,21 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
         )
 
     def _create(self, request: Request, *, savepoint: bool) -> Response:
-        data = s.OrderCreateInputSerializer(data=request.data, context={"tenant": self.tenant})
-        data.is_valid(raise_exception=True)
-        v = dict(data.validated_data)
+        # The lean check accepts a sound body without building the serializer; any doubt and the
+        # serializer runs, which words the errors (orders/api/lean.py).
+        context: dict[str, Any] = {"tenant": self.tenant}
+        v = lean_validated(s.OrderCreateInputSerializer, request.data, context)
+        if v is None:
+            data = s.OrderCreateInputSerializer(data=request.data, context=context)
+            data.is_valid(raise_exception=True)
+            v = data.validated_data
+        v = dict(v)
         v["lines"] = _lines(v["lines"])
         order, created = services.order_create(
             tenant=self.tenant,
             data=OrderInput(**v),
             actor=request.user,
-            skus=data.context.get("skus"),
+            skus=context.get("skus"),
             savepoint=savepoint,
         )
         if created and v.get("payment"):

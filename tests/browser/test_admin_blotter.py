@@ -18,7 +18,7 @@ def _login(browser, base, email):
     browser.get(f"{base}/admin/login/")
     browser.find_element(By.NAME, "username").send_keys(email)
     browser.find_element(By.NAME, "password").send_keys("pass-word-123")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()  # the theme's is a <button>
     WebDriverWait(browser, 20).until(lambda b: "Log out" in b.page_source)
 
 

@@ -75,7 +75,8 @@ class Phone:
         self.open(f"/admin/login/?next={next_path}")
         self.browser.find_element(By.NAME, "username").send_keys(email)
         self.browser.find_element(By.NAME, "password").send_keys("pass-word-123")
-        self.browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+        # the sign-in form's button (the admin theme's is a <button>, Django's an <input>)
+        self.browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
 
     def wait(self, condition, message: str = ""):
         """Until `condition` holds; a page that is still being replaced counts as not yet."""

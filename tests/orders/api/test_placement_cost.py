@@ -19,7 +19,7 @@ from tests.orders.conftest import order_payload
 from tests.sqlcount import sql_counted
 
 TARGET = 12
-BUDGET = 15
+BUDGET = 12
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
