@@ -19,7 +19,7 @@ def test_an_owner_sets_up_the_second_factor_at_the_first_sign_in(browser, live_s
     browser.get(f"{live_server.url}/admin/login/?next=/admin/orders/order/")
     browser.find_element(By.NAME, "username").send_keys(owner_a.username)
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
 
     WebDriverWait(browser, 20).until(lambda b: "/account/security/enrol/" in b.current_url)
     qr = browser.find_element(By.CSS_SELECTOR, ".security-qr svg")
@@ -28,7 +28,7 @@ def test_an_owner_sets_up_the_second_factor_at_the_first_sign_in(browser, live_s
     secret = browser.find_element(By.CSS_SELECTOR, ".security-secret").text
 
     browser.find_element(By.NAME, "code").send_keys(code_from_secret(secret))
-    browser.find_element(By.CSS_SELECTOR, ".security-code-form input[type=submit]").click()
+    browser.find_element(By.CSS_SELECTOR, ".security-code-form [type=submit]").click()
     WebDriverWait(browser, 20).until(lambda b: b.current_url.endswith("/admin/orders/order/"))
     assert "Log out" in browser.page_source
     browser.save_screenshot(str(shots / "enrolled.png"))
