@@ -39,5 +39,7 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    # the second factor after the password (oms/security): enrol, verify
+    path("account/security/", include("oms.security.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -46,6 +46,7 @@ from returns.models import (
 )
 from tests.inventory.factories import SKUFactory, WarehouseFactory, stock
 from tests.oms.factories import UserFactory
+from tests.oms.security.factories import sign_in_records
 from tests.orders.conftest import AUSTIN, order_input
 from tests.orders.payments.factories import make_stripe_account
 
@@ -111,6 +112,7 @@ def build_world(tenant: Any, tag: str) -> dict[str, Any]:
         "account": account,
         "event": event,
         "owner": owner,
+        **sign_in_records(owner),  # the owner's device, failed sign-ins and sign-in (by model label)
         **fulfillment,
         **returns,
     }

@@ -34,6 +34,7 @@ class Capability(StrEnum):
     TENANT_VIEW = "tenant.view"
     TENANT_SETTINGS = "tenant.settings"
     STAFF_MANAGE = "staff.manage"
+    SECURITY_VIEW = "security.view"
     API_KEYS_MANAGE = "api_keys.manage"
     CREDENTIALS_MANAGE = "credentials.manage"
     AUDIT_VIEW = "audit.view"
@@ -100,6 +101,8 @@ DESCRIPTIONS: dict[Capability, str] = {
     C.TENANT_VIEW: "see the tenant's settings",
     C.TENANT_SETTINGS: "change the tenant's settings and policies (incl. the agent refund limit)",
     C.STAFF_MANAGE: "add staff by email, change their roles, remove them",
+    C.SECURITY_VIEW: "see staff's failed sign-ins, lockouts, sign-ins and second-factor devices "
+    "(owners unlock accounts and reset devices: staff.manage)",
     C.API_KEYS_MANAGE: "create, see and revoke API keys",
     C.CREDENTIALS_MANAGE: "create and edit channel accounts: credentials, webhook secrets, base URLs",
     C.AUDIT_VIEW: "read the audit trail",
@@ -153,6 +156,7 @@ MANAGER = frozenset(
         *_WORKSPACE,
         C.TENANT_VIEW,
         C.AUDIT_VIEW,
+        C.SECURITY_VIEW,
         C.ORDERS_VIEW,
         C.ORDERS_CREATE,
         C.ORDERS_EDIT,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +57,12 @@ INSTALLED_APPS = [
     "integrations",
     "workspace",
     "notifications",
+    # staff sign-in security (docs/security.md): a second factor and lockout after failures;
+    # oms.security after the two, its admin replaces theirs
+    "django_otp",
+    "oms.security.apps.SecondFactorDevicesConfig",  # django_otp.plugins.otp_totp
+    "oms.security.apps.SignInLockoutConfig",  # axes
+    "oms.security",
 ]
 
 MIDDLEWARE = [
@@ -67,6 +74,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # staff sign-in security: which device verified this session, every staff page asks for
+    # it (oms/security/middleware.py), and the "account locked" page (axes)
+    "django_otp.middleware.OTPMiddleware",
+    "oms.security.middleware.SecondFactorMiddleware",
+    "axes.middleware.AxesMiddleware",
     "oms.core.tenancy.TenantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -158,6 +170,39 @@ UNFOLD = {
         "navigation": "oms.core.admin_navigation.sidebar",
     },
 }
+
+# --- staff sign-in security (oms/security, docs/security.md) ------------------------------
+# axes checks a sign-in is not locked out before Django checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout: after AXES_FAILURE_LIMIT failed sign-ins (wrong password or wrong second-factor code)
+# within the cool-off, the account is locked for the cool-off, counted from the last failure.
+AXES_FAILURE_LIMIT = int(os.environ.get("OMS_SIGNIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("OMS_SIGNIN_COOLOFF_MINUTES", "15")))
+# What is locked: "username" (default: the account, from every address), "username+ip_address"
+# (the account from the address that failed), or both apart, comma-separated.
+AXES_LOCKOUT_PARAMETERS = [
+    part.split("+") if "+" in part else part for part in env_list("OMS_SIGNIN_LOCKOUT_BY", "username")
+]
+# axes warns when the address is not among them; by the account alone, failures from every
+# address and browser count toward its lock, which is what the warning asks for.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# A right password does not forget earlier failures (wrong codes after it must still add up);
+# a verified second factor does (oms/security/views.py), and the cool-off does.
+AXES_RESET_ON_SUCCESS = False
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # "try again after N minutes" holds
+AXES_LOCKOUT_CALLABLE = "oms.security.lockout.lockout_response"
+# The client's address behind this many proxies of ours (X-Forwarded-For), else REMOTE_ADDR.
+OMS_TRUSTED_PROXY_COUNT = int(os.environ.get("OMS_TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "oms.security.lockout.client_ip"
+AXES_ENABLE_ADMIN = False  # oms/security/admin.py shows the tenant's staff only
+AXES_VERBOSE = False
+# Second factor: owners, managers and superusers must enrol; anyone with a device verifies it.
+OMS_OTP_REQUIRED_ROLES = env_list("OMS_OTP_REQUIRED_ROLES", "owner,manager")
+OMS_OTP_REQUIRED_FOR_SUPERUSERS = True
+OTP_TOTP_ISSUER = os.environ.get("OMS_OTP_ISSUER", "OMS")
 
 # --- REST API ---------------------------------------------------------------------------
 # The largest request body read into memory (Django's default, stated): an API body over it
