@@ -69,12 +69,16 @@ GROUPS: list[tuple[str, list[tuple[str, Entry]]]] = [
             ("inbox", "integrations.inboundevent"),
             ("link", "integrations.skumapping"),
             ("published_with_changes", "integrations.channelstock"),
+            ("webhook", "notifications.webhookendpoint"),
+            ("send", "notifications.webhookdelivery"),
         ],
     ),
     (
         "Settings",
         [
             ("tune", "fulfillment.fulfillmentsettings"),
+            ("mail", "notifications.emailtemplate"),
+            ("outgoing_mail", "notifications.emailnotification"),
             ("groups", "oms.membership"),
             ("key", "oms.apikey"),
             ("history", "oms.auditevent"),
@@ -82,6 +86,9 @@ GROUPS: list[tuple[str, list[tuple[str, Entry]]]] = [
             ("storefront", "oms.tenant"),
             ("person", "auth.user"),
             ("shield_person", "auth.group"),
+            ("phonelink_lock", "otp_totp.totpdevice"),
+            ("lock_person", "axes.accessattempt"),
+            ("login", "axes.accesslog"),
         ],
     ),
 ]
@@ -119,6 +126,9 @@ def sidebar(request: HttpRequest) -> list[dict[str, Any]]:
     groups: list[dict[str, Any]] = [
         {"items": [{"title": "Home", "icon": "dashboard", "link": reverse("admin:index")}]}
     ]
+    exceptions = _page_item(request, "report", "Exceptions", "workspace:exceptions", C.WORKSPACE_VIEW)
+    if exceptions is not None:
+        groups[0]["items"].append(exceptions)
     for title, entries in GROUPS:
         items = []
         for icon, entry in entries:
