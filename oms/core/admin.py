@@ -217,6 +217,22 @@ class TenantScopedMixin(CapabilityAdminMixin):
 
 
 class TenantAdmin(TenantScopedMixin, ModelAdmin):
+    """Titles in the merchant's words: a list is "Orders", not "Select order to change"; a row's
+    page is "#ACME1001 | Order" (the row's own title, then what it is), not "Change order" on a page the role
+    cannot change."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        plural = str(self.model._meta.verbose_name_plural)
+        extra_context = {"title": plural[:1].upper() + plural[1:], **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> Any:
+        name = str(self.model._meta.verbose_name)
+        extra_context = {"title": name[:1].upper() + name[1:], **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def get_list_filter(self, request: HttpRequest) -> Any:
         scoped: list[Any] = []
         for item in super().get_list_filter(request):

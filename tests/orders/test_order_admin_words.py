@@ -260,3 +260,15 @@ def test_ship_to_of_a_held_order_says_it_stays_on_hold(client, owner_a, tenant_a
     [message] = list(response.context["messages"])
     assert "it stays on hold and is allocated" in str(message)
     assert "re-allocated" not in str(message)
+
+
+# --- titles: "Orders", the order's own title, not Django's "Select order to change" -----------
+def test_list_and_order_pages_are_titled_in_the_merchants_words(client, owner_a, mine):
+    client.force_login(owner_a)
+    listing = client.get(CHANGELIST).content.decode()
+    assert "<title> Orders | OMS</title>" in listing
+    assert "Select order to change" not in listing
+
+    page = client.get(reverse("admin:orders_order_change", args=[mine.pk])).content.decode()
+    assert f"<title> {mine} | Order | OMS</title>" in page
+    assert "Change order" not in page and "View order" not in page
