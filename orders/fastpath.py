@@ -35,7 +35,7 @@ from inventory.allocation import (
     plan_allocation,
 )
 from inventory.locks import STOCK_ROW_FIELDS, stock_take_guarded
-from inventory.models import StockLevel, Warehouse
+from inventory.models import SKU, StockLevel, Warehouse
 from inventory.signals import stock_taken
 from orders.models import ADDRESS_FIELDS, Address, Allocation, Customer, Order, OrderLine, OrderNumber
 from orders.states import WAITING
@@ -87,16 +87,16 @@ def stock_rows(tenant: Any, sku_ids: set[int]) -> list[dict[str, Any]]:
 
 @cache
 def _stock_rows_statement() -> str:
-    stock, warehouses = _qn(StockLevel._meta.db_table), _qn(Warehouse._meta.db_table)
+    stock, warehouses, skus = (_qn(m._meta.db_table) for m in (StockLevel, Warehouse, SKU))
     lines, orders = _qn(OrderLine._meta.db_table), _qn(Order._meta.db_table)
     return f"""SELECT s.id, s.sku_id, s.warehouse_id, s.on_hand, s.allocated, s.reserved,
-        w.code, w.latitude, w.longitude, w.priority, w.active, w.ships_to,
+        w.code, w.latitude, w.longitude, w.priority, w.active, w.ships_to, k.code,
         EXISTS (
             SELECT 1 FROM {lines} l JOIN {orders} o ON o.id = l.order_id
             WHERE l.tenant_id = %s AND o.state = ANY(%s) AND l.sku_id = s.sku_id
               AND l.quantity > l.quantity_allocated + l.quantity_shipped
         )
-    FROM {stock} s JOIN {warehouses} w ON w.id = s.warehouse_id
+    FROM {stock} s JOIN {warehouses} w ON w.id = s.warehouse_id JOIN {skus} k ON k.id = s.sku_id
     WHERE s.tenant_id = %s AND s.sku_id = ANY(%s)
     ORDER BY s.id"""
 
@@ -109,8 +109,8 @@ def stock_rows_sql(tenant: Any, sku_ids: set[int]) -> list[dict[str, Any]]:
         cursor.execute(_stock_rows_statement(), [tenant.pk, list(WAITING), tenant.pk, sorted(sku_ids)])
         found = cursor.fetchall()
     rows = []
-    for *stock, shipping_to, waiting in found:
-        values = (*stock, ships_to.from_db_value(shipping_to, None, connection))
+    for *stock, shipping_to, sku_code, waiting in found:
+        values = (*stock, ships_to.from_db_value(shipping_to, None, connection), sku_code)
         rows.append(dict(zip(STOCK_ROW_FIELDS, values, strict=True)) | {"waiting": waiting})
     return rows
 
