@@ -125,7 +125,8 @@ def test_demo_login_reaches_the_order_blotter(running_stack):
     # the demo's month of orders (docs/demo.md: a few hundred), listed with their numbers
     found = re.search(r"(\d+) results?", blotter.text)
     assert found and int(found.group(1)) >= 200, found
-    assert len(set(re.findall(r'href="/admin/orders/order/(\d+)/change/', blotter.text))) >= 50  # a page of rows
+    # a page of rows, each linking to its order
+    assert len(set(re.findall(r'href="/admin/orders/order/(\d+)/change/', blotter.text))) >= 50
 
 
 def test_stock_received_through_the_api_is_allocated_by_the_worker(running_stack):
