@@ -309,11 +309,18 @@ def now_text(suffix: str = "") -> str:
 
 
 def later_than(last: datetime) -> datetime:
-    """Now to the millisecond, or a millisecond after `last`: two changes never share a time (a poller
-    that asks "changed after T" sees each once)."""
-    now = datetime.now(UTC)
-    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    return max(now, last + timedelta(milliseconds=1))
+    """Now to the millisecond, strictly after `last`: two changes never share a time (a poller that
+    asks "changed after T" sees each once), and none is stamped ahead of the clock (a poller that
+    asks "changed until now" sees every change made so far). A change in the same millisecond as
+    the last waits for the next one; a `last` set more than a second ahead is followed by a step."""
+    while True:
+        now = datetime.now(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        if now > last:
+            return now
+        if last - now > timedelta(seconds=1):
+            return last + timedelta(milliseconds=1)
+        time.sleep(0.0002)
 
 
 def sku_list(text: str) -> list[str]:
