@@ -13,7 +13,7 @@ Oldest first, each at its own moment of the seed's clock:
 - tracking follows through `tracking_apply`: in transit the next morning, delivered two to four
   days after shipping (the order is delivered with its last shipment); one parcel is stuck with a
   carrier exception (address not found), one came back to the sender;
-- delivered orders more than two weeks old are partly completed (`orders.demo.order_complete`).
+- delivered orders more than two weeks old are partly completed (`orders.services.order_complete`).
 Left in the warehouse on purpose: the most recent orders (pending, picking, packed, labelled),
 two labels the carrier refused (the exceptions queue's label failures) and a few shipments past
 their promised date.
@@ -32,8 +32,8 @@ from fulfillment.release import order_release_to_warehouse
 from fulfillment.shipping import shipment_ship
 from fulfillment.states import LabelState, TrackingStatus
 from fulfillment.tracking import tracking_apply
-from orders.demo import order_complete
 from orders.models import Order
+from orders.services import order_complete
 from orders.states import OrderState
 
 ACTOR = "system:demo-warehouse"
@@ -202,4 +202,4 @@ def _complete(tenant: Any, clock: Any, rng: random.Random, now: Any) -> None:
     for order in delivered.order_by("placed_at", "pk"):
         if rng.random() < 0.6:
             clock.set(order.placed_at + timedelta(days=15))
-            order_complete(tenant=tenant, order_id=order.pk)
+            order_complete(tenant=tenant, order_id=order.pk, actor=ACTOR, message="Return window closed")

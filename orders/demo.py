@@ -9,7 +9,7 @@ backordered or partly allocated; a few SKUs have no stock at all. Then, as staff
 - two orders whose payment hold was lifted a moment ago and whose allocation is still queued
   (`pending`).
 The fulfillment and returns demos take the allocated orders on from here (shipments, deliveries,
-returns); `order_complete` closes delivered orders whose return window the shop considers over.
+returns); `orders.services.order_complete` closes delivered orders whose return window is over.
 Deterministic: the same data on every machine (a seeded random generator).
 """
 
@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django_fsm import can_proceed
 
 from inventory.models import SKU
 from oms.core.audit import audit_record
@@ -204,12 +203,3 @@ def _move(tenant: Any, order: Order, transition: Any, message: str) -> None:
         before={"state": before},
         after={"state": order.state},
     )
-
-
-@transaction.atomic
-def order_complete(*, tenant: Any, order_id: int) -> Order:
-    """A delivered order whose return window the shop considers closed: completed."""
-    order = locks.order_for_update(tenant=tenant, order_id=order_id)
-    if can_proceed(order.complete):
-        _move(tenant, order, order.complete, "Return window closed")
-    return order

@@ -1254,6 +1254,34 @@ def order_mark_delivered(*, tenant: Any, order_id: int, actor: Any = None, messa
     return order
 
 
+@transaction.atomic
+def order_complete(*, tenant: Any, order_id: int, actor: Any = None, message: str = "") -> Order:
+    """A delivered order whose return window the shop considers closed: completed. Completing a
+    completed order again changes nothing."""
+    order = locks.order_for_update(tenant=tenant, order_id=order_id)
+    if order.state == OrderState.COMPLETED:
+        return order
+    if not can_proceed(order.complete):
+        raise OrderConflict(
+            OrderErrorCode.ILLEGAL_TRANSITION,
+            f"Order #{order.number} is {order.state}; only a delivered order can be completed.",
+            state=order.state,
+        )
+    before = order.state
+    order.complete()
+    order.save(update_fields=["state", "updated_at"])
+    _transition_event(order, before, actor, message)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="order.completed",
+        obj=order,
+        before={"state": before},
+        after={"state": order.state},
+    )
+    return order
+
+
 # --- fulfillment: the order side of shipments ---------------------------------------------------
 # Fulfillment owns shipments and calls these with the order's row lock taken first (house lock
 # order: order, lines, shipments, shipment lines, stock). Orders never imports fulfillment.
