@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -192,10 +193,15 @@ class OrderActionsMixin:
             kinds, reason = form.cleaned_data["kinds"], form.cleaned_data["reason"]
 
             def call() -> Order:
-                for kind in kinds:
-                    after = services.order_release(
-                        tenant=order.tenant, order_id=order.pk, kind=kind, reason=reason, actor=request.user
-                    )
+                with transaction.atomic():  # every ticked kind, or none
+                    for kind in kinds:
+                        after = services.order_release(
+                            tenant=order.tenant,
+                            order_id=order.pk,
+                            kind=kind,
+                            reason=reason,
+                            actor=request.user,
+                        )
                 return after
 
             if self._one(request, order, form, "Released holds on", call):
@@ -251,10 +257,11 @@ class OrderActionsMixin:
             if not chosen:
                 wanted = " or ".join(labels[k].lower() for k in kinds)
                 raise DomainError(OrderErrorCode.NO_ACTIVE_HOLD, f"no {wanted} hold")
-            for kind in chosen:
-                services.order_release(
-                    tenant=order.tenant, order_id=order.pk, kind=kind, reason=reason, actor=request.user
-                )
+            with transaction.atomic():  # every chosen kind of this order, or none
+                for kind in chosen:
+                    services.order_release(
+                        tenant=order.tenant, order_id=order.pk, kind=kind, reason=reason, actor=request.user
+                    )
 
         run_each(self, request, orders, "Released holds on", "order(s)", call, label=lambda o: f"#{o.number}")
 

@@ -272,3 +272,33 @@ def test_list_and_order_pages_are_titled_in_the_merchants_words(client, owner_a,
     page = client.get(reverse("admin:orders_order_change", args=[mine.pk])).content.decode()
     assert f"<title> {mine} | Order | OMS</title>" in page
     assert "Change order" not in page and "View order" not in page
+
+
+def test_releasing_several_kinds_is_all_or_nothing(client, owner_a, tenant_a, mine, monkeypatch):
+    from oms.core.errors import DomainError
+    from orders import services
+    from orders.errors import OrderErrorCode
+
+    order_hold(tenant=tenant_a, order_id=mine.pk, kind="fraud", reason="Card country differs")
+    order_hold(tenant=tenant_a, order_id=mine.pk, kind="address", reason="No house number")
+    real = services.order_release
+
+    def refuse_fraud(**kwargs):
+        if kwargs["kind"] == "fraud":
+            raise DomainError(OrderErrorCode.NO_ACTIVE_HOLD, "refused for the test")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "order_release", refuse_fraud)
+    client.force_login(owner_a)
+    client.post(
+        CHANGELIST,
+        {
+            "action": "release_orders",
+            "_selected_action": [mine.pk],
+            "apply": "1",
+            "kinds": ["address", "fraud"],
+            "reason": "Both checked",
+        },
+    )
+    active = Hold.objects.for_tenant(tenant_a).filter(order=mine, released_at__isnull=True)
+    assert sorted(h.kind for h in active) == ["address", "fraud"]  # the address hold is not lifted alone
