@@ -16,6 +16,7 @@ class IntegrationsConfig(AppConfig):
         from integrations.ebay.poller import ebay_poll
         from integrations.ebay.stock import ebay_stock_publish
         from integrations.inbox import register_inbound_handler
+        from integrations.metrics import inbox_gauges
         from integrations.polling import register_poller
         from integrations.publishing import register_stock_publisher
         from integrations.shippo.events import shippo_event_handle
@@ -33,6 +34,7 @@ class IntegrationsConfig(AppConfig):
         from integrations.woocommerce.gateway import woocommerce_gateway_for
         from integrations.woocommerce.stock import woocommerce_stock_publish
         from integrations.woocommerce.webhooks import woocommerce_webhook_verify
+        from oms.metrics.exposition import register_gauge_source
         from orders.channels import register_channel_gateway
         from orders.payments.gateway import register_gateway
 
@@ -61,3 +63,5 @@ class IntegrationsConfig(AppConfig):
         register_inbound_handler("ebay", ebay_event_handle)
         register_channel_gateway("ebay", ebay_gateway_for)
         register_stock_publisher("ebay", ebay_stock_publish)
+        # The inbox's backlog and dead letters, read at each metrics scrape.
+        register_gauge_source("inbox", inbox_gauges)

@@ -14,6 +14,9 @@ vendor's answer means the same for every channel:
 
 Each message starts the vendor's way, `answered` with `{status}` standing for the status:
 "Amazon answered {status} to getOrder", "eBay getOrders answered {status}".
+
+Each error is counted for GET /metrics (`oms_vendor_errors_total{vendor, kind}`): `http_send`
+names the vendor on the response it returns, for `http_checked` and `http_json`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, NoReturn
 
 import requests
 
+from oms.metrics import VendorErrorKind, vendor_error, vendor_http_error_kind
 from orders.channels import ChannelRefused, ChannelUnavailable
 
 # refuse(response, what the vendor answered) -> the exception to raise for a 4xx
@@ -34,8 +38,14 @@ def http_send(session: Any, method: str, url: str, *, vendor: str, **kwargs: Any
     try:
         response: requests.Response = session.request(method, url, **kwargs)
     except requests.RequestException as exc:
+        vendor_error(vendor, VendorErrorKind.UNREACHABLE)
         raise ChannelUnavailable(f"{vendor} unreachable: {type(exc).__name__}") from None
+    response.oms_vendor = vendor  # type: ignore[attr-defined]
     return response
+
+
+def _vendor_of(response: requests.Response) -> str:
+    return getattr(response, "oms_vendor", "other")
 
 
 def refusal(
@@ -72,6 +82,8 @@ def http_checked(
     """The response when it is not an error; else raises as the module doc says."""
     status = response.status_code
     said = answered.replace("{status}", str(status))
+    if status >= 400:
+        vendor_error(_vendor_of(response), vendor_http_error_kind(status))
     if status == 429 and throttled is not None:
         throttled(response)
     if status == 429 or status >= 500:
@@ -86,6 +98,7 @@ def http_json(response: requests.Response, *, not_json: str) -> Any:
     try:
         return response.json()
     except ValueError:
+        vendor_error(_vendor_of(response), VendorErrorKind.UNREADABLE)
         raise ChannelUnavailable(not_json) from None
 
 

@@ -43,6 +43,7 @@ from inventory.errors import InventoryError, InventoryErrorCode
 from inventory.geo import Coordinates, geocode, haversine_km
 from inventory.models import Reservation, ReservationLine, ReservationState, StockLevel
 from inventory.signals import send_stock_became_available_on_commit, stock_taken
+from oms.metrics import allocation_timed
 
 SINGLE_NEAREST = "single_nearest"
 SPLIT = "split"
@@ -681,6 +682,7 @@ def allocation_plan(
     return _plan_with_session(session, demand, ship_to, policy, None)
 
 
+@allocation_timed("locked")
 @transaction.atomic
 def allocation_apply(
     *,

@@ -56,11 +56,11 @@ def _carry_request_id(headers: dict[str, object] | None = None, **_: object) -> 
 
 @task_prerun.connect
 def _restore_request_id(task: object = None, **_: object) -> None:
-    from oms.core.request_id import set_request_id
+    from oms.core.request_id import set_request_id, task_request_id
 
     request = getattr(task, "request", None)
-    rid = getattr(request, "request_id", None) if request is not None else None
-    set_request_id(str(rid) if rid else f"task-{getattr(request, 'id', '') or ''}")
+    rid = task_request_id(request) if request is not None else None
+    set_request_id(rid or f"task-{getattr(request, 'id', '') or ''}")
 
 
 @task_postrun.connect

@@ -1,4 +1,5 @@
-"""What GET /health reports: database, broker, workers, queues, outbox, and why it is unhealthy.
+"""What GET /health/ready (and /health) reports: database, broker, workers, queues, outbox, and why
+it is unhealthy. GET /health/live reads none of them: the process answers, that is all.
 
 Each check returns its part of the body and the reasons (plain sentences) that make the
 answer 503. Thresholds are settings (HEALTH_*). Broker and database calls are bounded by
@@ -7,6 +8,7 @@ short timeouts, so a load balancer's probe answers even when they hang.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -86,7 +88,7 @@ def _redis_queues(channel: Any, queues: list[str], now: float) -> dict[str, Any]
         lengths[queue] = total
         if oldest is not None:
             ages[queue] = oldest
-    return {"lengths": lengths, "ages": ages, "held": client.hlen(channel.unacked_key)}
+    return {"lengths": lengths, "ages": ages, "ages_measured": True, "held": client.hlen(channel.unacked_key)}
 
 
 def _sent_at(raw: bytes | str) -> float | None:
@@ -110,20 +112,45 @@ def _filesystem_queues(options: dict[str, Any], queues: list[str], now: float) -
                 except FileNotFoundError:  # taken by a worker meanwhile
                     continue
                 ages[queue] = max(ages.get(queue, 0.0), age)
-    return {"lengths": lengths, "ages": ages}
+    return {"lengths": lengths, "ages": ages, "ages_measured": True}
+
+
+def _amqp_queues(conn: Any, queues: list[str]) -> dict[str, Any]:
+    """RabbitMQ: each queue's ready messages by a passive declare (it creates nothing).
+
+    The age of the oldest message is not measured: AMQP shows a message only to a consumer that
+    takes it (a `basic_get` and a requeue would reorder the queue and mark it redelivered), and
+    the management plugin's HTTP API is not assumed. A queue not declared yet has no messages.
+    """
+    lengths: dict[str, int] = {}
+    for queue in queues:
+        channel = conn.channel()
+        try:
+            lengths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
+        except conn.channel_errors:  # 404 NOT_FOUND, which also closes the channel
+            lengths[queue] = 0
+        finally:
+            with contextlib.suppress(Exception):
+                channel.close()
+    return {"lengths": lengths, "ages": {}, "ages_measured": False}
 
 
 def queue_stats(conn: Any, queues: list[str]) -> dict[str, Any]:
-    """Per queue: how many messages wait and how long the oldest has (for the broker of `conn`)."""
+    """Per queue: how many messages wait and how long the oldest has (for the broker of `conn`).
+
+    `ages_measured`: False where the broker cannot tell ages (RabbitMQ), and `ages` is empty.
+    """
     now = time.time()
     conn.ensure_connection(max_retries=1, timeout=2)
+    if conn.transport.driver_type == "amqp":
+        return _amqp_queues(conn, queues)
     channel = conn.default_channel
     if hasattr(channel, "_q_for_pri"):
         return _redis_queues(channel, queues, now)
     options = conn.transport_options or {}
     if "data_folder_in" in options:
         return _filesystem_queues(options, queues, now)
-    return {"lengths": {}, "ages": {}}
+    return {"lengths": {}, "ages": {}, "ages_measured": False}
 
 
 def check_broker_and_queues() -> tuple[str, Any, list[str]]:
@@ -134,6 +161,7 @@ def check_broker_and_queues() -> tuple[str, Any, list[str]]:
         return _error(exc), "unknown", ["the broker is unreachable"]
     limit = settings.HEALTH_QUEUE_MAX_AGE_SECONDS
     ages = stats.pop("ages")
+    stats.pop("ages_measured")
     oldest = max(ages.values(), default=None)
     body = {**stats, "oldest_age_seconds": None if oldest is None else round(oldest, 1)}
     reasons = [

@@ -17,7 +17,10 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("health", views.health, name="health"),
+    path("health", views.health, name="health"),  # readiness, as before the split
+    path("health/live", views.health_live, name="health-live"),
+    path("health/ready", views.health, name="health-ready"),
+    path("metrics", views.metrics, name="metrics"),
     path("account/tenant/", views.switch_tenant, name="switch-tenant"),
     path("api/v1/", include(api_v1)),
     path("webhooks/", include("integrations.urls")),

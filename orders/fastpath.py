@@ -37,6 +37,7 @@ from inventory.allocation import (
 from inventory.locks import STOCK_ROW_FIELDS, stock_take_guarded
 from inventory.models import SKU, StockLevel, Warehouse
 from inventory.signals import stock_taken
+from oms.metrics import allocation_timed
 from orders.models import ADDRESS_FIELDS, Address, Allocation, Customer, Order, OrderLine, OrderNumber
 from orders.states import WAITING
 
@@ -49,6 +50,7 @@ def line_key(index: int) -> str:
     return f"line:{index}"
 
 
+@allocation_timed("planned")
 def placement_plan(
     *, tenant: Any, lines: list[OrderLine], ship_to: ShipTo, policy: AllocationPolicy
 ) -> AllocationPlan | None:

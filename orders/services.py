@@ -35,6 +35,7 @@ from inventory.services import stock_adjust, stock_ship
 from oms.core.audit import actor_of, audit_record
 from oms.core.money import fits_currency, is_currency
 from oms.core.tasks import enqueue_on_commit
+from oms.metrics import order_placed_on_commit
 from oms.models import Tenant
 from orders import fastpath, locks
 from orders.errors import OrderConflict, OrderError, OrderErrorCode
@@ -416,7 +417,8 @@ def _place_planned(order: Order, lines: list[OrderLine], plan: Any, *, data: Ord
 
 
 def _placed_recorded(order: Order, data: OrderInput, actor: Any) -> None:
-    """The order's first event and its audit row."""
+    """The order's first event and its audit row (and the metric, on commit)."""
+    order_placed_on_commit(channel=order.channel)
     order_event_record(
         order=order,
         actor=actor,

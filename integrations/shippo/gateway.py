@@ -39,6 +39,7 @@ from fulfillment.carriers import (
 )
 from integrations.endpoints import effective_base_url
 from integrations.models import ChannelAccount, ChannelKind
+from oms.metrics import VendorErrorKind, vendor_error, vendor_http_error_kind
 
 HTTP_TIMEOUT_SECONDS = 30
 LABEL_DOWNLOAD_TIMEOUT_SECONDS = 15
@@ -135,9 +136,13 @@ class ShippoGateway:
         try:
             return fn(*args, **kwargs)
         except requests.RequestException as exc:
+            vendor_error("shippo", VendorErrorKind.UNREACHABLE)
             raise CarrierUnavailable(f"Shippo could not be reached: {type(exc).__name__}") from exc
         except errors.SDKError as exc:
             status = int(exc.status_code or 0)
+            vendor_error(
+                "shippo", vendor_http_error_kind(status) if status >= 400 else VendorErrorKind.UNREADABLE
+            )
             if status >= 500 or status in (408, 409, 425, 429) or status < 400:
                 # 2xx/3xx here: an answer the SDK did not expect; the outcome is unknown.
                 raise CarrierUnavailable(f"Shippo answered {status or 'nothing usable'}; try again") from exc
@@ -150,6 +155,7 @@ class ShippoGateway:
             raise CarrierRefused(_refusal_message(status, exc.body), http_status=status) from exc
         except (ValueError, KeyError, AttributeError, TypeError) as exc:
             # The SDK could not read Shippo's answer (unmarshalling): we cannot tell what happened.
+            vendor_error("shippo", VendorErrorKind.UNREADABLE)
             raise CarrierUnavailable(f"Shippo's answer could not be read: {type(exc).__name__}") from exc
 
     # --- mapping ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from integrations.endpoints import effective_base_url
 from integrations.models import ChannelAccount, ChannelKind
 from integrations.stripe.money import from_minor, to_minor
 from oms.core.errors import DomainError
+from oms.metrics import VendorErrorKind, vendor_error, vendor_http_error_kind
 from orders.payments.gateway import GatewayResult, PaymentDeclined, PaymentGatewayUnavailable
 
 HTTP_TIMEOUT_SECONDS = 30
@@ -62,6 +63,14 @@ def _raw(obj: Any) -> dict:
     return obj.to_dict() if hasattr(obj, "to_dict") else {}
 
 
+def _unavailable_kind(exc: Exception) -> VendorErrorKind:
+    if isinstance(exc, stripe.RateLimitError):
+        return VendorErrorKind.THROTTLED
+    if isinstance(exc, stripe.IdempotencyError):
+        return VendorErrorKind.CONFLICT
+    return VendorErrorKind.UNREACHABLE
+
+
 class StripeGateway:
     provider = "stripe"
 
@@ -74,6 +83,7 @@ class StripeGateway:
         try:
             return fn(*args, **kwargs)
         except stripe.CardError as exc:
+            vendor_error("stripe", VendorErrorKind.DECLINED)
             error = getattr(exc, "error", None)
             intent = getattr(error, "payment_intent", None) if error is not None else None
             raise PaymentDeclined(
@@ -83,9 +93,11 @@ class StripeGateway:
             )
         except (stripe.APIConnectionError, stripe.RateLimitError, stripe.IdempotencyError) as exc:
             # Unknown outcome, or a request with this key still in flight: resend later, same key.
+            vendor_error("stripe", _unavailable_kind(exc))
             raise PaymentGatewayUnavailable(f"Stripe unavailable: {type(exc).__name__}") from exc
         except stripe.StripeError as exc:
             status = exc.http_status or 0
+            vendor_error("stripe", vendor_http_error_kind(status))
             if status >= 500 or status in (409, 429) or status == 0:
                 raise PaymentGatewayUnavailable(f"Stripe answered {status or 'nothing'}") from exc
             # 400/401/402/403/404: Stripe definitively refused this request.

@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+from celery import current_task
 from django.http import HttpRequest, HttpResponse
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -40,7 +41,21 @@ class RequestIdMiddleware:
         return response
 
 
+def task_request_id(request: object) -> str | None:
+    """The request id a task's message carries: a worker puts the custom header on the request;
+    a task run in-process (eager) keeps it among the request's headers."""
+    rid = getattr(request, "request_id", None) or (getattr(request, "headers", None) or {}).get("request_id")
+    return str(rid) if rid else None
+
+
 class RequestIdLogFilter(logging.Filter):
+    """Puts `request_id` on every record, and `task_name` / `task_id` on those logged in a task."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = _request_id.get()
+        task = current_task
+        request = getattr(task, "request", None) if task else None
+        if request is not None and getattr(request, "id", None):
+            record.task_name = task.name
+            record.task_id = request.id
         return True

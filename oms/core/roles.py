@@ -237,6 +237,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
 # name, with the reason. Every other route declares a capability (see tests/test_role_matrix.py).
 PUBLIC_ROUTES: dict[str, str] = {
     "health": "load balancers and monitors; reports no tenant data",
+    "health-live": "the orchestrator's liveness probe; reports nothing but that the process answers",
+    "health-ready": "the orchestrator's readiness probe and load balancers; reports no tenant data",
+    "metrics": "the Prometheus scraper, with METRICS_TOKEN; per installation, no tenant data",
     "schema": "the published storefront API contract",
     "api-docs": "the published storefront API contract",
     "integrations:webhook": "vendors call it at an unguessable per-account token; every delivery is verified",

@@ -412,26 +412,63 @@ OMS_WEBHOOKS_READ_TIMEOUT = float(os.environ.get("OMS_WEBHOOKS_READ_TIMEOUT", "1
 OMS_WEBHOOKS_ALLOW_PRIVATE_HOSTS = env_bool("OMS_WEBHOOKS_ALLOW_PRIVATE_HOSTS", False)
 
 # --- logging ----------------------------------------------------------------------------
+# LOG_FORMAT "plain" (development and tests: a line of text on stderr) or "json" (production's
+# default, oms.settings.prod: one JSON object per line on stdout, oms/core/jsonlog.py). Both
+# carry the request id; in a task, the task's name and id too. The secrets filters apply to both.
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "request_id": {"()": "oms.core.request_id.RequestIdLogFilter"},
-        # Secrets stay out of the logs at every level (oms/core/logsafe.py).
-        "vendor_payloads": {"()": "oms.core.logsafe.VendorPayloadFilter"},
-        "webhook_tokens": {"()": "oms.core.logsafe.WebhookTokenFilter"},
-    },
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s] %(message)s"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "plain"},
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        "django.request": {"filters": ["webhook_tokens"]},
-        "stripe": {"filters": ["vendor_payloads"]},
-    },
-}
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+
+
+def logging_config(log_format: str) -> dict[str, object]:
+    if log_format not in ("plain", "json"):
+        raise ValueError(f"LOG_FORMAT must be 'plain' or 'json', not {log_format!r}")
+    console: dict[str, object] = {
+        "class": "logging.StreamHandler",
+        "filters": ["request_id"],
+        "formatter": log_format,
+    }
+    if log_format == "json":
+        console["stream"] = "ext://sys.stdout"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "request_id": {"()": "oms.core.request_id.RequestIdLogFilter"},
+            # Secrets stay out of the logs at every level (oms/core/logsafe.py).
+            "vendor_payloads": {"()": "oms.core.logsafe.VendorPayloadFilter"},
+            "webhook_tokens": {"()": "oms.core.logsafe.WebhookTokenFilter"},
+        },
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s] %(message)s"},
+            "json": {"()": "oms.core.jsonlog.JsonLogFormatter"},
+        },
+        "handlers": {"console": console},
+        "root": {"handlers": ["console"], "level": LOG_LEVEL},
+        "loggers": {
+            "django.db.backends": {"level": "INFO"},
+            "django.request": {"filters": ["webhook_tokens"]},
+            "stripe": {"filters": ["vendor_payloads"]},
+        },
+    }
+
+
+LOGGING = logging_config(LOG_FORMAT)
+# A worker logs through the handler above (Celery would replace the root logger's handlers).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- metrics (GET /metrics, oms/metrics/, docs/deploy.md) --------------------------------------
+# Every web worker and Celery pool process writes its counters into this directory and a scrape
+# adds them up: one per node, emptied when the node starts (before its processes). It must be
+# set before prometheus_client is imported, so it is put in the environment here.
+PROMETHEUS_MULTIPROC_DIR = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or VAR_DIR / "metrics")
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
+# A scrape must send `Authorization: Bearer <METRICS_TOKEN>`. Without a token, only a client on
+# this host (127.0.0.1 or ::1, no X-Forwarded-For) may scrape, and in production nobody may.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_LOOPBACK_WITHOUT_TOKEN = True
+# Orders placed are counted by channel: these by name, any other as "other" (a storefront may
+# name its own channel; the label's values must stay few).
+METRICS_ORDER_CHANNELS = env_list(
+    "METRICS_ORDER_CHANNELS", "api,web,shopify,woocommerce,amazon,ebay,exchange"
+)

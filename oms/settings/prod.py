@@ -53,3 +53,11 @@ if CELERY_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT + 60:  # noqa: F40
     raise ImproperlyConfigured(
         "CELERY_BROKER_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT by more than 60 s"
     )
+
+# Operations (docs/deploy.md, "Health and metrics"): logs are JSON lines on stdout unless
+# LOG_FORMAT says otherwise; /metrics answers only a scrape with METRICS_TOKEN (none set: nobody);
+# the orchestrator's probes and the scraper may speak plain HTTP inside the cluster.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+LOGGING = logging_config(LOG_FORMAT)  # noqa: F405
+METRICS_LOOPBACK_WITHOUT_TOKEN = False
+SECURE_REDIRECT_EXEMPT = [r"^health(/live|/ready)?$", r"^metrics$"]
