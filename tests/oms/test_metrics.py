@@ -21,6 +21,7 @@ from integrations.vendor_http import http_checked, http_send
 from oms.celery import app
 from oms.core.outbox import outbox_write
 from oms.models import OutboxMessage
+from tests.e2e import worker as e2e_worker
 from tests.e2e.redis_server import RedisServer, needs_redis_server
 from tests.e2e.worker import producer
 from tests.inventory.conftest import sku_a, sku_b, warehouses  # noqa: F401  (fixtures)
@@ -253,6 +254,7 @@ def test_counts_of_several_processes_add_up_in_one_scrape(db, tmp_path, monkeypa
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "oms.settings.test",
+        "DATABASE_URL": e2e_worker.test_database_url(),  # on_commit asks the database connection
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
     }
     workers = [subprocess.Popen([sys.executable, "-c", INCREMENT, str(n)], cwd=ROOT, env=env) for n in (3, 4)]
