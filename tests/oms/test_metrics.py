@@ -23,8 +23,9 @@ from oms.core.outbox import outbox_write
 from oms.models import OutboxMessage
 from tests.e2e import worker as e2e_worker
 from tests.e2e.redis_server import RedisServer, needs_redis_server
-from tests.e2e.worker import producer
+from tests.e2e.worker import producer, running_web, running_worker, wait_for
 from tests.inventory.conftest import sku_a, sku_b, warehouses  # noqa: F401  (fixtures)
+from tests.inventory.factories import SKUFactory
 from tests.orders.conftest import order_payload, stocked  # noqa: F401
 from tests.orders.payments.factories import make_stripe_account
 
@@ -264,3 +265,53 @@ def test_counts_of_several_processes_add_up_in_one_scrape(db, tmp_path, monkeypa
     samples = scrape()
     assert value(samples, "oms_orders_placed_total", channel="amazon") == 7
     assert value(samples, "oms_vendor_errors_total", vendor="shippo", kind="server_error") == 2
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_workers_and_a_celery_worker_count_into_one_scrape(
+    tmp_path,
+    monkeypatch,
+    tenant_a,
+    key_a,
+    stocked,  # noqa: F811
+):
+    """Two gunicorn workers answer the scrapes in turn: every scrape shows the node's totals, and
+    an allocation done by the Celery worker's pool process is in them too."""
+    SKUFactory(tenant=tenant_a, code="E2E-WAIT")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))  # inherited by both
+    (tmp_path / "metrics").mkdir()
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {key_a[1]}"
+
+    def read(base):
+        text = requests.get(f"{base}/metrics", timeout=10).text
+        return {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
+    with running_worker("filesystem://", tmp_path) as worker, running_web("filesystem://", tmp_path) as base:
+        for index in range(3):
+            placed = session.post(f"{base}/api/v1/orders/", json=order_payload(f"E2E-{index}"), timeout=30)
+            assert placed.status_code == 201, placed.text
+        waiting = order_payload("E2E-W", lines=[{"sku": "E2E-WAIT", "quantity": 1, "unit_price": "5.00"}])
+        order = session.post(f"{base}/api/v1/orders/", json=waiting, timeout=30).json()
+        assert order["state"] == "backordered", order
+        scrapes = [read(base) for _ in range(6)]
+        assert {value(s, "oms_orders_placed_total", channel="web") for s in scrapes} == {4}
+        locked_before = value(scrapes[-1], "oms_allocation_duration_seconds_count", path="locked")
+        receipt = {"sku": "E2E-WAIT", "warehouse": "W1", "delta": 1, "reason": "receipt", "reference": "PO-1"}
+        received = session.post(f"{base}/api/v1/stock/adjustments/", json=receipt, timeout=30)
+        assert received.status_code == 200, received.text
+
+        def allocated():
+            state = session.get(f"{base}/api/v1/orders/{order['id']}/", timeout=10).json()["state"]
+            return state in ("allocated", "in_fulfillment")
+
+        wait_for(allocated, timeout=90, process=worker, log=tmp_path / "worker.log")
+        after = read(base)
+    # the backorder sweep allocated it in the worker: its pool process's file is in the sum
+    assert value(after, "oms_allocation_duration_seconds_count", path="locked") > locked_before
+    assert value(after, "oms_orders_placed_total", channel="web") == 4
