@@ -12,15 +12,20 @@ from pathlib import Path
 
 import pytest
 import requests
+import stripe
 from django.test import Client
 from kombu import Connection
 from prometheus_client.parser import text_string_to_metric_families
 
-from integrations.models import InboundEvent
+from fulfillment.carriers import CarrierUnavailable
+from integrations.models import ChannelAccount, InboundEvent
+from integrations.shippo.gateway import ShippoGateway
+from integrations.stripe.gateway import StripeGateway
 from integrations.vendor_http import http_checked, http_send
 from oms.celery import app
 from oms.core.outbox import outbox_write
 from oms.models import OutboxMessage
+from orders.payments.gateway import PaymentDeclined, PaymentGatewayUnavailable
 from tests.e2e import worker as e2e_worker
 from tests.e2e.redis_server import RedisServer, needs_redis_server
 from tests.e2e.worker import producer, running_web, running_worker, wait_for
@@ -107,6 +112,32 @@ def test_vendor_errors_are_counted_by_vendor_and_kind(db):
         - value(before, errors, vendor="ebay", kind="throttled")
         == 1
     )
+
+
+def test_stripe_and_shippo_errors_are_counted_where_their_gateways_classify_them(db):
+    stripe_gateway = StripeGateway(ChannelAccount(kind="stripe", credentials="sk_test_x"))
+    shippo_gateway = ShippoGateway(ChannelAccount(kind="shippo", credentials="shippo_test_x"))
+
+    def raising(exc):
+        def call():
+            raise exc
+
+        return call
+
+    before = scrape()
+    with pytest.raises(PaymentDeclined):
+        stripe_gateway._call(raising(stripe.CardError("declined", None, "card_declined")))
+    with pytest.raises(PaymentGatewayUnavailable):
+        stripe_gateway._call(raising(stripe.RateLimitError("slow down")))
+    with pytest.raises(CarrierUnavailable):
+        shippo_gateway._call(raising(requests.ConnectionError("refused")))
+    after = scrape()
+    errors = "oms_vendor_errors_total"
+    for vendor, kind in [("stripe", "declined"), ("stripe", "throttled"), ("shippo", "unreachable")]:
+        assert (
+            value(after, errors, vendor=vendor, kind=kind) - value(before, errors, vendor=vendor, kind=kind)
+            == 1
+        )
 
 
 # --- gauges read at scrape time -------------------------------------------------------------------
