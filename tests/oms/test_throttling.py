@@ -90,3 +90,18 @@ def test_a_tenant_rate_that_is_not_a_rate_is_refused(tenant_a):
     with pytest.raises(ValidationError) as refused:
         tenant_a.full_clean()
     assert "api_rate" in refused.value.message_dict
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_retry_after_is_when_a_request_is_let_in_again_and_not_sooner(seed):
+    import random
+
+    rng = random.Random(seed)
+    limit, duration = rng.randint(1, 20), rng.choice([1, 60, 3600])
+    start = 10_000 * 3600.0 + rng.random() * duration
+    now = start
+    while (wait := window_take(f"p{seed}", limit, duration, now=now)) == 0.0:
+        now += rng.random() * duration / limit  # requests at about the rate, until one is refused
+    # Refused requests are not counted, so asking too soon changes nothing.
+    assert window_take(f"p{seed}", limit, duration, now=now + wait * 0.98 - 0.001) > 0
+    assert window_take(f"p{seed}", limit, duration, now=now + wait + 0.001) == 0.0
