@@ -8,7 +8,7 @@ phases, and in each the small tenant publishes --small tasks, one every 1/--smal
 2. flood, fairness off (TASK_FAIRNESS=0): from the same moment, the big tenant publishes
    --backlog tasks as fast as it can (what the outbox relay does with a marketplace backfill's
    or a bulk import's rows);
-3. flood, fairness on: the same, with TASK_FAIRNESS=1 and the default share (TASK_RATE_PER_TENANT).
+3. flood, fairness on: the same, with TASK_FAIRNESS=1 and the default share (TASK_QUEUED_PER_TENANT).
 Every task is `oms.tasks.worker_ping_task` (it reads the tenant and writes an audit row: a short
 task, one per order, as a backfill's), published through the app's task base as the relay
 publishes, so the fairness decision is the one production makes. A small task's latency is
@@ -212,8 +212,8 @@ def main() -> int:
     recorder.note(
         f"Each run: the small tenant publishes {SMALL} tasks at {args.small_rate:g}/s alone, then while the "
         f"big tenant publishes a backlog of {BACKLOG} at once, with fairness off and on (share "
-        f"{settings.TASK_RATE_PER_TENANT} per tenant); oms.tasks.worker_ping_task, 1 worker with "
-        f"concurrency {args.workers}, Redis broker, PostgreSQL."
+        f"{settings.TASK_QUEUED_PER_TENANT} tasks waiting per tenant); oms.tasks.worker_ping_task, "
+        f"1 worker with concurrency {args.workers}, Redis broker, PostgreSQL."
     )
     log_dir = ROOT / "var" / "bench"
     log_dir.mkdir(parents=True, exist_ok=True)
