@@ -57,13 +57,13 @@ parser.add_argument(
 parser.add_argument(
     "--broker-url", default=os.environ.get("BENCH_FAIRNESS_BROKER_URL", "redis://127.0.0.1:6379/13")
 )
-parser.add_argument("--backlog", type=int, help="the big tenant's tasks per flood (default 3000)")
+parser.add_argument("--backlog", type=int, help="the big tenant's tasks per flood (default 2000)")
 parser.add_argument("--small", type=int, help="the small tenant's tasks per phase (default 30)")
 parser.add_argument("--small-rate", type=float, default=5.0, help="the small tenant's tasks per second")
 parser.add_argument("--workers", type=int, default=2, help="the worker's concurrency")
 add_run_options(parser)
 args = parser.parse_args()
-BACKLOG = args.backlog or (600 if args.quick else 3000)
+BACKLOG = args.backlog or (600 if args.quick else 2000)
 SMALL = args.small or (10 if args.quick else 30)
 QUEUE = "default"
 

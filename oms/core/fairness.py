@@ -4,7 +4,7 @@ The problem. Every queue is first in, first out. A marketplace backfill or a bul
 100,000 orders enqueues 100,000 tasks (ingest, allocation) for one tenant in a few minutes; a
 storefront order of another tenant placed a second later waits behind all of them.
 
-The policy. Each tenant may have TASK_QUEUED_PER_TENANT tasks (default 20) published at the
+The policy. Each tenant may have TASK_QUEUED_PER_TENANT tasks (default 10) published at the
 normal broker priority and not yet finished. Past that, its tasks are published at
 LOW_PRIORITY. On the Redis broker a priority is a second list beside each queue, and a worker
 takes from the normal lists of all its queues before any low list (kombu's BRPOP order), so a

@@ -331,7 +331,7 @@ CELERY_TASK_ROUTES = {
 # Past this many of its tasks waiting or running at normal priority, a tenant's next ones go at
 # low broker priority: behind every other tenant's.
 TASK_FAIRNESS = env_bool("TASK_FAIRNESS", True)
-TASK_QUEUED_PER_TENANT = int(os.environ.get("TASK_QUEUED_PER_TENANT", "20"))
+TASK_QUEUED_PER_TENANT = int(os.environ.get("TASK_QUEUED_PER_TENANT", "10"))
 # The outbox relay (oms/core/outbox.py) runs this often as the safety net behind the on-commit
 # kick; a relay task older than two periods is dropped rather than run late (the next one comes).
 OUTBOX_RELAY_SECONDS = float(os.environ.get("OMS_OUTBOX_RELAY_SECONDS", "5"))
