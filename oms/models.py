@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from oms.core.models import TenantOwned, TenantQuerySet
 from oms.core.money import validate_currency
+from oms.core.throttling import validate_rate
 
 
 class Role(models.TextChoices):
@@ -67,6 +68,15 @@ class Tenant(models.Model):
     # card: outside development and tests it is the only way a tenant reaches the sandbox.
     payment_gateway = models.CharField(
         max_length=32, choices=PaymentGatewayChoice.choices, default=PaymentGatewayChoice.STRIPE
+    )
+    # Requests per period this tenant's API calls may make, all keys and staff together
+    # (oms/core/throttling.py); blank: API_RATE_PER_TENANT.
+    api_rate = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        validators=[validate_rate],
+        help_text="API requests allowed, all keys together: e.g. 600/min, 20/s. Blank: the platform default.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

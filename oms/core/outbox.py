@@ -39,6 +39,7 @@ from django.db import transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
+from oms.core.fairness import fair_publish_options, fair_task_finished
 from oms.core.request_id import get_request_id
 from oms.models import OutboxMessage, OutboxState
 
@@ -216,7 +217,17 @@ def outbox_id_of(request: Any) -> int | None:
 
 
 class OutboxTask(Task):  # type: ignore[misc]
-    """The task class of the app: recognises a second delivery of an outbox row and skips it."""
+    """The task class of the app: recognises a second delivery of an outbox row and skips it.
+
+    Publishing, it lowers the priority of a task whose tenant has its share of tasks waiting, and
+    counts a finished one off (oms/core/fairness.py).
+    """
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        return super().apply_async(args, kwargs, **fair_publish_options(self.app, kwargs, options))
+
+    def after_return(self, *args: Any, **kwargs: Any) -> None:
+        fair_task_finished(self.request)
 
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
         outbox_id = outbox_id_of(self.request)

@@ -68,7 +68,8 @@ ERROR_DESCRIPTIONS = {
     "413": "The request body is too large.",
     "415": "The request body is not JSON.",
     "422": "A rule refused the operation (e.g. insufficient_stock).",
-    "429": "Too many requests: retry after the given number of seconds.",
+    "429": "Too many requests, for this API key or for the tenant's keys together (`code` "
+    "`throttled`): retry after the given number of seconds.",
     "503": "An outside service (a carrier) could not be reached: retry after the given number of seconds.",
 }
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}

@@ -209,6 +209,8 @@ OTP_TOTP_ISSUER = os.environ.get("OMS_OTP_ISSUER", "OMS")
 # answers 413 (oms.core.middleware). Orders carry at most 500 lines, far below it; file
 # uploads (admin imports) are limited by FILE_UPLOAD_MAX_MEMORY_SIZE instead.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440))
+# Every tenant's API requests together, unless the tenant has its own rate (Tenant.api_rate).
+API_RATE_PER_TENANT = os.environ.get("API_RATE_PER_TENANT", "12000/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "oms.core.auth.ApiKeyAuthentication",
@@ -224,7 +226,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "oms.core.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {"api_key": os.environ.get("API_RATE_LIMIT", "6000/min")},
-    "DEFAULT_THROTTLE_CLASSES": ["oms.core.api.ApiKeyThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["oms.core.api.ApiKeyThrottle", "oms.core.throttling.TenantThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "OMS storefront API",
@@ -325,6 +327,11 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.orders_allocate*": {"queue": "allocation"},
     "fulfillment.tasks.label_*": {"queue": "labels"},
 }
+# --- fair queues between tenants (oms/core/fairness.py) ---------------------------------
+# Past this many of its tasks waiting or running at normal priority, a tenant's next ones go at
+# low broker priority: behind every other tenant's.
+TASK_FAIRNESS = env_bool("TASK_FAIRNESS", True)
+TASK_QUEUED_PER_TENANT = int(os.environ.get("TASK_QUEUED_PER_TENANT", "10"))
 # The outbox relay (oms/core/outbox.py) runs this often as the safety net behind the on-commit
 # kick; a relay task older than two periods is dropped rather than run late (the next one comes).
 OUTBOX_RELAY_SECONDS = float(os.environ.get("OMS_OUTBOX_RELAY_SECONDS", "5"))
