@@ -190,6 +190,9 @@ def running_layout(tmp_path: Path, database: str, broker: str) -> Iterator[Layou
         yield layout
     finally:
         layout.down()
+        if broker.startswith("amqp://"):
+            vhost = broker.rpartition("/")[2]
+            subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, check=False)
 
 
 @pytest.fixture
