@@ -39,7 +39,7 @@ done
 # The worker keeps its database connection between tasks: opening one costs about 5 ms on
 # SQLite (the schema is read again), as much as a short task. runserver keeps Django's default
 # (a connection per request): it serves each request on a new thread.
-DB_CONN_MAX_AGE="${DB_CONN_MAX_AGE:-600}" $PY -m celery -A oms worker -Q default,ingest,allocation,labels,sync -c 2 \
+DB_CONN_MAX_AGE="${DB_CONN_MAX_AGE:-600}" $PY -m celery -A oms worker -Q default,ingest,allocation,labels,sync,notifications -c 2 \
     --without-mingle --without-gossip --loglevel INFO >"$VAR/log/worker.log" 2>&1 &
 pids+=($!)
 $PY -m celery -A oms beat --schedule "$VAR/celerybeat-schedule" --loglevel INFO >"$VAR/log/beat.log" 2>&1 &

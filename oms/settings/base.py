@@ -317,7 +317,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_QUEUES_ALL = ["default", "ingest", "allocation", "labels", "sync"]
+CELERY_QUEUES_ALL = ["default", "ingest", "allocation", "labels", "sync", "notifications"]
 # Every pattern names tasks that exist (tests/oms/test_celery_config.py): labels and sync get
 # their routes with their first tasks.
 CELERY_TASK_ROUTES = {
@@ -326,12 +326,18 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.order_allocate*": {"queue": "allocation"},
     "orders.tasks.orders_allocate*": {"queue": "allocation"},
     "fulfillment.tasks.label_*": {"queue": "labels"},
+    # Customer emails and merchants' outbound webhooks wait on outside servers: their own
+    # workers, so a slow merchant endpoint never holds up an allocation or a label.
+    "notifications.*": {"queue": "notifications"},
 }
 # --- fair queues between tenants (oms/core/fairness.py) ---------------------------------
 # Past this many of its tasks waiting or running at normal priority, a tenant's next ones go at
 # low broker priority: behind every other tenant's.
 TASK_FAIRNESS = env_bool("TASK_FAIRNESS", True)
 TASK_QUEUED_PER_TENANT = int(os.environ.get("TASK_QUEUED_PER_TENANT", "10"))
+# Straight to PostgreSQL even when DATABASE_URL goes through a transaction pooler (PgBouncer):
+# beat's schedule lock (oms/celery.py) is a session lock, and migrations run here.
+DATABASE_DIRECT_URL = os.environ.get("DATABASE_DIRECT_URL") or DATABASE_URL
 # The outbox relay (oms/core/outbox.py) runs this often as the safety net behind the on-commit
 # kick; a relay task older than two periods is dropped rather than run late (the next one comes).
 OUTBOX_RELAY_SECONDS = float(os.environ.get("OMS_OUTBOX_RELAY_SECONDS", "5"))

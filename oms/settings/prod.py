@@ -29,6 +29,30 @@ DB_CONN_MAX_AGE = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
 DATABASES["default"]["CONN_MAX_AGE"] = DB_CONN_MAX_AGE  # noqa: F405
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
 
+# DB_POOLER=transaction: DATABASE_URL goes through a pooler in transaction mode (PgBouncer's
+# pool_mode = transaction), where consecutive transactions of one client may run on different
+# server connections. Nothing may outlive a transaction there: no server-side prepared
+# statements (psycopg prepares a query run 5 times; PgBouncer 1.18 cannot route them), no
+# server-side cursors (a named cursor lives on one server connection across fetches). The code
+# keeps no other session state: no session advisory locks (beat's lock goes straight to
+# PostgreSQL, DATABASE_DIRECT_URL), no SET outside SET LOCAL, no LISTEN, no temporary tables.
+# Django's own SET TIME ZONE is a parameter PgBouncer tracks per client. Migrations run with
+# DATABASE_URL set to DATABASE_DIRECT_URL (deploy/layout.py does).
+DB_POOLER = os.environ.get("DB_POOLER", "")
+if DB_POOLER not in ("", "session", "transaction"):
+    raise ImproperlyConfigured("DB_POOLER must be empty, 'session' or 'transaction'")
+if DB_POOLER == "transaction":
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None  # noqa: F405
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True  # noqa: F405
+
+# Mail (customer emails, staff invitations): an SMTP server, or another backend (console: stdout).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+
 # The sandbox gateway approves any card: never for every tenant in production, whatever the
 # environment says; a tenant explicitly in sandbox mode (payment_gateway "sandbox") still may.
 PAYMENT_SANDBOX_ALLOWED = False

@@ -17,7 +17,7 @@ from celery import Celery
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-QUEUES = "default,ingest,allocation,labels,sync"
+QUEUES = "default,ingest,allocation,labels,sync,notifications"
 
 
 def test_database_url() -> str:
