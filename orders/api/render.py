@@ -13,16 +13,20 @@ without building the serializer trees or a model instance per row:
   payments. Then its shipments, as the room that owns them renders them
   (orders/api/shipments.py), which costs what that room's `fetch` costs.
 
-Decimals, timestamps and dates go through DRF's own fields, so a value prints exactly as the
-serializer prints it. tests/orders/api/test_read_lean.py compares both renderings for orders
-in every state (holds, payments, shipments, returns, allocations).
+Decimals, timestamps and dates print exactly as DRF's fields print them (through those
+fields, but for the two usual cases, spelled out: an amount with its two places, a time with
+its zone). tests/orders/api/test_read_lean.py compares both renderings for orders in every
+state (holds, payments, shipments, returns, allocations).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from rest_framework import serializers
 
 from orders.api.serializers import AddressOutputSerializer, OrderListOutputSerializer, OrderOutputSerializer
@@ -37,11 +41,23 @@ _ADDRESS = tuple(AddressOutputSerializer._declared_fields)
 
 
 def _money(value: Any) -> str | None:
-    return None if value is None else _MONEY.to_representation(value)
+    """DRF's DecimalField(decimal_places=2); an amount read from the database already has its two
+    places, and then prints as it is."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal) and value.as_tuple().exponent == -2:
+        return f"{value:f}"
+    return _MONEY.to_representation(value)
 
 
 def _time(value: Any) -> str | None:
-    return None if value is None else _TIME.to_representation(value)
+    """DRF's DateTimeField: in the current time zone, ISO 8601, UTC written `Z`."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return _TIME.to_representation(value)
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 # --- the list -----------------------------------------------------------------------------
