@@ -116,6 +116,8 @@ def test_the_orders_cover_what_the_order_page_shows(tenant_a, orders_in_every_st
     assert any(len(line["allocations"]) >= 2 for page in pages for line in page["lines"])
     assert any(line["returned"] for page in pages for line in page["lines"])
     assert any(line["backordered"] for page in pages for line in page["lines"])
+    held = order_json(tenant=tenant_a, order_id=orders_in_every_state["one hold released, two active"])
+    assert [hold["kind"] for hold in held["holds"]] == ["manual", "fraud"]  # active ones, oldest first
     cancelled = orders_in_every_state["cancelled with a backorder"]
     assert [line["backordered"] for line in order_json(tenant=tenant_a, order_id=cancelled)["lines"]] == [0]
 
