@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from orders.models import Allocation, Order, OrderEvent, OrderLine
+from orders.models import Allocation, Hold, Order, OrderEvent, OrderLine, Payment
 from orders.states import OrderEventType
 
 
@@ -29,8 +29,8 @@ def order_detail_queryset(tenant: Any) -> QuerySet[Order]:
                     )
                 ),
             ),
-            "holds",
-            "payments",
+            Prefetch("holds", queryset=Hold.objects.for_tenant(tenant).order_by("pk")),  # oldest first
+            Prefetch("payments", queryset=Payment.objects.for_tenant(tenant).order_by("pk")),
         )
     )
 

@@ -23,6 +23,7 @@ from oms.core.roles import Capability as C
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.api.lean import lean_validated, placed_json
+from orders.api.render import order_json, order_list_page_rows, order_list_row
 from orders.fastpath import StockMoved
 from orders.models import Order
 from orders.payments.gateway import PaymentGatewayUnavailable
@@ -128,8 +129,8 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         qs = selectors.order_list(tenant=self.tenant, **filters.validated_data)
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(s.OrderListOutputSerializer(page, many=True).data)
+        page = self.paginate_queryset(order_list_page_rows(qs))  # OrderListOutputSerializer's shape
+        return self.get_paginated_response([order_list_row(row) for row in page or ()])
 
     @extend_schema(
         request=s.OrderCreateInputSerializer,
@@ -180,7 +181,7 @@ class OrderDetailApi(TenantApiMixin, APIView):
 
     @extend_schema(responses=s.OrderOutputSerializer)
     def get(self, request: Request, order_id: int) -> Response:
-        return render_order(self.tenant, order_id)
+        return Response(order_json(tenant=self.tenant, order_id=order_id))  # OrderOutputSerializer's shape
 
     @extend_schema(request=s.OrderEditInputSerializer, responses=s.OrderOutputSerializer)
     def patch(self, request: Request, order_id: int) -> Response:
