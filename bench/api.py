@@ -85,6 +85,7 @@ ENV = {
     "SECURE_SSL_REDIRECT": "0",
     "SECURE_HSTS_SECONDS": "0",
     "API_RATE_LIMIT": "10000000/min",
+    "API_RATE_PER_TENANT": "10000000/min",
     "DB_CONN_MAX_AGE": "60",
     "LOG_LEVEL": "WARNING",
     # Work a create enqueues (the release to a warehouse) is left in an embedded broker in a

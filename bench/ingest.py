@@ -111,7 +111,7 @@ ENV = {
 }
 os.environ.update(ENV)
 
-QUEUES = "default,ingest,allocation,labels,sync"
+QUEUES = "default,ingest,allocation,labels,sync,notifications"
 SECRET = "shpss_bench_webhook_secret"
 # (ZIP, city, state) of the ship-tos; warehouses in NJ, IL, TX and CA.
 SHIP_TOS = [
