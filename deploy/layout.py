@@ -229,8 +229,14 @@ def cmd_up(args: argparse.Namespace) -> None:
         sys.exit(f"a layout is already running under {var} (run `down` first)")
     (var / "log").mkdir(parents=True, exist_ok=True)
     secrets_file = var / "secrets.json"
-    if not secrets_file.exists():
-        keys = {"SECRET_KEY": secrets.token_urlsafe(50), "FIELD_ENCRYPTION_KEY": secrets.token_urlsafe(32)}
+    keys = json.loads(secrets_file.read_text()) if secrets_file.exists() else {}
+    generated = {
+        "SECRET_KEY": lambda: secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEY": lambda: secrets.token_urlsafe(32),
+        "METRICS_TOKEN": lambda: secrets.token_urlsafe(24),  # the scraper's bearer token for /metrics
+    }
+    if not generated.keys() <= keys.keys():
+        keys = {name: keys.get(name) or make() for name, make in generated.items()}
         secrets_file.write_text(json.dumps(keys))
         secrets_file.chmod(0o600)
     concurrency = dict(QUEUES)
@@ -350,7 +356,7 @@ def node_children(state: dict[str, Any], index: str) -> dict[str, list[str]]:
     }  # fmt: skip
     for queue, concurrency in state["queues"].items():
         children[f"worker-{queue}"] = [
-            PYTHON, "-m", "celery", "-A", "oms", "worker", "-Q", queue, "-c", str(concurrency),
+            PYTHON, "-m", "celery", "-A", "oms", "--quiet", "worker", "-Q", queue, "-c", str(concurrency),
             "-n", f"{queue}-node{index}@%h", "--without-mingle", "--without-gossip", "--loglevel", "INFO",
         ]  # fmt: skip
     children["beat"] = [
@@ -367,6 +373,12 @@ def cmd_node(args: argparse.Namespace) -> None:
     index = str(args.index)
     env = app_env(state)
     logs = var / f"node-{index}"
+    # prometheus_client's multiprocess files: one folder for all of this node's processes, emptied
+    # before they start, so /metrics sums this node's live processes and no dead one's counters.
+    metrics_dir = logs / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     children = node_children(state, index)
     running: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 VAR="${OMS_VAR_DIR:-var}"
 mkdir -p "$VAR/log"
+# /metrics sums the files of live processes (prometheus_client multiprocess mode): none left from a last run.
+rm -rf "${PROMETHEUS_MULTIPROC_DIR:-$VAR/metrics}"
 pids=()
 stop() {
     trap - EXIT INT TERM

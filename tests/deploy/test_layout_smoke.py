@@ -4,6 +4,7 @@ the queue workers, get labels from the (fake) carrier and ship; a second beat do
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -52,6 +53,20 @@ def test_the_layout_places_allocates_and_ships_orders_and_runs_one_beat(
         for n in range(3):
             placed = api(web, key, "POST", "orders/", order_body(f"SMOKE-{n}", "TRAIL-9"), idem=f"smoke-{n}")
             assert placed.status_code == 201, placed.text
+
+        # The operator's view of the same node: liveness, and /metrics behind the layout's token
+        # summing the node's gunicorn workers (each order counted once, whichever worker took it).
+        assert requests.get(f"{web}/health/live", timeout=10).status_code == 200
+        token = json.loads((layout.var / "secrets.json").read_text())["METRICS_TOKEN"]
+        assert requests.get(f"{web}/metrics", timeout=10).status_code in (401, 403)
+        scrape = requests.get(f"{web}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert scrape.status_code == 200, scrape.text
+        placed = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in scrape.text.splitlines()
+            if line.startswith("oms_orders_placed_total{")
+        )
+        assert placed == 3, scrape.text
 
         tenant = world["tenant_id"]
         released = lambda: layout.states(tenant)["orders"] == ["in_fulfillment"] * 3  # noqa: E731
