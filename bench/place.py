@@ -316,18 +316,44 @@ def count_statements(store: Storefront, world: World, recorder: Recorder, *, sho
 # --- 2. core time ------------------------------------------------------------------------------------
 def core_time(store: Storefront, world: World, recorder: Recorder) -> None:
     from bench.support.cpu import process_seconds
+    from oms.core import outbox
 
+    store.place_two_lines(world.skus)  # the relay thread runs, with its connection open
+    outbox.relay_thread.wait_idle(30)
     pid = backend_pid()
-    python_before, postgres_before = time.process_time(), process_seconds(pid)
+    relay = relay_backend_pid()
+    pids = [pid] + ([relay] if relay else [])
+    outbox.kick_stats.latencies.clear()
+    python_before, postgres_before = time.process_time(), sum(process_seconds(p) for p in pids)
     for _ in range(CORE_ORDERS):
         store.place_two_lines(world.skus)
+    outbox.relay_thread.wait_idle(30)  # the rows these orders committed are on the broker
     python = (time.process_time() - python_before) / CORE_ORDERS * 1000
-    postgres = (process_seconds(pid) - postgres_before) / CORE_ORDERS * 1000
-    if backend_pid() != pid:
-        raise PlacementFailed("the connection was re-opened during the timed orders: its CPU time is lost")
+    postgres = (sum(process_seconds(p) for p in pids) - postgres_before) / CORE_ORDERS * 1000
+    if backend_pid() != pid or relay_backend_pid() != relay:
+        raise PlacementFailed("a connection was re-opened during the timed orders: its CPU time is lost")
     recorder.add("core: Python CPU per order", python, "ms")
     recorder.add("core: PostgreSQL backend CPU per order", postgres, "ms")
     recorder.add("core: Python + PostgreSQL per order", python + postgres, "ms", target="<= 9")
+    relay_latency(recorder, ", one client")
+
+
+def relay_backend_pid() -> int | None:
+    """The outbox relay thread's backend (None when the kick relays inline)."""
+    from oms.core import outbox
+
+    return outbox.relay_thread.backend_pid
+
+
+def relay_latency(recorder: Recorder, label: str, latencies: list[float] | None = None) -> None:
+    """Commit to message on the broker, for the outbox rows the placements wrote."""
+    from oms.core import outbox
+
+    seen = sorted(latencies if latencies is not None else outbox.kick_stats.latencies)
+    if not seen:
+        return
+    recorder.add(f"outbox relay: commit to broker p50{label}", quantile(seen, 50) * 1000, "ms")
+    recorder.add(f"outbox relay: commit to broker p99{label}", quantile(seen, 99) * 1000, "ms")
 
 
 # --- 3. throughput -----------------------------------------------------------------------------------
@@ -335,18 +361,24 @@ def _placing_process(world: World, count: int, start: Any, results: Any) -> None
     """In a child process: warm up, wait at the start line, place `count` orders, report."""
     from django.db import connection
 
+    from oms.core import outbox
+
     try:
         store = Storefront(world.storefront_key)
         for _ in range(WARM_UP):
             store.place_two_lines(world.skus)
         start.wait()
+        outbox.kick_stats.latencies.clear()
         latencies = []
         began = time.monotonic()
         for _ in range(count):
             sent = time.perf_counter()
             store.place_two_lines(world.skus)
             latencies.append(time.perf_counter() - sent)
-        results.put({"began": began, "ended": time.monotonic(), "latencies": latencies})
+        ended = time.monotonic()
+        outbox.relay_thread.wait_idle(30)
+        relayed = list(outbox.kick_stats.latencies)
+        results.put({"began": began, "ended": ended, "latencies": latencies, "relayed": relayed})
     except Exception as exc:  # the parent prints it and stops
         start.abort()
         results.put({"error": f"{type(exc).__name__}: {exc}"})
@@ -357,7 +389,10 @@ def _placing_process(world: World, count: int, start: Any, results: Any) -> None
 def throughput(world: World, processes: int, recorder: Recorder) -> None:
     from django.db import connections
 
+    from oms.core import outbox
+
     connections.close_all()  # a child must not share the parent's socket
+    outbox.relay_thread.stop()  # nor the relay thread's (it starts again on the next commit)
     context = multiprocessing.get_context("fork")
     start = context.Barrier(processes)
     results = context.Queue()
@@ -380,6 +415,7 @@ def throughput(world: World, processes: int, recorder: Recorder) -> None:
     recorder.add(f"orders/s, {label}", len(latencies) / wall, "orders/s", target=target)
     recorder.add(f"latency p50, {label}", quantile(latencies, 50) * 1000, "ms")
     recorder.add(f"latency p99, {label}", quantile(latencies, 99) * 1000, "ms")
+    relay_latency(recorder, f", {label}", [x for r in reports for x in r["relayed"]])
 
 
 # --- 4. the hot SKU ------------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def test_the_relay_sends_a_placements_outbox_row_in_a_few_statements(api_a, stoc
     with broker("memory://"), sql_counted() as cost:
         outbox.outbox_kick(list(relay_later))
     assert OutboxMessage.objects.get(pk=relay_later[0]).state == "sent"
-    assert len(cost.statements) <= 3, str(cost)
+    assert len(cost.statements) <= (2 if connection.vendor == "postgresql" else 3), str(cost)
 
 
 def test_the_201_rendered_from_memory_is_what_a_read_of_the_order_shows(api_a, stocked, relay_later):
