@@ -37,7 +37,17 @@ from inventory.allocation import (
 from inventory.locks import STOCK_ROW_FIELDS, stock_take_guarded
 from inventory.models import SKU, StockLevel, Warehouse
 from inventory.signals import stock_taken
-from orders.models import ADDRESS_FIELDS, Address, Allocation, Customer, Order, OrderLine, OrderNumber
+from oms.models import AuditEvent
+from orders.models import (
+    ADDRESS_FIELDS,
+    Address,
+    Allocation,
+    Customer,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderNumber,
+)
 from orders.states import WAITING
 
 
@@ -291,3 +301,41 @@ def lines_and_allocations_insert(plan: AllocationPlan, lines: list[OrderLine]) -
         allocation.created_at = now
         _loaded(allocation)
     return made
+
+
+def _insert_sql(model: Any, objs: list[Any]) -> tuple[str, tuple[Any, ...]]:
+    """Django's own multi-row INSERT of `objs` (defaults and auto_now filled), RETURNING id."""
+    query = InsertQuery(model)
+    query.insert_values([f for f in model._meta.concrete_fields if not f.primary_key], objs)
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [model._meta.pk]
+    [(sql, params)] = compiler.as_sql()
+    return sql, tuple(params)
+
+
+def timeline_and_audit_insert(events: list[OrderEvent], audit: AuditEvent | None) -> None:
+    """The order's timeline events and its audit row (oms.core.audit.audit_event), written in one
+    statement on PostgreSQL: the audit INSERT as a CTE of the events' INSERT, both Django's own
+    INSERTs. Elsewhere (and the reference): the audit row saved, then the events bulk-created.
+    Every object gets its pk. The audit row is only inserted, as the append-only table allows."""
+    if connection.vendor != "postgresql" or audit is None or not events:
+        if audit is not None:
+            audit.save()
+        OrderEvent.objects.bulk_create(events)
+        return
+    audit_sql, audit_params = _insert_sql(AuditEvent, [audit])
+    events_sql, events_params = _insert_sql(OrderEvent, events)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH a AS ({audit_sql}), e AS ({events_sql})
+            SELECT id, true FROM a UNION ALL SELECT id, false FROM e""",
+            (*audit_params, *events_params),
+        )
+        found = cursor.fetchall()
+    # A multi-row INSERT takes its ids from the sequence in the order of its rows.
+    event_ids = sorted(pk for pk, is_audit in found if not is_audit)
+    [audit.pk] = [pk for pk, is_audit in found if is_audit]
+    _loaded(audit)
+    for event, pk in zip(events, event_ids, strict=True):
+        event.pk = pk
+        _loaded(event)

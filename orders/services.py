@@ -32,7 +32,7 @@ from inventory.locks import stock_lock
 from inventory.models import SKU, MovementReason, StockLevel, Warehouse
 from inventory.selectors import promise_date_for
 from inventory.services import stock_adjust, stock_ship
-from oms.core.audit import actor_of, audit_record
+from oms.core.audit import actor_of, audit_event, audit_record
 from oms.core.money import fits_currency, is_currency
 from oms.core.tasks import enqueue_on_commit
 from oms.models import Tenant
@@ -372,8 +372,8 @@ def _order_create(
     elif data.reservation:
         _allocate_while_held(order, lines, actor=actor, reservation_id=data.reservation)
     del order.just_placed
-    OrderEvent.objects.bulk_create(order.pending_events)
-    del order.pending_events
+    fastpath.timeline_and_audit_insert(order.pending_events, order.pending_audit)  # PostgreSQL: one statement
+    del order.pending_events, order.pending_audit
     order_placed.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
     _payment_enqueue(order, data)
     return order
@@ -405,8 +405,8 @@ def _place_planned(order: Order, lines: list[OrderLine], plan: Any, *, data: Ord
         order=order, actor=actor, type=OrderEventType.ALLOCATED, message=plan.explanation, data=plan.as_dict()
     )
     _transition_event(order, OrderState.PENDING, actor)
-    OrderEvent.objects.bulk_create(order.pending_events)
-    del order.pending_events
+    fastpath.timeline_and_audit_insert(order.pending_events, order.pending_audit)  # PostgreSQL: one statement
+    del order.pending_events, order.pending_audit
     order_allocated.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
     order_placed.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
     _payment_enqueue(order, data)
@@ -416,7 +416,7 @@ def _place_planned(order: Order, lines: list[OrderLine], plan: Any, *, data: Ord
 
 
 def _placed_recorded(order: Order, data: OrderInput, actor: Any) -> None:
-    """The order's first event and its audit row."""
+    """The order's first event and its audit row (both written with the timeline, at the end)."""
     order_event_record(
         order=order,
         actor=actor,
@@ -425,7 +425,7 @@ def _placed_recorded(order: Order, data: OrderInput, actor: Any) -> None:
         message=f"Order placed through {data.channel}",
         data={"total": str(order.total)},
     )
-    audit_record(
+    order.pending_audit = audit_event(
         tenant=order.tenant,
         actor=actor,
         action="order.created",
