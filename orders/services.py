@@ -346,11 +346,18 @@ def _order_create(
         for index, item in enumerate(data.lines)
     ]
     order_totals_recompute(order, lines, tax=data.tax)
-    if optimistic and not data.holds and not data.reservation:
+    if not data.holds and not data.reservation:
         policy = AllocationPolicy.for_tenant(tenant)
-        plan = fastpath.placement_plan(tenant=tenant, lines=lines, ship_to=_ship_to_of(order), policy=policy)
+        rows = fastpath.placement_rows(tenant=tenant, lines=lines)
+        plan = (
+            fastpath.placement_plan(rows=rows, lines=lines, ship_to=_ship_to_of(order), policy=policy)
+            if optimistic
+            else None
+        )
         if plan is not None:
             return _place_planned(order, lines, plan, data=data, actor=actor)
+        if fastpath.nothing_free(rows, policy) and fastpath.still_nothing_free(tenant=tenant, lines=lines):
+            return _place_backordered(order, lines, rows, policy, data=data, actor=actor)
     order.number = _next_number(tenant)
     order.save()  # a duplicate external id raises here; order_create's transaction rolls back
     order.just_placed = True  # _record_plan: no allocations to read back (cleared below)
@@ -411,6 +418,43 @@ def _place_planned(order: Order, lines: list[OrderLine], plan: Any, *, data: Ord
     order_placed.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
     _payment_enqueue(order, data)
     fastpath.stock_take(tenant=tenant, plan=plan, now=timezone.now())
+    order.placed_lines = lines
+    return order
+
+
+def _place_backordered(
+    order: Order,
+    lines: list[OrderLine],
+    rows: list[dict[str, Any]],
+    policy: Any,
+    *,
+    data: OrderInput,
+    actor: Any,
+) -> Order:
+    """An order that finds no unit free (orders/fastpath.py `nothing_free`, checked again under a
+    share lock) is inserted backordered, with the rows the locked way writes (its plan's lines
+    keyed by position, as the optimistic placement keys them), and no exclusive stock lock:
+    orders for a sold-out SKU do not queue behind each other."""
+    tenant = order.tenant
+    plan = fastpath.backorder_plan(rows, lines, _ship_to_of(order), policy)
+    order.allocation_plan = plan.as_dict()
+    order.apply_allocation(outcome=_outcome(lines))
+    order.promise_date = _promise_date(order, lines)
+    if not fastpath.order_insert_numbered(order):
+        order.number = _next_number(tenant)
+        order.save()
+    order.pending_events = []
+    _placed_recorded(order, data, actor)
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    _transition_event(order, OrderState.PENDING, actor)
+    fastpath.timeline_and_audit_insert(order.pending_events, order.pending_audit)  # PostgreSQL: one statement
+    del order.pending_events, order.pending_audit
+    for line in lines:
+        line.placed_allocations = []
+    order_placed.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
+    _payment_enqueue(order, data)
     order.placed_lines = lines
     return order
 

@@ -128,7 +128,8 @@ def test_the_lines_and_allocations_inserted_together_are_the_orms_rows(tenant_a,
             for index, (sku, quantity) in enumerate([(sku_a, 12), (sku_b, 3)])
         ]  # fmt: skip
         plan = fastpath.placement_plan(
-            tenant=tenant_a, lines=lines, ship_to=ShipTo(country="US", postal_code="78701", city="Austin"),
+            rows=fastpath.placement_rows(tenant=tenant_a, lines=lines), lines=lines,
+            ship_to=ShipTo(country="US", postal_code="78701", city="Austin"),
             policy=AllocationPolicy.for_tenant(tenant_a),
         )  # fmt: skip
         fastpath.lines_allocated(plan, lines)
