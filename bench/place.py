@@ -23,10 +23,14 @@ Per order, the median over --runs runs (default 3), each run with:
 2. core time: --core-orders orders (default 100) one after another, uncounted. Python = this
    process's CPU time (time.process_time: the request path and the test Client's own small
    share); PostgreSQL = the CPU time (utime + stime from /proc/<pid>/stat, in clock ticks) of
-   this connection's backend (SELECT pg_backend_pid()), so PostgreSQL must run on this machine.
-   Not in it: the WAL writer's and the checkpointer's work for the commits, and the work of
-   tasks the placement enqueues (the outbox rows are written and published to an in-memory
-   broker, not run: a worker would run them; their number per order is printed).
+   this connection's backend (SELECT pg_backend_pid()) and of the outbox relay thread's (it
+   publishes the placements' outbox rows after their commit on its own connection; its Python
+   is in this process's CPU time), so PostgreSQL must run on this machine. Also printed: the
+   time from each outbox row's commit to its message on the broker (p50 / p99), here and in
+   the throughput phase. Not in it: the WAL writer's and the checkpointer's work for the
+   commits, and the work of tasks the placement enqueues (the outbox rows are written and
+   published to an in-memory broker, not run: a worker would run them; their number per order
+   is printed).
 3. throughput: 1 process, then 2 processes (fork; each its own connection and test Client),
    each placing --orders orders (default 200) after a warm-up, from one start line: orders/s =
    all orders / (last finished - first started); wall latency p50 / p99 of each order.
@@ -42,7 +46,9 @@ Targets printed beside the figures: core <= 9 ms per order, <= 12 statements, 1 
 >= 200 orders/s with 2 processes, hot SKU < 1 s.
 
 Settings: oms.settings.prod as gunicorn runs it (DEBUG off, persistent connections with health
-checks), with the cache in-process (locmem) and an in-memory broker: no Redis is needed.
+checks), with the cache in-process (locmem) and an in-memory broker: no Redis is needed. API
+keys are read from that cache (OMS_API_KEY_CACHE=on, as with Redis in production; the bench
+changes no key while it measures).
 
 Run: `.venv/bin/python bench/place.py` (options: --runs, --quick, --orders, --core-orders,
 --count-orders, --hot-clients, --hot-stock, --skus, --show-sql, --fresh, --database-url). The
