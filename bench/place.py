@@ -23,16 +23,20 @@ Per order, the median over --runs runs (default 3), each run with:
 2. core time: --core-orders orders (default 100) one after another, uncounted. Python = this
    process's CPU time (time.process_time: the request path and the test Client's own small
    share); PostgreSQL = the CPU time (utime + stime from /proc/<pid>/stat, in clock ticks) of
-   this connection's backend (SELECT pg_backend_pid()), so PostgreSQL must run on this machine.
-   Not in it: the WAL writer's and the checkpointer's work for the commits, and the work of
-   tasks the placement enqueues (the outbox rows are written and published to an in-memory
-   broker, not run: a worker would run them; their number per order is printed).
+   this connection's backend (SELECT pg_backend_pid()) and of the outbox relay thread's (it
+   publishes the placements' outbox rows after their commit on its own connection; its Python
+   is in this process's CPU time), so PostgreSQL must run on this machine. Also printed: the
+   time from each outbox row's commit to its message on the broker (p50 / p99), here and in
+   the throughput phase. Not in it: the WAL writer's and the checkpointer's work for the
+   commits, and the work of tasks the placement enqueues (the outbox rows are written and
+   published to an in-memory broker, not run: a worker would run them; their number per order
+   is printed).
 3. throughput: 1 process, then 2 processes (fork; each its own connection and test Client),
    each placing --orders orders (default 200) after a warm-up, from one start line: orders/s =
    all orders / (last finished - first started); wall latency p50 / p99 of each order.
 4. hot SKU: one SKU with exactly --hot-stock units (default 5) in one warehouse and
-   --hot-clients concurrent placements (default 50 threads in this process, each with its own
-   database connection opened before the start line) of 1 unit each. Figures: the wall time from
+   --hot-clients concurrent placements (default 50 processes, forked, each with its own database
+   connection opened before the start line) of 1 unit each. Figures: the wall time from
    the start line to the last answer, and the units allocated (from the answers and from
    GET /api/v1/skus/<code>/availability/). The bench exits 1 unless exactly --hot-stock units
    were allocated and no stock row holds more allocated than on hand (the rest are backordered:
@@ -42,7 +46,9 @@ Targets printed beside the figures: core <= 9 ms per order, <= 12 statements, 1 
 >= 200 orders/s with 2 processes, hot SKU < 1 s.
 
 Settings: oms.settings.prod as gunicorn runs it (DEBUG off, persistent connections with health
-checks), with the cache in-process (locmem) and an in-memory broker: no Redis is needed.
+checks), with the cache in-process (locmem) and an in-memory broker: no Redis is needed. API
+keys are read from that cache (OMS_API_KEY_CACHE=on, as with Redis in production; the bench
+changes no key while it measures).
 
 Run: `.venv/bin/python bench/place.py` (options: --runs, --quick, --orders, --core-orders,
 --count-orders, --hot-clients, --hot-stock, --skus, --show-sql, --fresh, --database-url). The
@@ -108,6 +114,7 @@ os.environ.update(
         "DB_CONN_MAX_AGE": "3600",  # one connection for the whole bench: its backend's CPU is read
         "LOG_LEVEL": "WARNING",
         "REDIS_URL": "",  # the cache in-process
+        "OMS_API_KEY_CACHE": "on",  # API keys cached as with Redis (this bench changes no key while it runs)
         "CELERY_BROKER_URL": "memory://localhost/",  # tasks published in memory, run by no one
         "CELERY_TASK_ALWAYS_EAGER": "0",
     }
@@ -295,10 +302,16 @@ def count_statements(store: Storefront, world: World, recorder: Recorder, *, sho
         if args.show_sql:
             for n, sql in enumerate(one.sql, 1):
                 print(f"  {n:>2}. {' '.join(sql.split())[:200]}")
+    from oms.core import outbox
+
     tasks_before = outbox_rows()
+    outbox.relay_thread.wait_idle(30)
+    batches_before = outbox.kick_stats.batches
     with SqlCounter(connection) as counted:
         for _ in range(COUNT_ORDERS):
             store.place_two_lines(world.skus)
+    outbox.relay_thread.wait_idle(30)
+    batches = outbox.kick_stats.batches - batches_before
     tasks_after = outbox_rows()
     n = COUNT_ORDERS
     recorder.add("statements per order", counted.statements / n, "statements", target="<= 12")
@@ -308,26 +321,58 @@ def count_statements(store: Storefront, world: World, recorder: Recorder, *, sho
     recorder.add("health-check pings per order (not in statements)", counted.health_checks / n, "pings")
     enqueued = {t: tasks_after.get(t, 0) - tasks_before.get(t, 0) for t in tasks_after}
     recorder.add("tasks enqueued per order (not run)", sum(enqueued.values()) / n, "tasks")
+    recorder.add("outbox relay batches per order (off the request path)", batches / n, "batches")
     if show:
         named = ", ".join(f"{t} {v / n:g}" for t, v in sorted(enqueued.items()) if v) or "none"
         recorder.note(f"Tasks enqueued per order (outbox rows, run by no worker here): {named}.")
+        recorder.note(
+            "The outbox relay thread sends those rows after the commit on its own connection: 2 statements "
+            "(2 commits) per batch, not among the statements counted above; its Python and PostgreSQL CPU "
+            "are in the core time."
+        )
 
 
 # --- 2. core time ------------------------------------------------------------------------------------
 def core_time(store: Storefront, world: World, recorder: Recorder) -> None:
     from bench.support.cpu import process_seconds
+    from oms.core import outbox
 
+    store.place_two_lines(world.skus)  # the relay thread runs, with its connection open
+    outbox.relay_thread.wait_idle(30)
     pid = backend_pid()
-    python_before, postgres_before = time.process_time(), process_seconds(pid)
+    relay = relay_backend_pid()
+    pids = [pid] + ([relay] if relay else [])
+    outbox.kick_stats.latencies.clear()
+    python_before, postgres_before = time.process_time(), sum(process_seconds(p) for p in pids)
     for _ in range(CORE_ORDERS):
         store.place_two_lines(world.skus)
+    outbox.relay_thread.wait_idle(30)  # the rows these orders committed are on the broker
     python = (time.process_time() - python_before) / CORE_ORDERS * 1000
-    postgres = (process_seconds(pid) - postgres_before) / CORE_ORDERS * 1000
-    if backend_pid() != pid:
-        raise PlacementFailed("the connection was re-opened during the timed orders: its CPU time is lost")
+    postgres = (sum(process_seconds(p) for p in pids) - postgres_before) / CORE_ORDERS * 1000
+    if backend_pid() != pid or relay_backend_pid() != relay:
+        raise PlacementFailed("a connection was re-opened during the timed orders: its CPU time is lost")
     recorder.add("core: Python CPU per order", python, "ms")
     recorder.add("core: PostgreSQL backend CPU per order", postgres, "ms")
     recorder.add("core: Python + PostgreSQL per order", python + postgres, "ms", target="<= 9")
+    relay_latency(recorder, ", one client")
+
+
+def relay_backend_pid() -> int | None:
+    """The outbox relay thread's backend (None when the kick relays inline)."""
+    from oms.core import outbox
+
+    return outbox.relay_thread.backend_pid
+
+
+def relay_latency(recorder: Recorder, label: str, latencies: list[float] | None = None) -> None:
+    """Commit to message on the broker, for the outbox rows the placements wrote."""
+    from oms.core import outbox
+
+    seen = sorted(latencies if latencies is not None else outbox.kick_stats.latencies)
+    if not seen:
+        return
+    recorder.add(f"outbox relay: commit to broker p50{label}", quantile(seen, 50) * 1000, "ms")
+    recorder.add(f"outbox relay: commit to broker p99{label}", quantile(seen, 99) * 1000, "ms")
 
 
 # --- 3. throughput -----------------------------------------------------------------------------------
@@ -335,18 +380,24 @@ def _placing_process(world: World, count: int, start: Any, results: Any) -> None
     """In a child process: warm up, wait at the start line, place `count` orders, report."""
     from django.db import connection
 
+    from oms.core import outbox
+
     try:
         store = Storefront(world.storefront_key)
         for _ in range(WARM_UP):
             store.place_two_lines(world.skus)
         start.wait()
+        outbox.kick_stats.latencies.clear()
         latencies = []
         began = time.monotonic()
         for _ in range(count):
             sent = time.perf_counter()
             store.place_two_lines(world.skus)
             latencies.append(time.perf_counter() - sent)
-        results.put({"began": began, "ended": time.monotonic(), "latencies": latencies})
+        ended = time.monotonic()
+        outbox.relay_thread.wait_idle(30)
+        relayed = list(outbox.kick_stats.latencies)
+        results.put({"began": began, "ended": ended, "latencies": latencies, "relayed": relayed})
     except Exception as exc:  # the parent prints it and stops
         start.abort()
         results.put({"error": f"{type(exc).__name__}: {exc}"})
@@ -357,7 +408,10 @@ def _placing_process(world: World, count: int, start: Any, results: Any) -> None
 def throughput(world: World, processes: int, recorder: Recorder) -> None:
     from django.db import connections
 
+    from oms.core import outbox
+
     connections.close_all()  # a child must not share the parent's socket
+    outbox.relay_thread.stop()  # nor the relay thread's (it starts again on the next commit)
     context = multiprocessing.get_context("fork")
     start = context.Barrier(processes)
     results = context.Queue()
@@ -380,12 +434,39 @@ def throughput(world: World, processes: int, recorder: Recorder) -> None:
     recorder.add(f"orders/s, {label}", len(latencies) / wall, "orders/s", target=target)
     recorder.add(f"latency p50, {label}", quantile(latencies, 50) * 1000, "ms")
     recorder.add(f"latency p99, {label}", quantile(latencies, 99) * 1000, "ms")
+    relay_latency(recorder, f", {label}", [x for r in reports for x in r["relayed"]])
 
 
 # --- 4. the hot SKU ------------------------------------------------------------------------------------
-def hot_sku(world: World, recorder: Recorder) -> bool:
-    """--hot-clients placements of 1 unit of a SKU with --hot-stock units. True when none oversold."""
+def _hot_client(world: World, code: str, start: Any, results: Any) -> None:
+    """In a child process: open the connection, wait at the start line, place 1 unit of `code`."""
     from django.db import connection
+
+    from oms.core import outbox
+
+    try:
+        store = Storefront(world.storefront_key)
+        connection.ensure_connection()  # this process's own connection, opened before the start
+        start.wait()
+        began = time.monotonic()
+        body = store.place([{"sku": code, "quantity": 1, "unit_price": "9.99"}]).json()
+        results.put({"began": began, "ended": time.monotonic(), "body": body})
+        outbox.relay_thread.wait_idle(10)
+    except threading.BrokenBarrierError:
+        results.put({"error": "the start line broke"})
+    except Exception as exc:  # the parent prints it and stops
+        start.abort()
+        results.put({"error": f"{type(exc).__name__}: {exc}"})
+    finally:
+        connection.close()
+
+
+def hot_sku(world: World, recorder: Recorder) -> bool:
+    """--hot-clients placements of 1 unit of a SKU with --hot-stock units, each from its own process
+    (so the figure measures the stock row's lock, not the GIL). True when none oversold."""
+    from django.db import connections
+
+    from oms.core import outbox
 
     owner = Storefront(world.owner_key)
     code = f"HOT-{uuid.uuid4().hex[:8]}"
@@ -394,43 +475,24 @@ def hot_sku(world: World, recorder: Recorder) -> bool:
     owner.send("post", "/api/v1/stock/adjustments/", receipt, expect=200)
 
     clients = args.hot_clients
-    start = threading.Barrier(clients + 1)
-    answers: list[dict[str, Any]] = []
-    errors: list[str] = []
-    ended: list[float] = []
-    lock = threading.Lock()
-
-    def place_one() -> None:
-        try:
-            store = Storefront(world.storefront_key)
-            connection.ensure_connection()  # this thread's own connection, opened before the start
-            start.wait()
-            body = store.place([{"sku": code, "quantity": 1, "unit_price": "9.99"}]).json()
-            with lock:
-                answers.append(body)
-                ended.append(time.monotonic())
-        except threading.BrokenBarrierError:
-            pass
-        except Exception as exc:
-            with lock:
-                errors.append(f"{type(exc).__name__}: {exc}")
-            start.abort()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=place_one) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    try:
-        start.wait()
-    except threading.BrokenBarrierError:
-        pass
-    began = time.monotonic()
-    for thread in threads:
-        thread.join()
+    connections.close_all()  # a child must not share the parent's socket
+    outbox.relay_thread.stop()
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(clients)
+    results = context.Queue()
+    children = [
+        context.Process(target=_hot_client, args=(world, code, start, results)) for _ in range(clients)
+    ]
+    for child in children:
+        child.start()
+    reports = [results.get() for _ in children]
+    for child in children:
+        child.join()
+    errors = sorted({r["error"] for r in reports if "error" in r})
     if errors:
         raise PlacementFailed("\n".join(errors))
-    wall = max(ended) - began
+    answers = [r["body"] for r in reports]
+    wall = max(r["ended"] for r in reports) - min(r["began"] for r in reports)
     allocated = sum(line["allocated"] for body in answers for line in body["lines"])
     availability = owner.send("get", f"/api/v1/skus/{code}/availability/", expect=200).json()
     rows = availability["warehouses"]
@@ -470,7 +532,7 @@ def main() -> int:
     )
     recorder.note(
         f"Each run: {COUNT_ORDERS} orders counted, {CORE_ORDERS} timed, {ORDERS} per process for "
-        f"orders/s, {args.hot_clients} hot-SKU placements (threads); two-line orders, each from a new "
+        f"orders/s, {args.hot_clients} hot-SKU placements (processes); two-line orders, each from a new "
         "customer, through POST /api/v1/orders/ (Django's test Client, oms.settings.prod, locmem cache, "
         "in-memory broker)."
     )

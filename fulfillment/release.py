@@ -8,6 +8,12 @@ makes only what is missing: running it twice changes nothing the second time.
 Triggers: staff (`order_release_to_warehouse`), or automatically when orders announces new
 allocations (`orders.signals.order_allocated`) and the tenant's auto_release is on: the
 receiver writes an outbox task in the allocation's transaction (`order_release_to_warehouse_task`).
+
+The receiver runs for every order placed, so the tenant's auto_release flag is kept in Django's
+cache (Redis in production, shared by every process) for AUTO_RELEASE_CACHE_SECONDS and dropped
+when the settings row is saved or deleted, at once and again on commit. A process with a local
+cache (the embedded mode) sees another process's change within those seconds. A stale "on" only
+costs a task: the task reads the settings again and leaves the order alone.
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Sum
+from django.db.models.signals import post_delete, post_save
 
 from fulfillment import locks
 from fulfillment.errors import FulfillmentConflict, FulfillmentErrorCode
-from fulfillment.models import Shipment, ShipmentLine
+from fulfillment.models import FulfillmentSettings, Shipment, ShipmentLine
 from fulfillment.selectors import fulfillment_settings_get
 from fulfillment.states import OPEN
 from oms.core.audit import audit_record
@@ -29,6 +37,8 @@ from orders import locks as order_locks
 from orders.models import Allocation, Order, OrderLine
 from orders.services import order_event_record, order_fulfillment_start
 from orders.states import RELEASABLE, OrderEventType
+
+AUTO_RELEASE_CACHE_SECONDS = 10
 
 
 def _uncovered(order: Order, lines: list[OrderLine]) -> dict[int, dict[int, int]]:
@@ -141,10 +151,38 @@ def order_release_auto(*, tenant: Any, order_id: int, actor: Any = "system:auto-
     return order_release_to_warehouse(tenant=tenant, order_id=order_id, actor=actor, quiet=True)
 
 
+def _auto_release_key(tenant_id: int) -> str:
+    return f"fulfillment:auto_release:{tenant_id}"
+
+
+def tenant_auto_release(tenant_id: int) -> bool:
+    """Whether the tenant releases allocated orders at once (cached; see the module's docstring)."""
+    key = _auto_release_key(tenant_id)
+    cached = cache.get(key)
+    if cached is None:
+        cached = fulfillment_settings_get(tenant=tenant_id).auto_release
+        cache.set(key, cached, AUTO_RELEASE_CACHE_SECONDS)
+    return bool(cached)
+
+
+def _forget_auto_release(sender: Any, instance: FulfillmentSettings, **_: Any) -> None:
+    key = _auto_release_key(instance.tenant_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+post_save.connect(
+    _forget_auto_release, sender=FulfillmentSettings, dispatch_uid="fulfillment.auto_release.save"
+)
+post_delete.connect(
+    _forget_auto_release, sender=FulfillmentSettings, dispatch_uid="fulfillment.auto_release.delete"
+)
+
+
 def on_order_allocated(sender: Any, *, tenant_id: int, order_id: int, **_: Any) -> None:
     """orders.signals.order_allocated: runs in the allocation's transaction; the release is an outbox
     row committed with it (orders never imports fulfillment)."""
-    if fulfillment_settings_get(tenant=tenant_id).auto_release:
+    if tenant_auto_release(tenant_id):
         enqueue_on_commit(
             "fulfillment.tasks.order_release_to_warehouse_task", tenant_id=tenant_id, order_id=order_id
         )

@@ -356,3 +356,35 @@ def stock_take_guarded(*, tenant: Any, wanted: dict[int, int], now: Any) -> bool
         if not taken:
             return False
     return True
+
+
+def stock_none_free_shared(*, tenant: Any, sku_ids: Iterable[int]) -> bool:
+    """True when no stock row of these SKUs has a unit free or reserved; on PostgreSQL the rows are
+    then share-locked (FOR SHARE, pk order) until the caller commits.
+
+    For an order that finds no stock and is placed backordered without planning under an exclusive
+    lock (orders/fastpath.py): share locks do not wait for each other, so such orders do not queue
+    behind one another, while a receipt of these rows waits for the commit and its backorder sweep
+    then sees the order. SQLite serialises writers: a plain read.
+    """
+    ids = sorted(set(sku_ids))
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(StockLevel._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                WITH s AS (
+                    SELECT on_hand, allocated, reserved FROM {table}
+                    WHERE tenant_id = %s AND sku_id = ANY(%s) ORDER BY id FOR SHARE
+                )
+                SELECT count(*) FROM s WHERE on_hand - allocated - reserved > 0 OR reserved > 0
+                """,
+                [tenant.pk, ids],
+            )
+            return cursor.fetchone()[0] == 0
+    return not (
+        StockLevel.objects.for_tenant(tenant)
+        .filter(sku_id__in=ids)
+        .filter(Q(on_hand__gt=F("allocated") + F("reserved")) | Q(reserved__gt=0))
+        .exists()
+    )

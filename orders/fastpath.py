@@ -34,11 +34,21 @@ from inventory.allocation import (
     levels_from_rows,
     plan_allocation,
 )
-from inventory.locks import STOCK_ROW_FIELDS, stock_take_guarded
+from inventory.locks import STOCK_ROW_FIELDS, stock_none_free_shared, stock_take_guarded
 from inventory.models import SKU, StockLevel, Warehouse
 from inventory.signals import stock_taken
 from oms.metrics import allocation_timed
-from orders.models import ADDRESS_FIELDS, Address, Allocation, Customer, Order, OrderLine, OrderNumber
+from oms.models import AuditEvent
+from orders.models import (
+    ADDRESS_FIELDS,
+    Address,
+    Allocation,
+    Customer,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderNumber,
+)
 from orders.states import WAITING
 
 
@@ -50,23 +60,49 @@ def line_key(index: int) -> str:
     return f"line:{index}"
 
 
+def placement_rows(*, tenant: Any, lines: list[OrderLine]) -> list[dict[str, Any]]:
+    """The stock rows of the lines' SKUs as they stand, read in one statement without locks."""
+    read = stock_rows_sql if connection.vendor == "postgresql" else stock_rows
+    return read(tenant, {line.sku_id for line in lines})
+
+
 @allocation_timed("planned")
 def placement_plan(
-    *, tenant: Any, lines: list[OrderLine], ship_to: ShipTo, policy: AllocationPolicy
+    *, rows: list[dict[str, Any]], lines: list[OrderLine], ship_to: ShipTo, policy: AllocationPolicy
 ) -> AllocationPlan | None:
-    """A complete plan for these (unsaved) lines on the stock as it stands, read in one statement
-    without locks; None when the locked way must decide (an older order waits for one of the
-    SKUs, or the stock does not cover every unit)."""
-    sku_ids = {line.sku_id for line in lines}
-    read = stock_rows_sql if connection.vendor == "postgresql" else stock_rows
-    rows = read(tenant, sku_ids)
+    """A complete plan for these (unsaved) lines on the stock rows read (placement_rows); None when
+    the locked way must decide (an older order waits for one of the SKUs, or the stock does not
+    cover every unit)."""
     if any(row["waiting"] for row in rows):
         return None
     demand = [DemandLine(line_key(index), line.sku_id, line.quantity) for index, line in enumerate(lines)]
-    plan = plan_allocation(
+    plan = _plan(rows, demand, ship_to, policy)
+    return plan if plan.is_complete else None
+
+
+def _plan(
+    rows: list[dict[str, Any]], demand: list[DemandLine], ship_to: ShipTo, policy: AllocationPolicy
+) -> Any:
+    sku_ids = {line.sku_id for line in demand}
+    return plan_allocation(
         demand, candidates_from_levels(levels_from_rows(rows).values(), sku_ids), ship_to, policy
     )
-    return plan if plan.is_complete else None
+
+
+def nothing_free(rows: list[dict[str, Any]], policy: AllocationPolicy) -> bool:
+    """No unit free and none reserved (an expired reservation is the locked way's to release) in
+    any row read, and backorders allowed: the order is backordered whole, whoever else waits."""
+    return policy.allow_backorder and not any(
+        row["on_hand"] - row["allocated"] - row["reserved"] > 0 or row["reserved"] > 0 for row in rows
+    )
+
+
+def backorder_plan(
+    rows: list[dict[str, Any]], lines: list[OrderLine], ship_to: ShipTo, policy: AllocationPolicy
+) -> AllocationPlan:
+    """The plan for lines that find no stock: no picks, every unit backordered (keyed by position)."""
+    demand = [DemandLine(line_key(index), line.sku_id, line.quantity) for index, line in enumerate(lines)]
+    return _plan(rows, demand, ship_to, policy)
 
 
 def stock_rows(tenant: Any, sku_ids: set[int]) -> list[dict[str, Any]]:
@@ -140,6 +176,12 @@ def allocations_of(plan: AllocationPlan, lines: list[OrderLine]) -> list[Allocat
 def lines_allocated(plan: AllocationPlan, lines: list[OrderLine]) -> None:
     for pick in plan.picks:
         lines[int(pick.key.split(":")[1])].quantity_allocated += pick.quantity
+
+
+def still_nothing_free(*, tenant: Any, lines: list[OrderLine]) -> bool:
+    """Checked again under a share lock (inventory.locks.stock_none_free_shared) before the order
+    is written backordered: a receipt since the read sends it the locked way."""
+    return stock_none_free_shared(tenant=tenant, sku_ids={line.sku_id for line in lines})
 
 
 def stock_take(*, tenant: Any, plan: AllocationPlan, now: Any) -> None:
@@ -293,3 +335,41 @@ def lines_and_allocations_insert(plan: AllocationPlan, lines: list[OrderLine]) -
         allocation.created_at = now
         _loaded(allocation)
     return made
+
+
+def _insert_sql(model: Any, objs: list[Any]) -> tuple[str, tuple[Any, ...]]:
+    """Django's own multi-row INSERT of `objs` (defaults and auto_now filled), RETURNING id."""
+    query = InsertQuery(model)
+    query.insert_values([f for f in model._meta.concrete_fields if not f.primary_key], objs)
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [model._meta.pk]
+    [(sql, params)] = compiler.as_sql()
+    return sql, tuple(params)
+
+
+def timeline_and_audit_insert(events: list[OrderEvent], audit: AuditEvent | None) -> None:
+    """The order's timeline events and its audit row (oms.core.audit.audit_event), written in one
+    statement on PostgreSQL: the audit INSERT as a CTE of the events' INSERT, both Django's own
+    INSERTs. Elsewhere (and the reference): the audit row saved, then the events bulk-created.
+    Every object gets its pk. The audit row is only inserted, as the append-only table allows."""
+    if connection.vendor != "postgresql" or audit is None or not events:
+        if audit is not None:
+            audit.save()
+        OrderEvent.objects.bulk_create(events)
+        return
+    audit_sql, audit_params = _insert_sql(AuditEvent, [audit])
+    events_sql, events_params = _insert_sql(OrderEvent, events)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH a AS ({audit_sql}), e AS ({events_sql})
+            SELECT id, true FROM a UNION ALL SELECT id, false FROM e""",
+            (*audit_params, *events_params),
+        )
+        found = cursor.fetchall()
+    # A multi-row INSERT takes its ids from the sequence in the order of its rows.
+    event_ids = sorted(pk for pk, is_audit in found if not is_audit)
+    [audit.pk] = [pk for pk, is_audit in found if is_audit]
+    _loaded(audit)
+    for event, pk in zip(events, event_ids, strict=True):
+        event.pk = pk
+        _loaded(event)

@@ -32,7 +32,7 @@ from inventory.locks import stock_lock
 from inventory.models import SKU, MovementReason, StockLevel, Warehouse
 from inventory.selectors import promise_date_for
 from inventory.services import stock_adjust, stock_ship
-from oms.core.audit import actor_of, audit_record
+from oms.core.audit import actor_of, audit_event, audit_record
 from oms.core.money import fits_currency, is_currency
 from oms.core.tasks import enqueue_on_commit
 from oms.metrics import order_placed_on_commit
@@ -347,11 +347,18 @@ def _order_create(
         for index, item in enumerate(data.lines)
     ]
     order_totals_recompute(order, lines, tax=data.tax)
-    if optimistic and not data.holds and not data.reservation:
+    if not data.holds and not data.reservation:
         policy = AllocationPolicy.for_tenant(tenant)
-        plan = fastpath.placement_plan(tenant=tenant, lines=lines, ship_to=_ship_to_of(order), policy=policy)
+        rows = fastpath.placement_rows(tenant=tenant, lines=lines)
+        plan = (
+            fastpath.placement_plan(rows=rows, lines=lines, ship_to=_ship_to_of(order), policy=policy)
+            if optimistic
+            else None
+        )
         if plan is not None:
             return _place_planned(order, lines, plan, data=data, actor=actor)
+        if fastpath.nothing_free(rows, policy) and fastpath.still_nothing_free(tenant=tenant, lines=lines):
+            return _place_backordered(order, lines, rows, policy, data=data, actor=actor)
     order.number = _next_number(tenant)
     order.save()  # a duplicate external id raises here; order_create's transaction rolls back
     order.just_placed = True  # _record_plan: no allocations to read back (cleared below)
@@ -373,8 +380,8 @@ def _order_create(
     elif data.reservation:
         _allocate_while_held(order, lines, actor=actor, reservation_id=data.reservation)
     del order.just_placed
-    OrderEvent.objects.bulk_create(order.pending_events)
-    del order.pending_events
+    fastpath.timeline_and_audit_insert(order.pending_events, order.pending_audit)  # PostgreSQL: one statement
+    del order.pending_events, order.pending_audit
     order_placed.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
     _payment_enqueue(order, data)
     return order
@@ -406,8 +413,8 @@ def _place_planned(order: Order, lines: list[OrderLine], plan: Any, *, data: Ord
         order=order, actor=actor, type=OrderEventType.ALLOCATED, message=plan.explanation, data=plan.as_dict()
     )
     _transition_event(order, OrderState.PENDING, actor)
-    OrderEvent.objects.bulk_create(order.pending_events)
-    del order.pending_events
+    fastpath.timeline_and_audit_insert(order.pending_events, order.pending_audit)  # PostgreSQL: one statement
+    del order.pending_events, order.pending_audit
     order_allocated.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
     order_placed.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
     _payment_enqueue(order, data)
@@ -416,8 +423,45 @@ def _place_planned(order: Order, lines: list[OrderLine], plan: Any, *, data: Ord
     return order
 
 
+def _place_backordered(
+    order: Order,
+    lines: list[OrderLine],
+    rows: list[dict[str, Any]],
+    policy: Any,
+    *,
+    data: OrderInput,
+    actor: Any,
+) -> Order:
+    """An order that finds no unit free (orders/fastpath.py `nothing_free`, checked again under a
+    share lock) is inserted backordered, with the rows the locked way writes (its plan's lines
+    keyed by position, as the optimistic placement keys them), and no exclusive stock lock:
+    orders for a sold-out SKU do not queue behind each other."""
+    tenant = order.tenant
+    plan = fastpath.backorder_plan(rows, lines, _ship_to_of(order), policy)
+    order.allocation_plan = plan.as_dict()
+    order.apply_allocation(outcome=_outcome(lines))
+    order.promise_date = _promise_date(order, lines)
+    if not fastpath.order_insert_numbered(order):
+        order.number = _next_number(tenant)
+        order.save()
+    order.pending_events = []
+    _placed_recorded(order, data, actor)
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    _transition_event(order, OrderState.PENDING, actor)
+    fastpath.timeline_and_audit_insert(order.pending_events, order.pending_audit)  # PostgreSQL: one statement
+    del order.pending_events, order.pending_audit
+    for line in lines:
+        line.placed_allocations = []
+    order_placed.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
+    _payment_enqueue(order, data)
+    order.placed_lines = lines
+    return order
+
+
 def _placed_recorded(order: Order, data: OrderInput, actor: Any) -> None:
-    """The order's first event and its audit row (and the metric, on commit)."""
+    """The order's first event and its audit row (both written with the timeline, at the end)."""
     order_placed_on_commit(channel=order.channel)
     order_event_record(
         order=order,
@@ -427,7 +471,7 @@ def _placed_recorded(order: Order, data: OrderInput, actor: Any) -> None:
         message=f"Order placed through {data.channel}",
         data={"total": str(order.total)},
     )
-    audit_record(
+    order.pending_audit = audit_event(
         tenant=order.tenant,
         actor=actor,
         action="order.created",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -136,3 +137,10 @@ def _fresh_sandbox_gateway():
     sandbox_gateway.reset()
     yield
     sandbox_gateway.reset()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache: a rolled-back test's tenant can have the same id as
+    the next test's (SQLite), and the hot paths cache per-tenant answers (settings, API keys)."""
+    cache.clear()

@@ -1,5 +1,9 @@
 """Writing audit events. Services call `audit_record`; nothing edits or deletes them.
 
+`audit_event` makes the row without writing it, for a caller that inserts it together with other
+rows in one statement (the order placement: orders/fastpath.py `timeline_and_audit_insert`). It is
+only ever inserted: the model's guards and, on PostgreSQL, a trigger refuse UPDATE and DELETE.
+
 The audit never holds a secret: a secret field of the audited model (`oms.core.fields`:
 encrypted fields and the model's SECRET_FIELDS) is recorded only as "changed", whoever the
 caller is, and the model's current secret values are masked wherever else they appear.
@@ -64,7 +68,7 @@ def _secrets_of(obj: Any, names: frozenset[str]) -> frozenset[str]:
     return frozenset(v for v in found if isinstance(v, str) and len(v) >= MIN_MASKED_LENGTH)
 
 
-def audit_record(
+def audit_event(
     *,
     tenant: Any,
     actor: Any,
@@ -75,6 +79,7 @@ def audit_record(
     before: Any = None,
     after: Any = None,
 ) -> Any:
+    """The audit row (secrets redacted, the request id noted), made but not written."""
     from oms.models import AuditEvent
 
     user, label = actor_of(actor)
@@ -87,7 +92,7 @@ def audit_record(
         values = _secrets_of(obj, names)
         before = redact_secrets(before, names=names, values=values)
         after = redact_secrets(after, names=names, values=values)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         tenant=tenant,
         actor_user=user,
         actor=label[:200],
@@ -98,3 +103,29 @@ def audit_record(
         after=after,
         request_id=get_request_id()[:64],
     )
+
+
+def audit_record(
+    *,
+    tenant: Any,
+    actor: Any,
+    action: str,
+    obj: Any = None,
+    object_type: str | None = None,
+    object_id: Any = None,
+    before: Any = None,
+    after: Any = None,
+) -> Any:
+    """Write an audit event now (in the caller's transaction)."""
+    event = audit_event(
+        tenant=tenant,
+        actor=actor,
+        action=action,
+        obj=obj,
+        object_type=object_type,
+        object_id=object_id,
+        before=before,
+        after=after,
+    )
+    event.save()
+    return event

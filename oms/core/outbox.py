@@ -7,11 +7,15 @@ delays a side effect but never loses it, and a rolled-back change sends nothing.
 Relaying. `outbox_relay` claims ready rows in a short transaction (on PostgreSQL with
 `SELECT ... FOR UPDATE SKIP LOCKED`, so relays running side by side never claim the same row;
 SQLite serialises writers anyway), leases them for CLAIM_SECONDS, publishes each outside any
-transaction and marks it sent. It has two callers: the on-commit kick for the rows a transaction
-wrote (cheap, best effort, never raises into the request) and `oms.tasks.outbox_relay_task` on
-beat every few seconds, the safety net that catches up after an outage. A failed publish leaves
-the row pending with exponential backoff; a task name that does not resolve fails the row for
-good (`manage.py outbox` and the admin show it; `manage.py outbox --retry-failed` sends it again).
+transaction and marks the published ones sent in one statement. It has two callers: the
+on-commit kick for the rows a transaction wrote (best effort, never raises into the request) and
+`oms.tasks.outbox_relay_task` on beat every few seconds, the safety net that catches up after an
+outage. On PostgreSQL (OUTBOX_RELAY_THREAD, unless tasks run eagerly) the kick only hands the ids
+to the process's relay thread (oms/core/relay_thread.py), which relays the rows of many requests
+per batch off the request path; elsewhere the kick relays them inline after the commit. A failed
+publish leaves the row pending with exponential backoff; a task name that does not resolve fails
+the row for good (`manage.py outbox` and the admin show it; `manage.py outbox --retry-failed`
+sends it again).
 
 Consuming. The relay puts the row's id in the message header `outbox_id`. Every task runs on
 `OutboxTask` (the Celery app's task class): a delivery of a row that is already done is skipped,
@@ -25,9 +29,11 @@ Purging. Sent rows are deleted after OUTBOX_RETENTION_DAYS (`outbox_purge`, hour
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import import_module
 from typing import Any
@@ -35,11 +41,12 @@ from typing import Any
 from celery import Task, current_app
 from celery.exceptions import Ignore
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from oms.core.fairness import fair_publish_options, fair_task_finished
+from oms.core.relay_thread import BatchingThread
 from oms.core.request_id import get_request_id
 from oms.models import OutboxMessage, OutboxState
 
@@ -81,25 +88,41 @@ class RelayResult:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    published_at: dict[int, float] = field(default_factory=dict)  # row id -> time.monotonic()
 
     def __iadd__(self, other: RelayResult) -> RelayResult:
         self.sent += other.sent
         self.retrying += other.retrying
         self.failed += other.failed
+        self.published_at.update(other.published_at)
         return self
+
+
+_CLAIM_SQL = """
+UPDATE {table} SET available_at = %s WHERE id IN (
+    SELECT id FROM {table} WHERE state = %s AND available_at <= %s {only}
+    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+) RETURNING id, tenant_id, task, kwargs, state, attempts, available_at, created_at, request_id
+"""
 
 
 def _claim(*, ids: Iterable[int] | None, limit: int) -> list[OutboxMessage]:
     now = timezone.now()
+    lease = now + timedelta(seconds=CLAIM_SECONDS)
+    if connection.vendor == "postgresql":
+        # One statement: lock the ready rows no other relay holds, lease them, read them back.
+        only, params = "", [lease, OutboxState.PENDING, now]
+        if ids is not None:
+            only, params = "AND id = ANY(%s)", [*params, list(ids)]
+        sql = _CLAIM_SQL.format(table=OutboxMessage._meta.db_table, only=only)
+        return sorted(OutboxMessage.objects.raw(sql, [*params, limit]), key=lambda row: row.pk)
     with transaction.atomic():
         qs = OutboxMessage.objects.filter(state=OutboxState.PENDING, available_at__lte=now)
         if ids is not None:
             qs = qs.filter(pk__in=list(ids))
         rows = list(qs.order_by("pk").select_for_update(skip_locked=True)[:limit])
         if rows:
-            OutboxMessage.objects.filter(pk__in=[row.pk for row in rows]).update(
-                available_at=now + timedelta(seconds=CLAIM_SECONDS)
-            )
+            OutboxMessage.objects.filter(pk__in=[row.pk for row in rows]).update(available_at=lease)
     return rows
 
 
@@ -107,10 +130,11 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def _mark_sent(row: OutboxMessage, *, error: str = "") -> None:
-    OutboxMessage.objects.filter(pk=row.pk).update(
-        state=OutboxState.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1, last_error=error
-    )
+def _mark_sent(rows: list[OutboxMessage], *, error: str = "") -> None:
+    if rows:
+        OutboxMessage.objects.filter(pk__in=[row.pk for row in rows]).update(
+            state=OutboxState.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1, last_error=error
+        )
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -146,50 +170,110 @@ def _publish(task: Any, row: OutboxMessage) -> None:
 
 
 def outbox_relay(*, ids: Iterable[int] | None = None, limit: int = BATCH_SIZE) -> RelayResult:
-    """Publish up to `limit` ready rows (only `ids` if given), oldest first. Stops at a broker error."""
+    """Publish up to `limit` ready rows (only `ids` if given), oldest first. Stops at a broker error.
+
+    The rows published are marked sent together once the batch ends (also when it ends on an
+    error); a relay that dies before that leaves them to be published again after the lease, and
+    that second delivery is recognised (OutboxTask)."""
     result = RelayResult()
     rows = _claim(ids=ids, limit=limit)
-    for index, row in enumerate(rows):
-        try:
-            task = task_by_name(row.task)
-        except (ImportError, AttributeError, ValueError) as exc:
-            logger.error("Outbox message %s names no task (%s); it is marked failed", row.pk, row.task)
-            _mark_failed(row, exc)
-            result.failed += 1
-            continue
-        try:
-            _publish(task, row)
-        except Exception as exc:
-            if task.app.conf.task_always_eager:
-                # Run in-process (tests, CELERY_TASK_ALWAYS_EAGER): it was delivered and failed,
-                # and the caller sees the error as it would without the outbox.
-                _mark_sent(row, error=_error_text(exc))
+    published: list[OutboxMessage] = []
+    try:
+        for index, row in enumerate(rows):
+            try:
+                task = task_by_name(row.task)
+            except (ImportError, AttributeError, ValueError) as exc:
+                logger.error("Outbox message %s names no task (%s); it is marked failed", row.pk, row.task)
+                _mark_failed(row, exc)
+                result.failed += 1
+                continue
+            try:
+                _publish(task, row)
+            except Exception as exc:
+                if task.app.conf.task_always_eager:
+                    # Run in-process (tests, CELERY_TASK_ALWAYS_EAGER): it was delivered and failed,
+                    # and the caller sees the error as it would without the outbox.
+                    _mark_sent([row], error=_error_text(exc))
+                    _release(rows[index + 1 :])
+                    raise
+                logger.warning("Publishing outbox message %s failed; it stays pending: %s", row.pk, exc)
+                _mark_retry(row, exc)
                 _release(rows[index + 1 :])
-                raise
-            logger.warning("Publishing outbox message %s failed; it stays pending: %s", row.pk, exc)
-            _mark_retry(row, exc)
-            _release(rows[index + 1 :])
-            result.retrying += len(rows) - index
-            break
-        _mark_sent(row)
-        result.sent += 1
+                result.retrying += len(rows) - index
+                break
+            published.append(row)
+            result.published_at[row.pk] = time.monotonic()
+            result.sent += 1
+    finally:
+        _mark_sent(published)
     return result
 
 
-def outbox_kick(ids: list[int]) -> None:
-    """Relay the rows a transaction just committed. Best effort: never raises; the beat relay follows."""
+# --- the kick after a commit ----------------------------------------------------------------------
+@dataclass
+class KickStats:
+    """What this process's kicks did: rows relayed, batches, and commit-to-broker latencies (s)."""
+
+    rows: int = 0
+    batches: int = 0
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+
+
+kick_stats = KickStats()
+_kicked_at: dict[int, float] = {}
+_kicked_lock = threading.Lock()
+
+
+def _relay_kicked(ids: list[int]) -> None:
+    """Relay rows whose transactions committed; note how long after their commit each went out."""
     global _kick_paused_until
+    with _kicked_lock:
+        kicked = {pk: _kicked_at.pop(pk, None) for pk in ids}
     if time.monotonic() < _kick_paused_until:
         return
     try:
-        result = outbox_relay(ids=ids)
+        result = RelayResult()
+        for start in range(0, len(ids), BATCH_SIZE):
+            result += outbox_relay(ids=ids[start : start + BATCH_SIZE])
+            if result.retrying:
+                break
     except Exception:
         if current_app.conf.task_always_eager:
             raise  # the task ran in-process and failed: let the test or the developer see it
         logger.warning("Outbox kick for %s failed; the periodic relay will send them", ids, exc_info=True)
         return
+    kick_stats.rows += result.sent
+    kick_stats.batches += 1
+    for pk, at in result.published_at.items():
+        if (since := kicked.get(pk)) is not None:
+            kick_stats.latencies.append(at - since)
     if result.retrying:
         _kick_paused_until = time.monotonic() + KICK_PAUSE_SECONDS
+
+
+relay_thread = BatchingThread("outbox-relay", _relay_kicked, batch_limit=BATCH_SIZE)
+
+
+def _kick_in_thread() -> bool:
+    return (
+        getattr(settings, "OUTBOX_RELAY_THREAD", False)
+        and not current_app.conf.task_always_eager
+        and connection.vendor == "postgresql"
+    )
+
+
+def outbox_kick(ids: list[int]) -> None:
+    """Relay the rows a transaction just committed. Best effort: never raises; the beat relay follows.
+
+    On the relay thread when there is one (the request only hands the ids over), else inline."""
+    now = time.monotonic()
+    with _kicked_lock:
+        for pk in ids:
+            _kicked_at[pk] = now
+    if _kick_in_thread():
+        relay_thread.submit(list(ids))
+    else:
+        _relay_kicked(list(ids))
 
 
 def outbox_relay_pending(*, budget_seconds: float = 20.0) -> RelayResult:

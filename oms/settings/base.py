@@ -342,6 +342,11 @@ DATABASE_DIRECT_URL = os.environ.get("DATABASE_DIRECT_URL") or DATABASE_URL
 # kick; a relay task older than two periods is dropped rather than run late (the next one comes).
 OUTBOX_RELAY_SECONDS = float(os.environ.get("OMS_OUTBOX_RELAY_SECONDS", "5"))
 OUTBOX_RETENTION_DAYS = int(os.environ.get("OMS_OUTBOX_RETENTION_DAYS", "7"))
+# On PostgreSQL the on-commit kick hands the committed rows to a relay thread in each process,
+# which publishes the rows of many requests per batch, off the request path (0: relay inline).
+OUTBOX_RELAY_THREAD = env_bool("OMS_OUTBOX_RELAY_THREAD", True)
+# API keys read from the cache (oms/core/auth.py): "auto" when the cache is shared (Redis), "on", "off".
+API_KEY_CACHE = os.environ.get("OMS_API_KEY_CACHE", "auto")
 BACKORDERS_SWEEP_SECONDS = float(os.environ.get("OMS_BACKORDERS_SWEEP_SECONDS", "300"))
 # Tenants with auto_pick_lists get their pending shipments batched into pick lists this often.
 PICK_LISTS_AUTO_SECONDS = float(os.environ.get("OMS_PICK_LISTS_AUTO_SECONDS", "300"))

@@ -16,6 +16,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run in-process, unless a test starts a real worker (tests/e2e/worker.py sets this to 0).
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 CELERY_TASK_EAGER_PROPAGATES = True
+# A broker test sees its rows sent when the commit returns; tests of the relay thread turn it on.
+OUTBOX_RELAY_THREAD = env_bool("OMS_OUTBOX_RELAY_THREAD", False)
 PAYMENT_SANDBOX_ALLOWED = True
 # Raise when a transaction locks stock rows out of the house order (inventory/locks.py).
 OMS_LOCK_ORDER_CHECK = True

@@ -19,7 +19,7 @@ from tests.orders.conftest import order_payload
 from tests.sqlcount import sql_counted
 
 TARGET = 12
-BUDGET = 12
+BUDGET = 9
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -47,14 +47,17 @@ def relay_later(monkeypatch):
     return kicked
 
 
-def test_one_placement_with_an_idempotency_key_is_one_commit_of_few_statements(api_a, stocked, relay_later):
-    assert _place(api_a, "W-WARM").status_code == 201  # the first request notes the API key's use
+def test_one_placement_with_an_idempotency_key_is_one_commit_of_few_statements(
+    api_a, stocked, relay_later, settings
+):
+    settings.API_KEY_CACHE = "on"  # as with Redis: the key's row comes from the cache (oms/core/auth.py)
+    assert _place(api_a, "W-WARM").status_code == 201  # the first request reads and caches the API key
     with sql_counted() as cost:
         response = _place(api_a, "W-1", HTTP_IDEMPOTENCY_KEY="k-1")
     assert response.status_code == 201, response.content
     assert response.json()["state"] == "allocated"
     assert cost.commits == 1, str(cost)
-    assert cost.read_only <= 1, str(cost)  # the API key, read before the transaction
+    assert cost.read_only == 0, str(cost)  # the API key came from the cache
     assert not any(sql.upper().startswith(("SAVEPOINT", "RELEASE")) for sql in cost.statements), str(cost)
     assert len(cost.statements) <= BUDGET, str(cost)
     # what the statements wrote: the order allocated, its stock taken, its record, its outbox row
@@ -85,7 +88,7 @@ def test_the_relay_sends_a_placements_outbox_row_in_a_few_statements(api_a, stoc
     with broker("memory://"), sql_counted() as cost:
         outbox.outbox_kick(list(relay_later))
     assert OutboxMessage.objects.get(pk=relay_later[0]).state == "sent"
-    assert len(cost.statements) <= 3, str(cost)
+    assert len(cost.statements) <= (2 if connection.vendor == "postgresql" else 3), str(cost)
 
 
 def test_the_201_rendered_from_memory_is_what_a_read_of_the_order_shows(api_a, stocked, relay_later):

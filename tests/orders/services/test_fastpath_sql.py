@@ -128,7 +128,8 @@ def test_the_lines_and_allocations_inserted_together_are_the_orms_rows(tenant_a,
             for index, (sku, quantity) in enumerate([(sku_a, 12), (sku_b, 3)])
         ]  # fmt: skip
         plan = fastpath.placement_plan(
-            tenant=tenant_a, lines=lines, ship_to=ShipTo(country="US", postal_code="78701", city="Austin"),
+            rows=fastpath.placement_rows(tenant=tenant_a, lines=lines), lines=lines,
+            ship_to=ShipTo(country="US", postal_code="78701", city="Austin"),
             policy=AllocationPolicy.for_tenant(tenant_a),
         )  # fmt: skip
         fastpath.lines_allocated(plan, lines)
@@ -150,3 +151,45 @@ def test_the_lines_and_allocations_inserted_together_are_the_orms_rows(tenant_a,
     for allocation, line in ((a, a.order_line) for a in made):
         assert Allocation.objects.unscoped().get(pk=allocation.pk).order_line_id == line.pk
     assert [line.quantity_allocated for line in lines] == [12, 3]
+
+
+def test_the_timeline_and_audit_row_inserted_together_are_the_orms_rows(tenant_a):
+    from oms.core.audit import audit_event
+    from oms.models import AuditEvent
+    from orders.models import OrderEvent
+
+    def made(external_id):
+        order = _order(tenant_a, external_id)
+        order.number = services._next_number(tenant_a)
+        order.save()
+        events = [
+            OrderEvent(tenant_id=tenant_a.pk, order=order, type="created", actor="api_key:abc",
+                       message="Order placed through web", to_state="pending", data={"total": "44.98"}),
+            OrderEvent(tenant_id=tenant_a.pk, order=order, type="allocated", actor="api_key:abc",
+                       message="W2 has it", data={"lines": [{"sku": "SKU-123", "units": 2}]}),
+        ]  # fmt: skip
+        audit = audit_event(tenant=tenant_a, actor="api_key:abc", action="order.created", obj=order,
+                            after={"number": order.number, "total": "44.98"})  # fmt: skip
+        return order, events, audit
+
+    _, ref_events, ref_audit = made("W-REF")
+    ref_audit.save()  # the ORM's way (SQLite's): the reference
+    OrderEvent.objects.bulk_create(ref_events)
+    order, events, audit = made("W-SQL")
+    with sql_counted() as cost:
+        fastpath.timeline_and_audit_insert(events, audit)
+    assert len(cost.statements) == 1, str(cost)
+
+    def rows(model, objs, *leave_out):
+        return [_row(obj, "created_at", *leave_out) for obj in objs]
+
+    assert rows(OrderEvent, events, "order") == rows(OrderEvent, ref_events, "order")
+    assert [e.order_id for e in events] == [order.pk] * 2 and all(e.pk for e in events)
+    assert [e.pk for e in events] == sorted(e.pk for e in events)  # in the timeline's order
+    assert rows(AuditEvent, [audit], "object_id", "after") == rows(
+        AuditEvent, [ref_audit], "object_id", "after"
+    )
+    assert _row(audit)["object_id"] == str(order.pk) and _row(audit)["after"]["number"] == order.number
+    with pytest.raises(Exception, match="append-only"):  # the table's trigger still refuses edits
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE oms_auditevent SET action = 'x' WHERE id = %s", [audit.pk])
