@@ -46,7 +46,9 @@ def new_webhook_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-_TENANT_TOKEN = re.compile(r"^t([0-9]{1,18})_")
+# The prefix, then exactly the 43 characters of new_webhook_token(): an older token (43
+# characters, no prefix) that happens to start like a prefix is never read as one.
+_TENANT_TOKEN = re.compile(r"^t([0-9]{1,18})_[A-Za-z0-9_-]{43}$")
 
 
 def webhook_token_for(tenant_id: int, token: str) -> str:

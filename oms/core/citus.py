@@ -37,6 +37,8 @@ TENANT_COLUMN = "tenant_id"
 REFERENCE_TABLES = {
     "oms.ApiKey": "looked up by its prefix on every API request, before the tenant is known; "
     "a few rows a tenant, written when made or revoked and at most once a minute when used",
+    "oms.Membership": "looked up by user on every staff request and sign-in, before the tenant "
+    "is known (a user may belong to several); a few rows a tenant, written when staff change",
 }
 
 # Tables with a tenant_id column that stay on the coordinator, and why.

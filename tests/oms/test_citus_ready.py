@@ -7,8 +7,11 @@ and off the live PostgreSQL catalog, and each reading is shown to catch a table 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
@@ -39,10 +42,15 @@ def test_every_tenant_owned_model_follows_the_rule():
 
 
 def test_the_exceptions_are_few_and_say_why():
-    assert set(REFERENCE_TABLES) == {"oms.ApiKey"}
+    assert set(REFERENCE_TABLES) == {"oms.ApiKey", "oms.Membership"}
     assert set(LOCAL_TABLES) == {"oms.OutboxMessage"}
     assert all(len(reason) > 40 for reason in [*REFERENCE_TABLES.values(), *LOCAL_TABLES.values()])
-    assert [m._meta.label for m in reference_models()] == ["auth.User", "oms.Tenant", "oms.ApiKey"]
+    assert [m._meta.label for m in reference_models()] == [
+        "auth.User",
+        "oms.Tenant",
+        "oms.ApiKey",
+        "oms.Membership",
+    ]
 
 
 def test_the_plan_distributes_every_other_tenant_owned_table_by_tenant_all_co_located():
@@ -64,6 +72,14 @@ def test_the_plan_distributes_every_other_tenant_owned_table_by_tenant_all_co_lo
             target = field.related_model if field.is_relation else None
             if target in distributed_models():
                 assert order.index(target._meta.db_table) <= order.index(model._meta.db_table), field
+
+
+def test_docs_scaling_names_the_tables_the_code_lists():
+    text = (Path(settings.BASE_DIR) / "docs" / "scaling.md").read_text()
+    for model in [*reference_models(), *(apps.get_model(label) for label in LOCAL_TABLES)]:
+        assert f"`{model._meta.db_table}`" in text, model
+    for line in citus_plan()[:9]:  # the plan's head, as printed
+        assert line in text, line
 
 
 def test_manage_py_citus_plan_prints_the_plan(capsys):
@@ -165,6 +181,7 @@ def test_a_token_made_before_tokens_named_their_tenant_still_reaches_its_account
         webhook_token="legacy-" + "x" * 40
     )
     assert tenant_of_webhook_token("legacy-" + "x" * 40) is None
+    assert tenant_of_webhook_token("t12_" + "x" * 39) is None  # 43 characters: an older token
     assert webhooks._account_for("stripe", "legacy-" + "x" * 40) == account
 
 
