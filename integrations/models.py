@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -45,6 +46,27 @@ def new_webhook_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+# The prefix, then exactly the 43 characters of new_webhook_token(): an older token (43
+# characters, no prefix) that happens to start like a prefix is never read as one.
+_TENANT_TOKEN = re.compile(r"^t([0-9]{1,18})_[A-Za-z0-9_-]{43}$")
+
+
+def webhook_token_for(tenant_id: int, token: str) -> str:
+    """The token as stored: `t<tenant id>_<random>`, so a delivery names its tenant.
+
+    A database distributed by tenant (docs/scaling.md) finds the account on one node; the
+    prefix also makes the token unique across tenants, where the database keeps it unique
+    only within one.
+    """
+    return token if token.startswith(f"t{tenant_id}_") else f"t{tenant_id}_{token}"
+
+
+def tenant_of_webhook_token(token: str) -> int | None:
+    """The tenant a token names; None for a token made before tokens carried their tenant."""
+    match = _TENANT_TOKEN.match(token)
+    return int(match.group(1)) if match else None
+
+
 class ChannelAccount(TenantOwned):
     """One tenant's account at an outside system. The secrets are encrypted at rest and never shown.
 
@@ -66,7 +88,7 @@ class ChannelAccount(TenantOwned):
     webhook_secret = EncryptedTextField(blank=True, help_text="The webhook signing secret. Write-only.")
     webhook_token = models.CharField(
         max_length=64,
-        unique=True,
+        db_index=True,
         default=new_webhook_token,
         editable=False,
         help_text="The unguessable part of this account's webhook URL. Rotate it if the URL leaks.",
@@ -110,7 +132,8 @@ class ChannelAccount(TenantOwned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "kind", "name"], name="channelaccount_unique_name")
+            models.UniqueConstraint(fields=["tenant", "kind", "name"], name="channelaccount_unique_name"),
+            models.UniqueConstraint(fields=["tenant", "webhook_token"], name="channelaccount_unique_token"),
         ]
         indexes = [models.Index(fields=["tenant", "kind", "active"], name="channelaccount_kind_idx")]
 
@@ -124,10 +147,10 @@ class ChannelAccount(TenantOwned):
         super().clean()
         validate_base_url(self.base_url)
 
-    def validate_unique(self, exclude: Any = None) -> None:
-        # The token is 256 random bits that no form sets, and the database keeps it unique;
-        # Django's own check would query across tenants.
-        super().validate_unique(exclude={*(exclude or ()), "webhook_token"})
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding:
+            self.webhook_token = webhook_token_for(self.tenant_id, self.webhook_token)
+        super().save(*args, **kwargs)
 
     @property
     def receives_webhooks(self) -> bool:
@@ -288,7 +311,7 @@ class ChannelOrder(TenantOwned):
     account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="channel_orders")
     external_id = models.CharField(max_length=100)
     name = models.CharField(max_length=100, blank=True, help_text="The channel's own order number.")
-    order = models.OneToOneField(
+    order = models.ForeignKey(  # one at most: channelorder_unique_order
         "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="channel_order"
     )
     state = models.CharField(max_length=10, choices=ChannelOrderState.choices, default=ChannelOrderState.OPEN)
@@ -306,7 +329,9 @@ class ChannelOrder(TenantOwned):
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "account", "external_id"], name="channelorder_unique_external_id"
-            )
+            ),
+            # A one-to-one in effect; with tenant_id, as a database distributed by tenant needs.
+            models.UniqueConstraint(fields=["tenant", "order"], name="channelorder_unique_order"),
         ]
         indexes = [models.Index(fields=["tenant", "state"], name="channelorder_state_idx")]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from integrations.models import ChannelAccount, new_webhook_token
+from integrations.models import ChannelAccount, new_webhook_token, webhook_token_for
 from oms.core.audit import audit_record
 
 
@@ -20,7 +20,7 @@ def channel_account_rotate_webhook_token(
     """
     with transaction.atomic():
         account = ChannelAccount.objects.for_tenant(tenant).select_for_update().get(pk=account_id)
-        account.webhook_token = new_webhook_token()
+        account.webhook_token = webhook_token_for(account.tenant_id, new_webhook_token())
         account.save(update_fields=["webhook_token", "updated_at"])
         audit_record(
             tenant=account.tenant,

@@ -38,7 +38,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integrations.inbox import MAX_REJECTED_BODY_BYTES, inbound_event_reject, inbound_event_store
-from integrations.models import WEBHOOK_KINDS, ChannelAccount
+from integrations.models import WEBHOOK_KINDS, ChannelAccount, tenant_of_webhook_token
 from integrations.signing import signature_matches
 
 logger = logging.getLogger(__name__)
@@ -166,11 +166,13 @@ def _read_body(request: HttpRequest) -> tuple[bytes, str]:
 def _account_for(kind: str, token: str) -> ChannelAccount | None:
     if not _TOKEN.match(token):
         return None
-    return (
-        ChannelAccount.objects.unscoped()  # the token is what names the account, and so the tenant
-        .filter(kind=kind, webhook_token=token)
-        .first()
+    tenant_id = tenant_of_webhook_token(token)
+    accounts = (
+        ChannelAccount.objects.unscoped()  # a token made before tokens named their tenant
+        if tenant_id is None
+        else ChannelAccount.objects.for_tenant(tenant_id)
     )
+    return accounts.filter(kind=kind, webhook_token=token).first()
 
 
 def _refusal(

@@ -6,7 +6,8 @@ class OmsConfig(AppConfig):
     verbose_name = "Tenancy and audit"
 
     def ready(self) -> None:
-        from oms.core import auth, schema  # noqa: F401  (the API key cache's invalidation; the OpenAPI auth extension)
+        # The API key cache's invalidation, the Citus check, the OpenAPI auth extension.
+        from oms.core import auth, citus, schema  # noqa: F401
         from oms.core.tenant_fk import declare_tenant_constraints
 
         declare_tenant_constraints()

@@ -127,8 +127,8 @@ class Order(ConcurrentTransitionMixin, TenantOwned):
             models.Index(fields=["tenant", "created_at"], name="order_created_idx"),
             models.Index(fields=["tenant", "placed_at"], name="order_time_idx"),
             models.Index(fields=["tenant", "customer"], name="order_customer_idx"),
-            # The storefront list: newest first (`-id`), whole or of one channel.
-            models.Index(fields=["tenant", "id"], name="order_tenant_id_idx"),
+            # The storefront list of one channel, newest first (`-id`); the whole list walks the
+            # primary key (tenant_id, id) on PostgreSQL.
             models.Index(fields=["tenant", "channel", "id"], name="order_channel_id_idx"),
         ]
 

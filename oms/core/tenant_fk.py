@@ -17,8 +17,11 @@ foreign key (as `AddTenantConstraint`, which spares SQLite a table rebuild per c
 `manage.py check --database default` (and tests/oms/test_tenant_wall_db.py) compares the live
 database with the registry.
 
-This is also the shape a database distributed by tenant (Citus) needs: every join between
-tenant-owned tables carries tenant_id.
+It is also the shape a database distributed by tenant (Citus, docs/scaling.md) needs: on
+PostgreSQL a tenant-owned table's primary key is `(tenant_id, id)` (`TenantPrimaryKey`; Django
+still knows `id` as the pk, and the identity column keeps it unique), and the foreign keys
+between tenant-owned tables carry no single-column constraint (`db_constraint=False`, set here
+too), only the composite one. oms/core/citus.py holds the rule and checks the live database.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.ddl_references import Columns, Statement, Table
 from django.db.backends.utils import names_digest
-from django.db.migrations import AddConstraint
+from django.db.migrations import AddConstraint, AlterField
 from django.db.migrations.autodetector import MigrationAutodetector
+from django.db.migrations.executor import MigrationExecutor
 from django.db.models import BaseConstraint
 
 from oms.core.models import CrossTenantReference, is_tenant_table, tenant_references_check, tenant_relations
@@ -105,6 +109,72 @@ class TenantKey(_TenantConstraint):
         return f"<TenantKey name={self.name!r}>"
 
 
+class TenantPrimaryKey(_TenantConstraint):
+    """PRIMARY KEY (tenant_id, id) in place of Django's PRIMARY KEY (id).
+
+    Added to a table that exists, it first drops the single-column foreign keys that other
+    tenant-owned tables (tables with a tenant_id column) still hold on this table's id: the
+    primary key's index is what they lean on. Their own migrations drop them too (the field
+    turns `db_constraint=False`), finding nothing left to drop when this one ran first. A
+    single-column key from any other table stops the migration: such a table could not sit
+    beside a table distributed by tenant.
+    """
+
+    _SWAP = """DO $swap$
+DECLARE target regclass := '%(table)s'; key record;
+BEGIN
+  FOR key IN
+    SELECT con.conrelid::regclass AS owner, con.conname FROM pg_constraint con
+    WHERE con.contype = 'f' AND con.confrelid = target AND cardinality(con.conkey) = 1
+      AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = con.conrelid
+                  AND a.attname = '%(tenant)s' AND NOT a.attisdropped)
+  LOOP
+    EXECUTE format('ALTER TABLE %%s DROP CONSTRAINT %%I', key.owner, key.conname);
+  END LOOP;
+  FOR key IN SELECT conname FROM pg_constraint WHERE conrelid = target AND contype = 'p' LOOP
+    EXECUTE format('ALTER TABLE %%s DROP CONSTRAINT %%I', target, key.conname);
+  END LOOP;
+END $swap$;
+ALTER TABLE %(table)s ADD CONSTRAINT %(name)s PRIMARY KEY (%(columns)s)"""
+
+    def _columns(self, model: Any) -> list[str]:
+        return [model._meta.get_field("tenant").column, model._meta.pk.column]
+
+    def create_sql(self, model: Any, schema_editor: Any) -> None:
+        # Deferred like the composite foreign keys: in CREATE TABLE, Django's own PRIMARY KEY
+        # (id) comes first and is swapped when the migration's schema editor closes.
+        if not _enabled(schema_editor):
+            return
+        quote = schema_editor.quote_name
+        table = model._meta.db_table
+        schema_editor.deferred_sql.append(
+            Statement(
+                self._SWAP,
+                table=Table(table, quote),
+                tenant=model._meta.get_field("tenant").column,
+                name=quote(self.name),
+                columns=Columns(table, self._columns(model), quote),
+            )
+        )
+
+    def constraint_sql(self, model: Any, schema_editor: Any) -> None:
+        self.create_sql(model, schema_editor)
+
+    def remove_sql(self, model: Any, schema_editor: Any) -> Any:
+        if not _enabled(schema_editor):
+            return None
+        quote = schema_editor.quote_name
+        return Statement(
+            "ALTER TABLE %(table)s DROP CONSTRAINT IF EXISTS %(name)s, ADD PRIMARY KEY (%(pk)s)",
+            table=Table(model._meta.db_table, quote),
+            name=quote(self.name),
+            pk=quote(model._meta.pk.column),
+        )
+
+    def __repr__(self) -> str:
+        return f"<TenantPrimaryKey name={self.name!r}>"
+
+
 class TenantForeignKey(_TenantConstraint):
     """FOREIGN KEY (tenant_id, <field>_id) REFERENCES <to> (tenant_id, <target>): same tenant only."""
 
@@ -160,11 +230,14 @@ class TenantForeignKey(_TenantConstraint):
 
 # --- declared from the app registry ----------------------------------------------------------
 def tenant_constraints_for(model: Any) -> list[_TenantConstraint]:
-    """The wall one tenant-owned model needs: its key, and one composite key per tenant relation."""
+    """The wall one tenant-owned model needs: its keys, and one composite key per tenant relation."""
     if not is_tenant_table(model):
         return []
     table = model._meta.db_table
-    wanted: list[_TenantConstraint] = [TenantKey(name=_name(table, "tenant_key"))]
+    wanted: list[_TenantConstraint] = [
+        TenantKey(name=_name(table, "tenant_key")),
+        TenantPrimaryKey(name=_name(table, "tenant_pk")),
+    ]
     for field in tenant_relations(model):
         wanted.append(
             TenantForeignKey(
@@ -177,11 +250,15 @@ def tenant_constraints_for(model: Any) -> list[_TenantConstraint]:
 
 
 def declare_tenant_constraints(app_registry: Any = global_apps) -> None:
-    """Add the wall to every tenant-owned model's Meta.constraints (idempotent)."""
+    """Add the wall to every tenant-owned model's Meta.constraints (idempotent), and leave the
+    foreign keys between tenant-owned models without their single-column constraint: the
+    composite one holds them, and a single-column key needs a unique index on id alone."""
     for model in app_registry.get_models():
         wanted = tenant_constraints_for(model)
         if not wanted:
             continue
+        for field in tenant_relations(model):
+            field.db_constraint = False
         opts = model._meta
         names = {c.name for c in opts.constraints}
         opts.constraints = [*opts.constraints, *(c for c in wanted if c.name not in names)]
@@ -206,12 +283,52 @@ class AddTenantConstraint(AddConstraint):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
+class TenantAlterField(AlterField):
+    """AlterField that, when only `db_constraint` changes, drops the single-column key on
+    PostgreSQL and does nothing else.
+
+    Going back puts no single-column key in again: the target's primary key may be
+    (tenant_id, id) by then, with no unique index on id alone for it to lean on, and the
+    composite key still holds the reference. SQLite keeps its key and is spared a table
+    rebuild. Any other change is AlterField's.
+    """
+
+    def _only_db_constraint(self, app_label: str, from_state: Any, to_state: Any) -> bool:
+        old = from_state.apps.get_model(app_label, self.model_name)._meta.get_field(self.name)
+        new = to_state.apps.get_model(app_label, self.model_name)._meta.get_field(self.name)
+        old_kwargs, new_kwargs = old.deconstruct()[3], new.deconstruct()[3]
+        old_kwargs.pop("db_constraint", None)
+        new_kwargs.pop("db_constraint", None)
+        return old_kwargs == new_kwargs and old.db_constraint != new.db_constraint
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if not self._only_db_constraint(app_label, from_state, to_state) or _enabled(schema_editor):
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if not self._only_db_constraint(app_label, to_state, from_state):
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 class TenantAutodetector(MigrationAutodetector):
-    """`makemigrations` (oms/management/commands/makemigrations.py) writes AddTenantConstraint."""
+    """`makemigrations` (oms/management/commands/makemigrations.py) writes AddTenantConstraint,
+    and TenantAlterField for a foreign key between tenant-owned models losing its
+    single-column constraint."""
 
     def add_operation(self, app_label: str, operation: Any, *args: Any, **kwargs: Any) -> None:
         if type(operation) is AddConstraint and isinstance(operation.constraint, _TenantConstraint):
             operation = AddTenantConstraint(model_name=operation.model_name, constraint=operation.constraint)
+        elif (
+            type(operation) is AlterField
+            and operation.field.is_relation
+            and not operation.field.db_constraint
+        ):
+            operation = TenantAlterField(
+                model_name=operation.model_name,
+                name=operation.name,
+                field=operation.field,
+                preserve_default=operation.preserve_default,
+            )
         super().add_operation(app_label, operation, *args, **kwargs)
 
 
@@ -256,12 +373,19 @@ def missing_tenant_foreign_keys(connection: Any) -> list[str]:
     return sorted(label for label, key in expected_tenant_foreign_keys().items() if key not in installed)
 
 
+def database_is_migrated(connection: Any) -> bool:
+    """No migration left to apply: until then, what the database lacks is migrate's to add
+    (and `migrate`, which runs the checks first, must not be stopped by them)."""
+    executor = MigrationExecutor(connection)
+    return not executor.migration_plan(executor.loader.graph.leaf_nodes())
+
+
 @checks.register(checks.Tags.database)
 def check_tenant_wall(databases: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     errors: list[checks.CheckMessage] = []
     for alias in databases or ():
         connection = connections[alias]
-        if connection.vendor != "postgresql":
+        if connection.vendor != "postgresql" or not database_is_migrated(connection):
             continue
         for label in missing_tenant_foreign_keys(connection):
             errors.append(

@@ -13,6 +13,10 @@ class Migration(migrations.Migration):
         ('oms', '0008_tenant_wall'),
         ('orders', '0006_tenant_wall'),
     ]
+    # Written before foreign keys between tenant-owned models lost their single-column
+    # constraint: it creates one into orders_order, so it runs before that table's key becomes
+    # (tenant_id, id).
+    run_before = [('orders', '0008_tenant_primary_keys')]
 
     operations = [
         migrations.CreateModel(

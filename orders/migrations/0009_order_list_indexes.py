@@ -1,7 +1,7 @@
-"""Indexes for the storefront order list, newest first (`ORDER BY id DESC`): a tenant's orders,
-and a tenant's orders of one channel. Without them PostgreSQL reads a tenant's orders through
-the tenant index and sorts them all for each page (or walks the primary key past every other
-tenant's orders). Built without locking the table on PostgreSQL (CREATE INDEX CONCURRENTLY,
+"""An index for the storefront order list of one channel, newest first (`ORDER BY id DESC`).
+Without it PostgreSQL reads the channel's orders through another index and sorts them all for
+each page. A tenant's whole list walks the primary key (tenant_id, id) backwards on PostgreSQL
+(orders/0008). Built without locking the table on PostgreSQL (CREATE INDEX CONCURRENTLY,
 outside a transaction); elsewhere as a plain index.
 """
 
@@ -27,14 +27,10 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("orders", "0007_backorder_sweep_request"),
+        ("orders", "0008_tenant_primary_keys"),
     ]
 
     operations = [
-        AddIndexConcurrentlyOnPostgres(
-            model_name="order",
-            index=models.Index(fields=["tenant", "id"], name="order_tenant_id_idx"),
-        ),
         AddIndexConcurrentlyOnPostgres(
             model_name="order",
             index=models.Index(fields=["tenant", "channel", "id"], name="order_channel_id_idx"),

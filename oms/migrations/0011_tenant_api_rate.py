@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oms', '0009_worker_heartbeat'),
+        ('oms', '0010_tenant_primary_keys'),
     ]
 
     operations = [
