@@ -13,6 +13,7 @@ scheduled at a time.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -46,14 +47,17 @@ def _unfinished(log: str) -> set[str]:
 
 
 def _first_received(log: str, task_ids: set[str], after: datetime) -> datetime | None:
-    """When a worker first received one of `task_ids` after `after` (its log's own clock, UTC)."""
-    times = [
-        datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC)
-        for stamp, task_id in re.findall(
-            r"^\[([\d-]+ [\d:,]+): INFO/MainProcess\] Task \S+\[([0-9a-f-]{36})\] received", log, re.M
-        )
-        if task_id in task_ids
-    ]
+    """When a worker first received one of `task_ids` after `after` (its log's own clock, UTC).
+    The layout runs production's settings: one JSON object per log line."""
+    times = []
+    for line in log.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # the pool's own lines are not ours
+        found = re.fullmatch(r"Task \S+\[([0-9a-f-]{36})\] received", str(entry.get("message", "")))
+        if found and found.group(1) in task_ids:
+            times.append(datetime.fromisoformat(entry["timestamp"]).astimezone(UTC))
     later = [t for t in times if t > after]
     return min(later) if later else None
 
