@@ -387,6 +387,18 @@ def _order_create(
     return order
 
 
+def _placed_inserted(order: Order, lines: list[OrderLine], *, data: OrderInput, actor: Any) -> None:
+    """Insert the order in its final state with its number (on PostgreSQL taken in the INSERT
+    itself), start its timeline with "placed" and hang the unsaved lines on it."""
+    if not fastpath.order_insert_numbered(order):
+        order.number = _next_number(order.tenant)
+        order.save()
+    order.pending_events = []
+    _placed_recorded(order, data, actor)
+    for line in lines:
+        line.order = order
+
+
 def _place_planned(order: Order, lines: list[OrderLine], plan: Any, *, data: OrderInput, actor: Any) -> Order:
     """The optimistic placement (orders/fastpath.py): order, lines and allocations inserted as
     planned, the stock taken last; StockMoved when it went in between (the caller runs it again)."""
@@ -396,13 +408,7 @@ def _place_planned(order: Order, lines: list[OrderLine], plan: Any, *, data: Ord
     order.apply_allocation(outcome=OrderState.ALLOCATED)
     # Inserted allocated (a duplicate external id raises here); its timeline still tells
     # "placed", then "allocated". On PostgreSQL the number is taken in the INSERT itself.
-    if not fastpath.order_insert_numbered(order):
-        order.number = _next_number(tenant)
-        order.save()
-    order.pending_events = []
-    _placed_recorded(order, data, actor)
-    for line in lines:
-        line.order = order
+    _placed_inserted(order, lines, data=data, actor=actor)
     allocations = fastpath.lines_and_allocations_insert(plan, lines)  # PostgreSQL: one statement
     if allocations is None:
         OrderLine.objects.bulk_create(lines)
@@ -436,18 +442,11 @@ def _place_backordered(
     share lock) is inserted backordered, with the rows the locked way writes (its plan's lines
     keyed by position, as the optimistic placement keys them), and no exclusive stock lock:
     orders for a sold-out SKU do not queue behind each other."""
-    tenant = order.tenant
     plan = fastpath.backorder_plan(rows, lines, _ship_to_of(order), policy)
     order.allocation_plan = plan.as_dict()
     order.apply_allocation(outcome=_outcome(lines))
     order.promise_date = _promise_date(order, lines)
-    if not fastpath.order_insert_numbered(order):
-        order.number = _next_number(tenant)
-        order.save()
-    order.pending_events = []
-    _placed_recorded(order, data, actor)
-    for line in lines:
-        line.order = order
+    _placed_inserted(order, lines, data=data, actor=actor)
     OrderLine.objects.bulk_create(lines)
     _transition_event(order, OrderState.PENDING, actor)
     fastpath.timeline_and_audit_insert(order.pending_events, order.pending_audit)  # PostgreSQL: one statement
@@ -1269,6 +1268,36 @@ def order_record_shipment(
     return order
 
 
+def _order_step(
+    *, tenant: Any, order_id: int, actor: Any, message: str, done: str, step: str, action: str, refusal: str
+) -> Order:
+    """Move a locked order one step along its life cycle (`step`, the FSM transition), with its
+    timeline event and audit row; an order already in `done` is answered unchanged."""
+    order = locks.order_for_update(tenant=tenant, order_id=order_id)
+    if order.state == done:
+        return order
+    transition = getattr(order, step)
+    if not can_proceed(transition):
+        raise OrderConflict(
+            OrderErrorCode.ILLEGAL_TRANSITION,
+            f"Order #{order.number} is {order.state}; {refusal}",
+            state=order.state,
+        )
+    before = order.state
+    transition()
+    order.save(update_fields=["state", "updated_at"])
+    _transition_event(order, before, actor, message)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action=action,
+        obj=order,
+        before={"state": before},
+        after={"state": order.state},
+    )
+    return order
+
+
 @transaction.atomic
 def order_mark_delivered(*, tenant: Any, order_id: int, actor: Any = None, message: str = "") -> Order:
     """The carrier delivered every shipment of a fully shipped order: the order is delivered.
@@ -1276,56 +1305,32 @@ def order_mark_delivered(*, tenant: Any, order_id: int, actor: Any = None, messa
     The fulfillment room decides when (its shipments); this only moves the order. Marking a
     delivered order again changes nothing.
     """
-    order = locks.order_for_update(tenant=tenant, order_id=order_id)
-    if order.state == OrderState.DELIVERED:
-        return order
-    if not can_proceed(order.deliver):
-        raise OrderConflict(
-            OrderErrorCode.ILLEGAL_TRANSITION,
-            f"Order #{order.number} is {order.state}; only a shipped order can be delivered.",
-            state=order.state,
-        )
-    before = order.state
-    order.deliver()
-    order.save(update_fields=["state", "updated_at"])
-    _transition_event(order, before, actor, message)
-    audit_record(
+    return _order_step(
         tenant=tenant,
+        order_id=order_id,
         actor=actor,
+        message=message,
+        done=OrderState.DELIVERED,
+        step="deliver",
         action="order.delivered",
-        obj=order,
-        before={"state": before},
-        after={"state": order.state},
+        refusal="only a shipped order can be delivered.",
     )
-    return order
 
 
 @transaction.atomic
 def order_complete(*, tenant: Any, order_id: int, actor: Any = None, message: str = "") -> Order:
     """A delivered order whose return window the shop considers closed: completed. Completing a
     completed order again changes nothing."""
-    order = locks.order_for_update(tenant=tenant, order_id=order_id)
-    if order.state == OrderState.COMPLETED:
-        return order
-    if not can_proceed(order.complete):
-        raise OrderConflict(
-            OrderErrorCode.ILLEGAL_TRANSITION,
-            f"Order #{order.number} is {order.state}; only a delivered order can be completed.",
-            state=order.state,
-        )
-    before = order.state
-    order.complete()
-    order.save(update_fields=["state", "updated_at"])
-    _transition_event(order, before, actor, message)
-    audit_record(
+    return _order_step(
         tenant=tenant,
+        order_id=order_id,
         actor=actor,
+        message=message,
+        done=OrderState.COMPLETED,
+        step="complete",
         action="order.completed",
-        obj=order,
-        before={"state": before},
-        after={"state": order.state},
+        refusal="only a delivered order can be completed.",
     )
-    return order
 
 
 # --- fulfillment: the order side of shipments ---------------------------------------------------
