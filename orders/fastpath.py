@@ -211,8 +211,12 @@ def customer_and_address(
     """The tenant's customer with this email (made on their first order, as
     services._customer_for makes it) and the new ship-to address, in one statement; None when
     the database is not PostgreSQL (the caller then runs services._customer_for and
-    _address_create). A returning customer's row is only read; a concurrent first order of the
-    same email meets the unique constraint and both orders point at one customer."""
+    _address_create). A returning customer's row is only read, never locked: a placement that
+    held it (as ON CONFLICT DO UPDATE would) while it waits for the tenant's order number
+    deadlocks with one that holds the number and checks its foreign key to that customer at
+    COMMIT. A concurrent first order of the same email meets the unique constraint, waits for
+    the other to commit, inserts nothing and reads the customer the other made (one more
+    statement, only in that race): both orders point at one customer."""
     if connection.vendor != "postgresql":
         return None
     email = (given.get("email") or "").strip().lower()
@@ -230,17 +234,24 @@ def customer_and_address(
             ), made AS (
                 INSERT INTO {customers} (tenant_id, email, name, phone, stripe_customer_id, created_at)
                 SELECT %s, %s, %s, %s, '', %s WHERE NOT EXISTS (SELECT 1 FROM found)
-                ON CONFLICT (tenant_id, email) DO UPDATE SET email = EXCLUDED.email
+                ON CONFLICT (tenant_id, email) DO NOTHING
                 RETURNING id, name, phone, stripe_customer_id, created_at
             ), address AS (
                 INSERT INTO {addresses} (tenant_id, {columns})
                 VALUES (%s, {", ".join(["%s"] * len(values))}) RETURNING id
             )
             SELECT c.id, c.name, c.phone, c.stripe_customer_id, c.created_at, address.id
-            FROM (SELECT * FROM found UNION ALL SELECT * FROM made) c, address""",
+            FROM address LEFT JOIN (SELECT * FROM found UNION ALL SELECT * FROM made) c ON true""",
             params,
         )
         customer_id, name, phone, stripe_id, created_at, address_id = cursor.fetchone()
+        if customer_id is None:  # the rival's, committed while this statement waited for it
+            cursor.execute(
+                f"SELECT id, name, phone, stripe_customer_id, created_at FROM {customers}"
+                " WHERE tenant_id = %s AND email = %s",
+                [tenant.pk, email],
+            )
+            customer_id, name, phone, stripe_id, created_at = cursor.fetchone()
     customer = Customer(
         pk=customer_id, tenant=tenant, email=email, name=name, phone=phone,
         stripe_customer_id=stripe_id, created_at=created_at,
