@@ -20,6 +20,13 @@ it holds); seeding 100,000 orders takes about a minute. --quick: 5,000 orders, 5
 and 1 run unless given. --server-root: serve another checkout's code (e.g. `git archive main`
 unpacked in a temporary directory) with this driver and this database, to compare two
 versions in the same conditions; run the two alternately.
+The seed is a merchant's table as it stands: orders allocated, shipped and delivered on SKUs
+in stock (their lines allocated or shipped in full), and a quarter of them backordered, all on
+SOLD_OUT SKUs (the last 50 of 500, none on hand), as backorders are once the sweeps have served
+what a receipt brought. A create picks any of the 500 SKUs: one in ten finds its SKU sold out
+and is placed backordered. (Seeds before this rule put backorders on SKUs with a million units
+free and left every line unallocated, which no running system holds: every create then served
+up to a hundred older orders first. A database with that seed is dropped and seeded again.)
 Client and server share this machine's cores, so figures are a floor, not a ceiling. The
 clients are a closed loop: each sends its next request when the last one is answered, so the
 median latency is about clients / throughput (16 clients at 100 req/s: 160 ms), and a p99
@@ -43,7 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.support import bench_parser  # noqa: E402
+from bench.support import bench_parser, recreate_database  # noqa: E402
 from bench.support import ensure_database as create_database_if_missing  # noqa: E402
 from bench.support.results import Recorder, add_run_options, quantile  # noqa: E402
 
@@ -107,6 +114,33 @@ def ensure_database() -> None:
     # In-process: `manage.py migrate` runs the checks first, and on an empty database the
     # tenant-wall check (oms.E101) refuses before the migrations that satisfy it.
     call_command("migrate", verbosity=0)
+    if seeded_before_sold_out_rule():
+        from django.db import connections
+
+        print("the database holds the old seed (backorders on SKUs in stock): seeding it again", flush=True)
+        connections.close_all()
+        recreate_database(args.database_url)
+        call_command("migrate", verbosity=0)
+
+
+SOLD_OUT = 50  # the last SOLD_OUT of the 500 SKUs have nothing on hand; backorders wait for them
+SOLD_OUT_FROM = f"B-{500 - SOLD_OUT:04d}"
+
+
+def seeded_before_sold_out_rule() -> bool:
+    """A seed of an earlier rule: backorders on SKUs in stock, or lines of allocated, shipped or
+    delivered orders that still wait for units."""
+    from django.db.models import F
+
+    from orders.models import OrderLine
+
+    lines = OrderLine.objects.unscoped().filter(order__tenant__slug="bench")
+    return (
+        lines.filter(order__state="backordered", sku__stock_levels__on_hand__gt=0).exists()
+        or lines.exclude(order__state="backordered")
+        .filter(quantity__gt=F("quantity_allocated") + F("quantity_shipped"))
+        .exists()
+    )
 
 
 def seed() -> str:
@@ -140,7 +174,9 @@ def seed() -> str:
             ]
         )
         levels = [
-            StockLevel(tenant=tenant, sku=sku, warehouse=wh, on_hand=1_000_000)
+            StockLevel(
+                tenant=tenant, sku=sku, warehouse=wh, on_hand=0 if sku.code >= SOLD_OUT_FROM else 1_000_000
+            )
             for sku in SKU.objects.for_tenant(tenant)
             for wh in Warehouse.objects.for_tenant(tenant)
         ]
@@ -150,6 +186,8 @@ def seed() -> str:
     if missing > 0:
         print(f"seeding {missing} orders ...", flush=True)
         skus = list(SKU.objects.for_tenant(tenant))
+        in_stock = [sku for sku in skus if sku.code < SOLD_OUT_FROM]
+        sold_out = [sku for sku in skus if sku.code >= SOLD_OUT_FROM]
         started = time.monotonic()
         with transaction.atomic():
             counter, _ = OrderNumber.objects.for_tenant(tenant).get_or_create(tenant=tenant)
@@ -198,8 +236,10 @@ def seed() -> str:
                     OrderLine(
                         tenant=tenant,
                         order=o,
-                        sku=random.choice(skus),
+                        sku=random.choice(sold_out if o.state == "backordered" else in_stock),
                         quantity=2,
+                        quantity_allocated=2 if o.state == "allocated" else 0,
+                        quantity_shipped=2 if o.state in ("shipped", "delivered") else 0,
                         unit_price=Decimal("9.99"),
                     )
                     for o in orders

@@ -130,7 +130,7 @@ def _stock_rows_statement() -> str:
     return f"""SELECT s.id, s.sku_id, s.warehouse_id, s.on_hand, s.allocated, s.reserved,
         w.code, w.latitude, w.longitude, w.priority, w.active, w.ships_to, k.code,
         EXISTS (
-            SELECT 1 FROM {lines} l JOIN {orders} o ON o.id = l.order_id
+            SELECT 1 FROM {lines} l JOIN {orders} o ON o.tenant_id = l.tenant_id AND o.id = l.order_id
             WHERE l.tenant_id = %s AND o.state = ANY(%s) AND l.sku_id = s.sku_id
               AND l.quantity > l.quantity_allocated + l.quantity_shipped
         )

@@ -222,7 +222,17 @@ class OrderLine(TenantOwned):
                 name="orderline_returned_lte_shipped",
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "sku"], name="orderline_sku_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "sku"], name="orderline_sku_idx"),
+            # The lines still waiting for units, by SKU: "does an older order wait for this SKU"
+            # on every placement (orders/fastpath.py) and what the waiting are owed, without
+            # walking the SKU's fulfilled history.
+            models.Index(
+                fields=["tenant", "sku"],
+                condition=Q(quantity__gt=F("quantity_allocated") + F("quantity_shipped")),
+                name="orderline_open_sku_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku.code}"

@@ -31,6 +31,7 @@ from oms.core.citus import (
     reference_models,
 )
 from oms.core.models import TenantOwned, is_tenant_table
+from oms.core.tenant_fk import id_index_name, tenant_keyed_tables
 from tests.orders.payments.factories import make_order, make_stripe_account
 from tests.tenant_probe.models import ProbeParcel, ProbeTag
 
@@ -118,6 +119,28 @@ def test_the_database_follows_the_rule(db):
             " AND array_length(conkey, 1) = 2"
         )
         assert cursor.fetchone()[0] == len([m for m in apps.get_models() if is_tenant_table(m)])
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_every_table_keyed_by_tenant_has_an_index_on_its_id_alone(db):
+    """Django joins a foreign key on the id alone (select_related, `order__state`): without an
+    index of its own, each such join would read the whole table, the key being led by tenant."""
+    keyed = tenant_keyed_tables(connection)
+    assert len(keyed) == len([m for m in apps.get_models() if is_tenant_table(m)])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.relname FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid"
+            " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]"
+            " WHERE i.indnatts = 1 AND a.attname = 'id' AND i.indpred IS NULL"
+        )
+        indexed = {table for (table,) in cursor.fetchall()}
+    assert sorted(set(keyed) - indexed) == []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the tables are near empty here
+        cursor.execute("EXPLAIN SELECT * FROM orders_customer WHERE id = 1")
+        plan = " ".join(row for (row,) in cursor.fetchall())
+    assert id_index_name("orders_customer") in plan
 
 
 @pytest.mark.postgres

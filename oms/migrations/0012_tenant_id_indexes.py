@@ -1,0 +1,20 @@
+"""An index on `id` alone beside every primary key (tenant_id, id) made before TenantPrimaryKey
+made one itself (oms/core/tenant_fk.py): Django joins foreign keys on the id alone."""
+
+from django.db import migrations
+
+from oms.core.tenant_fk import id_indexes_create, id_indexes_drop
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("oms", "0011_tenant_api_rate"),
+        ("fulfillment", "0004_tenant_primary_keys"),
+        ("integrations", "0009_tenant_primary_keys"),
+        ("inventory", "0005_tenant_primary_keys"),
+        ("notifications", "0002_tenant_primary_keys"),
+        ("orders", "0009_order_list_indexes"),
+        ("returns", "0002_tenant_primary_keys"),
+    ]
+
+    operations = [migrations.RunPython(id_indexes_create, id_indexes_drop, elidable=True)]
