@@ -19,18 +19,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
 from oms.core.api import error_response
 from oms.core.errors import CommonErrorCode
 from oms.models import IdempotencyRecord
+
+logger = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 KEEP_FOR = timedelta(hours=48)
@@ -95,6 +98,8 @@ def idempotent_atomic(
 
     `retry_on`: errors after which the whole transaction runs once more, with retrying=True: an
     optimistic handler that met a duplicate (an IntegrityError) looks for it on its second run.
+    A transaction PostgreSQL chose as a deadlock's victim, or refused to serialize, runs once
+    more too (lock_conflict): it was rolled back whole, and the client would only send it again.
     """
     key = (request.headers.get(HEADER) or "").strip()
     if len(key) > 255:
@@ -110,12 +115,22 @@ def idempotent_atomic(
             break
         except _KeyTaken:
             return _replay(tenant, scope, key, digest)
-        except retry_on:
-            if attempt == 2:
+        except Exception as error:
+            if attempt == 2 or not (isinstance(error, retry_on) or lock_conflict(error)):
                 raise
+            logger.info("%s: ran again after %s", scope, type(error).__name__)
     if key:
         response["Idempotency-Key"] = key
     return response
+
+
+LOCK_CONFLICTS = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+
+
+def lock_conflict(error: BaseException) -> bool:
+    """A database error that says "run the transaction again": a deadlock or a serialization failure."""
+    cause = error.__cause__ if isinstance(error, OperationalError) else None
+    return getattr(cause, "sqlstate", None) in LOCK_CONFLICTS
 
 
 def _store(tenant: Any, scope: str, key: str, digest: str, response: Response) -> None:
