@@ -117,7 +117,7 @@ def ensure_database() -> None:
     if seeded_before_sold_out_rule():
         from django.db import connections
 
-        print("the database holds the old seed (backorders on SKUs in stock): seeding it again", flush=True)
+        print("the database holds a seed of an earlier rule: seeding it again", flush=True)
         connections.close_all()
         recreate_database(args.database_url)
         call_command("migrate", verbosity=0)

@@ -39,6 +39,7 @@ from inventory.models import SKU, StockLevel, Warehouse
 from inventory.signals import stock_taken
 from oms.metrics import allocation_timed
 from oms.models import AuditEvent
+from orders.locks import number_counter_for_update
 from orders.models import (
     ADDRESS_FIELDS,
     Address,
@@ -182,23 +183,11 @@ def still_nothing_free(*, tenant: Any, lines: list[OrderLine]) -> bool:
     """Checked again under a share lock (inventory.locks.stock_none_free_shared) before the order
     is written backordered: a receipt since the read sends it the locked way.
 
-    The tenant's order-number counter is locked first (number_counter_lock), as every other
+    The tenant's order-number counter is locked first (orders/locks.py), as every other
     placement takes it before its stock rows: one that holds the number and waits for these
     rows would otherwise wait for this one, which would wait for the number (a deadlock)."""
-    number_counter_lock(tenant)
+    number_counter_for_update(tenant=tenant)
     return stock_none_free_shared(tenant=tenant, sku_ids={line.sku_id for line in lines})
-
-
-def number_counter_lock(tenant: Any) -> None:
-    """Lock the tenant's order-number counter row as its UPDATE would (PostgreSQL; none yet before
-    the tenant's first order). SQLite serialises writers: nothing to do."""
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {_qn(OrderNumber._meta.db_table)} WHERE tenant_id = %s FOR NO KEY UPDATE",
-            [tenant.pk],
-        )
 
 
 def stock_take(*, tenant: Any, plan: AllocationPlan, now: Any) -> None:

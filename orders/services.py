@@ -440,8 +440,8 @@ def _place_backordered(
 ) -> Order:
     """An order that finds no unit free (orders/fastpath.py `nothing_free`, checked again under a
     share lock) is inserted backordered, with the rows the locked way writes (its plan's lines
-    keyed by position, as the optimistic placement keys them), and no exclusive stock lock:
-    orders for a sold-out SKU do not queue behind each other."""
+    keyed by position, as the optimistic placement keys them), and no exclusive stock lock
+    (they queue only on the tenant's order number, as every placement does)."""
     plan = fastpath.backorder_plan(rows, lines, _ship_to_of(order), policy)
     order.allocation_plan = plan.as_dict()
     order.apply_allocation(outcome=_outcome(lines))

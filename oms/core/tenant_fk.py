@@ -217,14 +217,6 @@ def id_indexes_create(apps: Any, schema_editor: Any) -> None:
         schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {quote(table)} (id)")
 
 
-def id_indexes_drop(apps: Any, schema_editor: Any) -> None:
-    if not _enabled(schema_editor):
-        return
-    quote = schema_editor.quote_name
-    for table in tenant_keyed_tables(schema_editor.connection):
-        schema_editor.execute(f"DROP INDEX IF EXISTS {quote(id_index_name(table))}")
-
-
 class TenantForeignKey(_TenantConstraint):
     """FOREIGN KEY (tenant_id, <field>_id) REFERENCES <to> (tenant_id, <target>): same tenant only."""
 
