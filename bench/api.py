@@ -152,7 +152,8 @@ def seed() -> str:
     from inventory.models import SKU, StockLevel, Warehouse
     from oms.models import ApiKey, Tenant
     from oms.services import api_key_create
-    from orders.models import Address, Customer, Order, OrderLine, OrderNumber
+    from orders.models import Address, Customer, Order, OrderLine
+    from orders.numbers import number_last_set, number_next
 
     tenant, _ = Tenant.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
     ApiKey.objects.for_tenant(tenant).filter(name="bench").delete()
@@ -190,7 +191,6 @@ def seed() -> str:
         sold_out = [sku for sku in skus if sku.code >= SOLD_OUT_FROM]
         started = time.monotonic()
         with transaction.atomic():
-            counter, _ = OrderNumber.objects.for_tenant(tenant).get_or_create(tenant=tenant)
             customers = Customer.objects.bulk_create(
                 [
                     Customer(tenant=tenant, email=f"c{have + i}@bench.test", name=f"C {i}")
@@ -207,7 +207,7 @@ def seed() -> str:
                 ],
                 batch_size=5000,
             )
-            base = counter.last_value
+            base = int(number_next(tenant))  # the seed's numbers follow it
             from django.utils import timezone
 
             now = timezone.now()
@@ -246,8 +246,7 @@ def seed() -> str:
                 ],
                 batch_size=5000,
             )
-            counter.last_value = base + missing
-            counter.save()
+            number_last_set(tenant, base + missing)
         print(f"seeded in {time.monotonic() - started:.0f}s", flush=True)
     from django.db import connection
 

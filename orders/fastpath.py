@@ -39,7 +39,6 @@ from inventory.models import SKU, StockLevel, Warehouse
 from inventory.signals import stock_taken
 from oms.metrics import allocation_timed
 from oms.models import AuditEvent
-from orders.locks import number_counter_for_update
 from orders.models import (
     ADDRESS_FIELDS,
     Address,
@@ -48,8 +47,8 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderLine,
-    OrderNumber,
 )
+from orders.numbers import number_next_sql, sequence_name
 from orders.states import WAITING
 
 
@@ -181,12 +180,7 @@ def lines_allocated(plan: AllocationPlan, lines: list[OrderLine]) -> None:
 
 def still_nothing_free(*, tenant: Any, lines: list[OrderLine]) -> bool:
     """Checked again under a share lock (inventory.locks.stock_none_free_shared) before the order
-    is written backordered: a receipt since the read sends it the locked way.
-
-    The tenant's order-number counter is locked first (orders/locks.py), as every other
-    placement takes it before its stock rows: one that holds the number and waits for these
-    rows would otherwise wait for this one, which would wait for the number (a deadlock)."""
-    number_counter_for_update(tenant=tenant)
+    is written backordered: a receipt since the read sends it the locked way."""
     return stock_none_free_shared(tenant=tenant, sku_ids={line.sku_id for line in lines})
 
 
@@ -273,27 +267,24 @@ def _order_insert_statement() -> tuple[list[Any], str]:
     columns = ", ".join(_qn(f.column) for f in fields)
     return (
         fields,
-        f"""WITH n AS (
-        UPDATE {_qn(OrderNumber._meta.db_table)} SET last_value = last_value + 1
-        WHERE tenant_id = %s RETURNING last_value
-    )
+        f"""WITH n AS (SELECT {number_next_sql()} AS value)
     INSERT INTO {_qn(Order._meta.db_table)} ({columns}, {_qn("number")})
-    SELECT {typed}, n.last_value::text FROM n
+    SELECT {typed}, n.value::text FROM n WHERE n.value IS NOT NULL
     RETURNING id, {_qn("number")}""",
     )
 
 
 def order_insert_numbered(order: Order) -> bool:
-    """INSERT the order with the tenant's next number taken in the same statement (the counter's
-    UPDATE ... RETURNING as a CTE, as services._next_number takes it). False, with nothing
-    written, when the database is not PostgreSQL or the tenant has no counter yet (its first
-    order): the caller then takes the number and saves the order the ORM way."""
+    """INSERT the order with the tenant's next number taken in the same statement (its sequence's
+    nextval, orders/numbers.py). False, with nothing written, when the database is not
+    PostgreSQL or the tenant has no sequence yet: the caller then takes the number
+    (numbers.number_next, which makes the sequence) and saves the order the ORM way."""
     if connection.vendor != "postgresql":
         return False
     fields, statement = _order_insert_statement()
     values = [f.get_db_prep_save(f.pre_save(order, True), connection) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(statement, [order.tenant_id, *values])
+        cursor.execute(statement, [sequence_name(order.tenant_id), *values])
         row = cursor.fetchone()
     if row is None:
         return False

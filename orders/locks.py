@@ -2,8 +2,8 @@
 
 Lock order: the order row, then its lines (pk order), then the stock rows (inventory/locks.py,
 one statement); for money: the order row, then its payments (pk order), then a payment's
-operation. A placement takes the tenant's order-number counter (its UPDATE, or
-number_counter_for_update) before any stock row, and holds it to its commit.
+operation. A placement's order number locks nothing on PostgreSQL (a sequence,
+orders/numbers.py).
 
 Rows are locked FOR NO KEY UPDATE: writers of a row queue on it as with FOR UPDATE, but rows
 inserted beside it (events, allocations, payments) do not wait for their foreign-key checks.
@@ -15,18 +15,12 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from orders.models import Order, OrderLine, OrderNumber, Payment, PaymentOperation
+from orders.models import Order, OrderLine, Payment, PaymentOperation
 
 
 def _for_update(qs: QuerySet[Any]) -> QuerySet[Any]:
     """The one spelling of a row lock in orders."""
     return qs.select_for_update(of=("self",), no_key=True)
-
-
-def number_counter_for_update(*, tenant: Any) -> None:
-    """The tenant's order-number counter, locked as its UPDATE locks it (none before the tenant's
-    first order): for a placement that takes stock rows before it writes its order."""
-    list(_for_update(OrderNumber.objects.for_tenant(tenant)).values_list("pk", flat=True))
 
 
 def order_for_update(*, tenant: Any, order_id: Any) -> Order:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 from django_fsm import can_proceed
@@ -49,8 +49,8 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderLine,
-    OrderNumber,
 )
+from orders.numbers import number_next
 from orders.signals import order_allocated, order_cancelled, order_placed, order_recalled, order_shipped
 from orders.states import (
     ALLOCATABLE,
@@ -147,27 +147,6 @@ def _transition_event(order: Order, before: str, actor: Any, message: str = "", 
 
 def _address_create(tenant: Any, data: dict[str, str]) -> Address:
     return Address.objects.create(tenant=tenant, **{k: (data.get(k) or "") for k in ADDRESS_FIELDS})
-
-
-def _next_number(tenant: Any) -> str:
-    """The tenant's next order number, in the order's own transaction: one UPDATE ... RETURNING.
-
-    The counter row stays locked until the order commits, so placements of one tenant queue on
-    it for the rest of their transaction; it is taken just before the order row is written. A
-    rolled-back placement gives its number back.
-    """
-    table = connection.ops.quote_name(OrderNumber._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_value = last_value + 1 WHERE tenant_id = %s RETURNING last_value",
-            [tenant.pk],
-        )
-        row = cursor.fetchone()
-    if row is not None:
-        return str(row[0])
-    # The tenant's first order: make the counter (a concurrent first order may make it too).
-    OrderNumber.objects.bulk_create([OrderNumber(tenant=tenant)], ignore_conflicts=True)
-    return _next_number(tenant)
 
 
 def _customer_for(tenant: Any, given: dict[str, str]) -> Customer:
@@ -359,7 +338,7 @@ def _order_create(
             return _place_planned(order, lines, plan, data=data, actor=actor)
         if fastpath.nothing_free(rows, policy) and fastpath.still_nothing_free(tenant=tenant, lines=lines):
             return _place_backordered(order, lines, rows, policy, data=data, actor=actor)
-    order.number = _next_number(tenant)
+    order.number = number_next(tenant)
     order.save()  # a duplicate external id raises here; order_create's transaction rolls back
     order.just_placed = True  # _record_plan: no allocations to read back (cleared below)
     order.pending_events = []  # the timeline, written in one statement below
@@ -391,7 +370,7 @@ def _placed_inserted(order: Order, lines: list[OrderLine], *, data: OrderInput, 
     """Insert the order in its final state with its number (on PostgreSQL taken in the INSERT
     itself), start its timeline with "placed" and hang the unsaved lines on it."""
     if not fastpath.order_insert_numbered(order):
-        order.number = _next_number(order.tenant)
+        order.number = number_next(order.tenant)
         order.save()
     order.pending_events = []
     _placed_recorded(order, data, actor)

@@ -1,6 +1,5 @@
 """What a placement locks, and in which order, on PostgreSQL: no placement waits on another's
-customer row, every placement takes the tenant's order number before its stock rows, and a
-deadlock's victim runs again."""
+customer row nor on another's order number, and a deadlock's victim runs again."""
 
 from __future__ import annotations
 
@@ -93,38 +92,74 @@ def test_a_first_order_that_lost_the_race_for_its_customer_does_not_hold_the_cus
     assert Order.objects.for_tenant(tenant_a).get(external_id="W-3").state in ("allocated", "in_fulfillment")
 
 
-def test_a_sold_out_placement_takes_the_order_number_before_its_share_of_the_stock(tenant_a, stocked, sku_a):
-    """Every placement takes the tenant's order number before its stock rows. A placement holding
-    the number and waiting for a stock row must never wait for a sold-out placement that holds
-    a share of that row while it waits for the number (the two would deadlock)."""
-    order_create(
-        tenant=tenant_a, data=order_input("W-FIRST", customer={"email": "a@example.com"})
-    )  # the counter
-    StockLevel.objects.for_tenant(tenant_a).filter(sku=sku_a).update(on_hand=F("allocated"))  # sold out
-    row = StockLevel.objects.for_tenant(tenant_a).filter(sku=sku_a).order_by("pk").first()
-    placed, failed = [], []
-
-    def sold_out_placement():
+def _placed_in_a_thread(data, placed, failed):
+    def place():
         try:
-            placed.append(order_create(tenant=tenant_a, data=order_input("W-SOLD-OUT"))[0])
+            placed.append(order_create(tenant=data[0], data=data[1])[0])
         except Exception as error:
             failed.append(error)
         finally:
             connection.close()
 
-    thread = threading.Thread(target=sold_out_placement)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL lock_timeout = '3s'")
-        cursor.execute(
-            "UPDATE orders_ordernumber SET last_value = last_value WHERE tenant_id = %s", [tenant_a.pk]
-        )
-        thread.start()
-        _until(lambda: _waiting_on_a_lock() == 1 or not thread.is_alive())
-        assert (placed, failed) == ([], []), "the sold-out placement did not wait for the number"
-        cursor.execute("SELECT 1 FROM inventory_stocklevel WHERE id = %s FOR NO KEY UPDATE", [row.pk])
-    thread.join(20)
+    return threading.Thread(target=place)
+
+
+@pytest.mark.parametrize("sold_out", [False, True], ids=["in-stock", "sold-out"])
+def test_a_placement_does_not_wait_for_another_placements_order_number(tenant_a, stocked, sku_a, sold_out):
+    """A placement holds its order number to its COMMIT: no placement of the tenant may wait for
+    it (on a counter row, they all did, whatever their SKUs). Here one placement is written and
+    left open; another, of other SKUs (or sold out, placed backordered under a share lock of its
+    stock rows), commits meanwhile with the next number, and the open one then commits too."""
+    first_written, first_may_commit, failed = threading.Event(), threading.Event(), []
+
+    def first():
+        try:
+            with transaction.atomic():
+                order_create(
+                    tenant=tenant_a,
+                    data=order_input(
+                        "W-OPEN",
+                        [{"sku": "SKU-456", "quantity": 1, "unit_price": "1.00"}],
+                        customer={"email": "open@example.com"},
+                    ),
+                )
+                first_written.set()
+                first_may_commit.wait(10)
+        except Exception as error:
+            failed.append(error)
+        finally:
+            connection.close()
+
+    if sold_out:
+        StockLevel.objects.for_tenant(tenant_a).filter(sku=sku_a).update(on_hand=F("allocated"))
+    opener = threading.Thread(target=first)
+    opener.start()
+    assert first_written.wait(10)
+    placed = []
+    second = _placed_in_a_thread(
+        (tenant_a, order_input("W-NEXT", customer={"email": "next@example.com"})), placed, failed
+    )
+    second.start()
+    second.join(5)
+    committed_meanwhile = not second.is_alive()
+    first_may_commit.set()
+    opener.join(10)
+    second.join(10)
     assert failed == []
-    assert placed[0].state == "backordered"
+    assert committed_meanwhile, "the second placement waited for the first's order number"
+    assert placed[0].state == ("backordered" if sold_out else "allocated")
+    numbers = Order.objects.for_tenant(tenant_a).order_by("external_id").values_list("external_id", "number")
+    assert list(numbers) == [("W-NEXT", "1002"), ("W-OPEN", "1001")]
+
+
+def test_a_placement_rolled_back_leaves_a_gap_in_the_run(tenant_a, stocked):
+    order_create(tenant=tenant_a, data=order_input("W-1", customer={"email": "a@example.com"}))
+    with pytest.raises(RuntimeError), transaction.atomic():
+        order_create(tenant=tenant_a, data=order_input("W-2", customer={"email": "a@example.com"}))
+        raise RuntimeError("the storefront's request failed after the placement")
+    order_create(tenant=tenant_a, data=order_input("W-3", customer={"email": "a@example.com"}))
+    placed = Order.objects.for_tenant(tenant_a).order_by("number").values_list("external_id", "number")
+    assert list(placed) == [("W-1", "1001"), ("W-3", "1003")]
 
 
 def test_a_placement_chosen_as_a_deadlock_victim_runs_again(api_a, tenant_a, stocked, monkeypatch):
