@@ -315,20 +315,27 @@ def warehouse_for_update(*, tenant: Any, pk: int) -> Warehouse:
 
 
 # --- the optimistic take ---------------------------------------------------------------------------
-def stock_take_guarded(*, tenant: Any, wanted: dict[int, int], now: Any) -> bool:
+def stock_take_guarded(
+    *, tenant: Any, wanted: dict[int, int], now: Any, also_lock: Iterable[int] = ()
+) -> bool:
     """Allocate `wanted` (stock_level_id -> units) in one statement, each row only if it still has
     the units free; all or nothing: False (and no row changed) when any row lacks them.
+    `also_lock`: rows locked with them, in the same ordered set, though nothing is taken from them
+    (all the stock rows of the order's SKUs: whatever the caller locks next in its transaction
+    is then already held, and no lock is taken out of order).
 
     For a plan made on unlocked rows (orders/fastpath.py): the rows are locked by this statement
-    alone, in pk order, and stay locked only until the caller commits. On PostgreSQL one
-    statement locks the set in order then updates it; a row short of units leaves the caller's
-    transaction to roll back (the caller raises). SQLite serialises writers: one guarded UPDATE
-    per row, the transaction rolling back on the first short one.
+    alone, in pk order, and stay locked until the caller commits. On PostgreSQL one statement
+    locks the set in order, reading each row as the last writer committed it (a locking read
+    waits for that writer, then sees its row), and updates the set only when no row is short:
+    a caller may go on in its transaction after False. SQLite serialises writers: one guarded
+    UPDATE per row, the rows already taken given back when one is short.
     """
     pks = sorted(pk for pk, units in wanted.items() if units)
     if not pks:
         return True
-    _guard_lock(pks)
+    locking = sorted(set(pks) | set(also_lock))
+    _guard_lock(locking)
     table = connection.ops.quote_name(StockLevel._meta.db_table)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -336,24 +343,27 @@ def stock_take_guarded(*, tenant: Any, wanted: dict[int, int], now: Any) -> bool
                 f"""
                 WITH wanted(id, units) AS (SELECT * FROM unnest(%s::bigint[], %s::integer[])),
                 locked AS (
-                    SELECT s.id FROM {table} s JOIN wanted USING (id)
+                    SELECT s.id, s.on_hand - s.allocated - s.reserved AS free FROM {table} s
+                    JOIN wanted USING (id)
                     WHERE s.tenant_id = %s ORDER BY s.id FOR NO KEY UPDATE OF s
-                )
+                ),
+                short AS (SELECT 1 FROM locked JOIN wanted USING (id) WHERE locked.free < wanted.units)
                 UPDATE {table} s SET allocated = s.allocated + wanted.units, updated_at = %s
                 FROM wanted, locked
-                WHERE s.id = wanted.id AND s.id = locked.id
-                  AND s.on_hand - s.allocated - s.reserved >= wanted.units
+                WHERE s.id = wanted.id AND s.id = locked.id AND NOT EXISTS (SELECT 1 FROM short)
+                  AND wanted.units > 0 AND s.on_hand - s.allocated - s.reserved >= wanted.units
                 """,
-                [pks, [wanted[pk] for pk in pks], tenant.pk, now],
+                [locking, [wanted.get(pk, 0) for pk in locking], tenant.pk, now],
             )
             return cursor.rowcount == len(pks)
-    for pk in pks:
-        taken = (
-            StockLevel.objects.for_tenant(tenant)
-            .filter(pk=pk, on_hand__gte=F("allocated") + F("reserved") + wanted[pk])
-            .update(allocated=F("allocated") + wanted[pk], updated_at=now)
+    rows = StockLevel.objects.for_tenant(tenant)
+    for index, pk in enumerate(pks):
+        taken = rows.filter(pk=pk, on_hand__gte=F("allocated") + F("reserved") + wanted[pk]).update(
+            allocated=F("allocated") + wanted[pk], updated_at=now
         )
         if not taken:
+            for given_back in pks[:index]:
+                rows.filter(pk=given_back).update(allocated=F("allocated") - wanted[given_back])
             return False
     return True
 

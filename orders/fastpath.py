@@ -184,11 +184,42 @@ def still_nothing_free(*, tenant: Any, lines: list[OrderLine]) -> bool:
     return stock_none_free_shared(tenant=tenant, sku_ids={line.sku_id for line in lines})
 
 
-def stock_take(*, tenant: Any, plan: AllocationPlan, now: Any) -> None:
-    """Take the plan's units, all or none; StockMoved when the stock changed since the plan."""
+def _wanted(plan: AllocationPlan) -> dict[int, int]:
     wanted: dict[int, int] = {}
     for pick in plan.picks:
         wanted[pick.stock_level_id] = wanted.get(pick.stock_level_id, 0) + pick.quantity
+    return wanted
+
+
+def scarce(rows: list[dict[str, Any]], plan: AllocationPlan) -> bool:
+    """Would SCARCE_ORDERS more orders like this one sell out a stock row it picks? Then the
+    placement takes its units first (stock_taken_first), not last: when many orders race for the
+    last units, the ones that lose find out before writing anything, and go on in their own
+    transaction, instead of writing the order, rolling it all back and running again."""
+    free = {row["pk"]: row["on_hand"] - row["allocated"] - row["reserved"] for row in rows}
+    return any(free[pk] - units < units * SCARCE_ORDERS for pk, units in _wanted(plan).items())
+
+
+SCARCE_ORDERS = 20
+
+
+def stock_taken_first(*, tenant: Any, rows: list[dict[str, Any]], plan: AllocationPlan, now: Any) -> bool:
+    """Take the plan's units before the order is written, all or none; False, with nothing taken,
+    when another order took them since the plan (the caller reads the rows again). Every row read
+    (all the stock rows of the order's SKUs) is locked with them, as the locked way would lock
+    them, and stays locked while the order is written, to the commit: only scarce stock is taken
+    so."""
+    wanted = _wanted(plan)
+    every_row = [row["pk"] for row in rows]  # what the locked way or the sold-out check lock next
+    if not stock_take_guarded(tenant=tenant, wanted=wanted, now=now, also_lock=every_row):
+        return False
+    stock_taken.send(sender="inventory", tenant_id=tenant.pk, stock_level_ids=sorted(wanted))
+    return True
+
+
+def stock_take(*, tenant: Any, plan: AllocationPlan, now: Any) -> None:
+    """Take the plan's units, all or none; StockMoved when the stock changed since the plan."""
+    wanted = _wanted(plan)
     if not stock_take_guarded(tenant=tenant, wanted=wanted, now=now):
         raise StockMoved(f"Stock rows {sorted(wanted)} changed since the plan")
     stock_taken.send(sender="inventory", tenant_id=tenant.pk, stock_level_ids=sorted(wanted))

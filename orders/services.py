@@ -334,6 +334,10 @@ def _order_create(
             if optimistic
             else None
         )
+        if plan is not None and fastpath.scarce(rows, plan):
+            if fastpath.stock_taken_first(tenant=tenant, rows=rows, plan=plan, now=timezone.now()):
+                return _place_planned(order, lines, plan, data=data, actor=actor, taken=True)
+            rows, plan = fastpath.placement_rows(tenant=tenant, lines=lines), None  # what others left
         if plan is not None:
             return _place_planned(order, lines, plan, data=data, actor=actor)
         if fastpath.nothing_free(rows, policy) and fastpath.still_nothing_free(tenant=tenant, lines=lines):
@@ -378,9 +382,12 @@ def _placed_inserted(order: Order, lines: list[OrderLine], *, data: OrderInput, 
         line.order = order
 
 
-def _place_planned(order: Order, lines: list[OrderLine], plan: Any, *, data: OrderInput, actor: Any) -> Order:
+def _place_planned(
+    order: Order, lines: list[OrderLine], plan: Any, *, data: OrderInput, actor: Any, taken: bool = False
+) -> Order:
     """The optimistic placement (orders/fastpath.py): order, lines and allocations inserted as
-    planned, the stock taken last; StockMoved when it went in between (the caller runs it again)."""
+    planned, the stock taken last (`taken`: first, for scarce stock); StockMoved when it went in
+    between (the caller runs it again)."""
     tenant = order.tenant
     fastpath.lines_allocated(plan, lines)
     order.allocation_plan = plan.as_dict()
@@ -403,7 +410,8 @@ def _place_planned(order: Order, lines: list[OrderLine], plan: Any, *, data: Ord
     order_allocated.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
     order_placed.send(sender=Order, tenant_id=order.tenant_id, order_id=order.pk)
     _payment_enqueue(order, data)
-    fastpath.stock_take(tenant=tenant, plan=plan, now=timezone.now())
+    if not taken:
+        fastpath.stock_take(tenant=tenant, plan=plan, now=timezone.now())
     order.placed_lines = lines
     return order
 

@@ -1,10 +1,13 @@
 """The storefront's optimistic placement (orders/fastpath.py): planned on unlocked stock, taken
-last in one guarded statement, and run again the locked way when the stock moved in between."""
+last in one guarded statement, and run again the locked way when the stock moved in between;
+scarce stock taken first, so an order that loses the last units goes on without running again."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from inventory.models import StockLevel
 from oms.models import IdempotencyRecord
@@ -12,7 +15,7 @@ from orders import fastpath
 from orders.models import Order, OrderEvent
 from tests.conftest import api_client_for
 from tests.inventory.factories import stock
-from tests.orders.conftest import order_payload
+from tests.orders.conftest import order_input, order_payload
 from tests.orders.test_order_concurrency import _run_threads
 
 
@@ -35,11 +38,12 @@ def test_a_plain_placement_is_inserted_allocated_and_tells_its_timeline(api_a, t
 
 
 def test_stock_taken_between_the_plan_and_the_take_places_the_order_again_the_locked_way(
-    api_a, tenant_a, stocked, monkeypatch
+    api_a, tenant_a, stocked, sku_a, monkeypatch
 ):
     """The guard refuses the take (a rival took the units after the plan): nothing of the first
     attempt stays (on PostgreSQL but its order number: a sequence's number is not given back,
     orders/numbers.py), and the order is placed again, locked."""
+    stock(tenant_a, sku_a, stocked[2], 1000)  # plenty: the units are taken last
     takes = []
 
     def refused(*, tenant, plan, now):
@@ -59,6 +63,55 @@ def test_stock_taken_between_the_plan_and_the_take_places_the_order_again_the_lo
     assert _allocated(tenant_a) == 2
     again = api_a.post("/api/v1/orders/", order_payload("W-1"), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert again.json() == body
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+def test_an_order_that_loses_the_last_units_is_placed_backordered_without_running_again(
+    api_a, tenant_a, stocked, monkeypatch
+):
+    """SKU-456 has 4 units (scarce: they are taken before the order is written). One placement
+    takes all 4 and stays open; another, for 1, waits for those rows, finds them gone when the
+    first commits, and is placed backordered in the same run: no StockMoved, no second run."""
+    from orders import services
+    from tests.orders.services.test_placement_locks import _until, _waiting_on_a_lock
+
+    real, runs = services.order_create, []
+
+    def counted(**kwargs):
+        runs.append(kwargs["savepoint"])
+        return real(**kwargs)
+
+    first_placed, first_may_commit = threading.Event(), threading.Event()
+
+    def first():
+        try:
+            with transaction.atomic():
+                real(
+                    tenant=tenant_a,
+                    data=order_input("W-ALL", [{"sku": "SKU-456", "quantity": 4, "unit_price": "1.00"}]),
+                    savepoint=False,
+                )
+                first_placed.set()
+                first_may_commit.wait(10)
+        finally:
+            connection.close()
+
+    opener = threading.Thread(target=first)
+    opener.start()
+    assert first_placed.wait(10)
+    monkeypatch.setattr(services, "order_create", counted)
+    threading.Thread(
+        target=lambda: (_until(lambda: _waiting_on_a_lock() == 1), first_may_commit.set())
+    ).start()
+    body = order_payload("W-LATE", [{"sku": "SKU-456", "quantity": 1, "unit_price": "1.00"}])
+    response = api_a.post("/api/v1/orders/", body, format="json")
+    opener.join(10)
+    assert response.status_code == 201, response.content
+    assert response.json()["state"] == "backordered"
+    assert runs == [False]
+    level = StockLevel.objects.for_tenant(tenant_a).get(sku__code="SKU-456")
+    assert (level.on_hand, level.allocated) == (4, 4)
 
 
 def test_an_order_waiting_for_the_sku_is_served_before_a_new_one(api_a, tenant_a, stocked, sku_a):
