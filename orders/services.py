@@ -335,9 +335,7 @@ def _order_create(
             else None
         )
         if plan is not None and fastpath.scarce(rows, plan):
-            if fastpath.stock_taken_first(tenant=tenant, rows=rows, plan=plan, now=timezone.now()):
-                return _place_planned(order, lines, plan, data=data, actor=actor, taken=True)
-            rows, plan = fastpath.placement_rows(tenant=tenant, lines=lines), None  # what others left
+            return _place_scarce(order, lines, rows, plan, policy, data=data, actor=actor)
         if plan is not None:
             return _place_planned(order, lines, plan, data=data, actor=actor)
         if fastpath.nothing_free(rows, policy) and fastpath.still_nothing_free(tenant=tenant, lines=lines):
@@ -414,6 +412,29 @@ def _place_planned(
         fastpath.stock_take(tenant=tenant, plan=plan, now=timezone.now())
     order.placed_lines = lines
     return order
+
+
+def _place_scarce(
+    order: Order,
+    lines: list[OrderLine],
+    rows: list[dict[str, Any]],
+    plan: Any,
+    policy: Any,
+    *,
+    data: OrderInput,
+    actor: Any,
+) -> Order:
+    """Scarce stock (fastpath.scarce) is taken before anything is written. An order that lost the
+    units to others reads what they left: none, and it is placed backordered in this transaction;
+    some, and it starts again the locked way (StockMoved), since the locked way would lock older
+    orders after the stock rows this transaction now holds (the house order is orders first)."""
+    tenant = order.tenant
+    if fastpath.stock_taken_first(tenant=tenant, rows=rows, plan=plan, now=timezone.now()):
+        return _place_planned(order, lines, plan, data=data, actor=actor, taken=True)
+    rows = fastpath.placement_rows(tenant=tenant, lines=lines)  # what the winners left
+    if fastpath.nothing_free(rows, policy) and fastpath.still_nothing_free(tenant=tenant, lines=lines):
+        return _place_backordered(order, lines, rows, policy, data=data, actor=actor)
+    raise fastpath.StockMoved("Part of the scarce stock was taken since the plan")
 
 
 def _place_backordered(

@@ -67,19 +67,26 @@ def test_stock_taken_between_the_plan_and_the_take_places_the_order_again_the_lo
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
-def test_an_order_that_loses_the_last_units_is_placed_backordered_without_running_again(
-    api_a, tenant_a, stocked, monkeypatch
+@pytest.mark.parametrize(
+    "taken_first, wanted, state, runs",
+    [(4, 1, "backordered", [False]), (3, 2, "partially_allocated", [False, True])],
+    ids=["none-left", "one-left"],
+)
+def test_an_order_that_loses_scarce_units_waits_for_the_winner_and_then_reads_what_it_left(
+    api_a, tenant_a, stocked, monkeypatch, taken_first, wanted, state, runs
 ):
     """SKU-456 has 4 units (scarce: they are taken before the order is written). One placement
-    takes all 4 and stays open; another, for 1, waits for those rows, finds them gone when the
-    first commits, and is placed backordered in the same run: no StockMoved, no second run."""
+    takes some and stays open; another waits for those rows and finds them short when the first
+    commits. None left: it is placed backordered in the same run (no StockMoved, no second run).
+    One left: it runs again the locked way (which locks older orders before stock rows), which
+    allocates that one."""
     from orders import services
     from tests.orders.services.test_placement_locks import _until, _waiting_on_a_lock
 
-    real, runs = services.order_create, []
+    real, made = services.order_create, []
 
     def counted(**kwargs):
-        runs.append(kwargs["savepoint"])
+        made.append(kwargs["savepoint"])
         return real(**kwargs)
 
     first_placed, first_may_commit = threading.Event(), threading.Event()
@@ -89,7 +96,11 @@ def test_an_order_that_loses_the_last_units_is_placed_backordered_without_runnin
             with transaction.atomic():
                 real(
                     tenant=tenant_a,
-                    data=order_input("W-ALL", [{"sku": "SKU-456", "quantity": 4, "unit_price": "1.00"}]),
+                    data=order_input(
+                        "W-FIRST",
+                        [{"sku": "SKU-456", "quantity": taken_first, "unit_price": "1.00"}],
+                        customer={"email": "first@example.com"},  # not the other's: no wait on it
+                    ),
                     savepoint=False,
                 )
                 first_placed.set()
@@ -104,12 +115,12 @@ def test_an_order_that_loses_the_last_units_is_placed_backordered_without_runnin
     threading.Thread(
         target=lambda: (_until(lambda: _waiting_on_a_lock() == 1), first_may_commit.set())
     ).start()
-    body = order_payload("W-LATE", [{"sku": "SKU-456", "quantity": 1, "unit_price": "1.00"}])
+    body = order_payload("W-LATE", [{"sku": "SKU-456", "quantity": wanted, "unit_price": "1.00"}])
     response = api_a.post("/api/v1/orders/", body, format="json")
     opener.join(10)
     assert response.status_code == 201, response.content
-    assert response.json()["state"] == "backordered"
-    assert runs == [False]
+    assert response.json()["state"] == state
+    assert made == runs
     level = StockLevel.objects.for_tenant(tenant_a).get(sku__code="SKU-456")
     assert (level.on_hand, level.allocated) == (4, 4)
 
