@@ -23,6 +23,7 @@ def sequences_create(apps, schema_editor):
 def sequences_drop(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    tenants = apps.get_model("oms", "Tenant")._meta.db_table
     counters = apps.get_model("orders", "OrderNumber")._meta.db_table
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
@@ -30,12 +31,14 @@ def sequences_drop(apps, schema_editor):
             " WHERE schemaname = current_schema() AND sequencename ~ '^orders_number_t[0-9]+$'"
         )
         for name, last_value in cursor.fetchall():
-            if last_value is not None:  # None: never used
+            tenant_id = int(name.removeprefix("orders_number_t"))
+            if last_value is not None:  # None: never used; and a tenant gone has no counter
                 cursor.execute(
-                    f"INSERT INTO {counters} (tenant_id, last_value) VALUES (%s, %s)"
+                    f"INSERT INTO {counters} (tenant_id, last_value)"
+                    f" SELECT id, %s FROM {tenants} WHERE id = %s"
                     " ON CONFLICT (tenant_id) DO UPDATE SET last_value = greatest("
                     f"{counters}.last_value, excluded.last_value)",
-                    [int(name.removeprefix("orders_number_t")), last_value],
+                    [last_value, tenant_id],
                 )
             cursor.execute(f"DROP SEQUENCE {name}")
 
