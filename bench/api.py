@@ -95,6 +95,9 @@ ENV = {
     "API_RATE_PER_TENANT": "10000000/min",
     "DB_CONN_MAX_AGE": "60",
     "LOG_LEVEL": "WARNING",
+    # API keys cached in each worker as production caches them in Redis (oms/core/auth.py; the
+    # bench changes no key while it runs), as bench/place.py does.
+    "OMS_API_KEY_CACHE": "on",
     # Work a create enqueues (the release to a warehouse) is left in an embedded broker in a
     # directory of its own, as a worker process would find it; no worker runs it during the bench.
     "CELERY_TASK_ALWAYS_EAGER": "0",

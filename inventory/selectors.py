@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
@@ -33,8 +36,27 @@ def sku_list(*, tenant: Any, active: bool | None = None) -> QuerySet[SKU]:
     return qs
 
 
-def skus_by_code(*, tenant: Any, codes: list[str]) -> dict[str, SKU]:
-    return {sku.code: sku for sku in SKU.objects.for_tenant(tenant).filter(code__in=set(codes))}
+def skus_by_code(*, tenant: Any, codes: Iterable[str]) -> dict[str, SKU]:
+    """The tenant's SKUs with these codes, by code (unknown codes are left out). An order's
+    validation reads them on every placement: on PostgreSQL in a statement written once per
+    process (the ORM's query, which stays SQLite's, is built anew each time)."""
+    if connection.vendor != "postgresql":
+        return {sku.code: sku for sku in SKU.objects.for_tenant(tenant).filter(code__in=set(codes))}
+    names, statement = _skus_by_code_statement()
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [tenant.pk, sorted(set(codes))])
+        rows = cursor.fetchall()
+    return {sku.code: sku for sku in (SKU.from_db(connection.alias, names, row) for row in rows)}
+
+
+@cache
+def _skus_by_code_statement() -> tuple[list[str], str]:
+    fields = SKU._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(SKU._meta.db_table)
+    return [
+        f.attname for f in fields
+    ], f"SELECT {columns} FROM {table} WHERE tenant_id = %s AND code = ANY(%s)"
 
 
 def warehouse_get(*, tenant: Any, code: str) -> Warehouse:

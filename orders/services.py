@@ -30,7 +30,7 @@ from inventory.allocation import (
 )
 from inventory.locks import stock_lock
 from inventory.models import SKU, MovementReason, StockLevel, Warehouse
-from inventory.selectors import promise_date_for
+from inventory.selectors import promise_date_for, skus_by_code
 from inventory.services import stock_adjust, stock_ship
 from oms.core.audit import actor_of, audit_event, audit_record
 from oms.core.money import fits_currency, is_currency
@@ -165,7 +165,7 @@ def _customer_for(tenant: Any, given: dict[str, str]) -> Customer:
 
 
 def _skus_by_code(tenant: Any, codes: list[str]) -> dict[str, SKU]:
-    skus = {s.code: s for s in SKU.objects.for_tenant(tenant).filter(code__in=set(codes))}
+    skus = skus_by_code(tenant=tenant, codes=codes)
     unknown = [c for c in codes if c not in skus]
     if unknown:
         raise OrderError(

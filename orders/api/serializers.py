@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from inventory.models import SKU
+from inventory.selectors import skus_by_code
 from oms.core.api import ID_MAX
 from oms.core.money import currency_exponent, fits_currency
 from oms.core.serializers import (
@@ -56,10 +56,7 @@ def _checked_lines(lines: list[dict[str, Any]], context: dict[str, Any]) -> list
     the context (`skus`, by code) for the service, which then need not look them up again."""
     errors: dict[str, Any] = {}
     seen: set[str] = set()
-    known = {
-        sku.code: sku
-        for sku in SKU.objects.for_tenant(context["tenant"]).filter(code__in={x["sku"] for x in lines})
-    }
+    known = skus_by_code(tenant=context["tenant"], codes=[x["sku"] for x in lines])
     context["skus"] = known
     for index, line in enumerate(lines):
         code = line["sku"]
