@@ -262,6 +262,13 @@ def shipment_search(
     return qs
 
 
+# Whether the order `o` has shipment rows (orders/api/shipments.py): the order page asks it in the
+# order's own statement and reads the shipments only when there are some.
+ORDER_SHIPMENT_ROWS_SQL = (
+    f"SELECT 1 FROM {Shipment._meta.db_table} WHERE tenant_id = o.tenant_id AND order_id = o.id"
+)
+
+
 def order_shipments_for_api(order: Any) -> list[Any]:
     """The order's shipments, oldest first: its Shipment rows, and the shipments recorded on the order
     that no row stands for (shipped before the fulfillment room, or marked shipped outside it)."""

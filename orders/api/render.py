@@ -5,39 +5,52 @@ OpenAPI schema is built from them); this module writes the same JSON for the two
 without building the serializer trees or a model instance per row:
 
 - `order_list_page_rows(qs)`: the list's columns as `.values()` (customer email joined), for
-  the cursor paginator, which reads the `id` of a dict as well as of an object; each row then
-  goes through `order_list_row`.
-- `order_json(tenant=, order_id=)`: the order page in four small reads, whatever its size:
-  the order with its customer and addresses; its lines with their SKU codes and their
-  allocations with the warehouse codes (one row per allocation); its active holds; its
-  payments. Then its shipments, as the room that owns them renders them
-  (orders/api/shipments.py), which costs what that room's `fetch` costs.
+  the cursor paginator, which reads the `id` of a dict as well as of an object; the page then
+  goes through `order_list_rows`.
+- `order_json(tenant=, order_id=)`: the order page. On PostgreSQL in one statement, whatever
+  the order's size (`_order_sql`): the order with its customer and addresses, its lines with
+  their SKU codes and allocations, its active holds and its payments as JSON arrays, and whether
+  it has shipments at all; prepared once its connection has run it a few times, so PostgreSQL
+  does not plan it per request (`_server_bound_cursor`). Only an order with shipments (rows of
+  the room that owns them, or shipments recorded on the order) reads them, as that room renders
+  them (orders/api/shipments.py), at what that room's `fetch` costs. Elsewhere (SQLite), and as
+  the reference the statement is held to, `order_json_orm`: four small ORM reads, then the
+  shipments.
 
 Decimals, timestamps and dates print exactly as DRF's fields print them (through those
 fields, but for the two usual cases, spelled out: an amount with its two places, a time with
-its zone). tests/orders/api/test_read_lean.py compares both renderings for orders in every
-state (holds, payments, shipments, returns, allocations).
+its zone; PostgreSQL writes the statement's amounts as text, numeric's text keeping its two
+places). tests/orders/api/test_read_lean.py compares the renderings (the serializers', the
+statement's and the ORM's) for orders in every state (holds, payments, shipments, returns,
+allocations); test_read_cost.py counts the statements, test_read_prepared.py the preparing.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from collections.abc import Iterable
+from datetime import datetime, tzinfo
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
+import psycopg
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import serializers
 
+from inventory.models import SKU, Warehouse
 from orders.api.serializers import AddressOutputSerializer, OrderListOutputSerializer, OrderOutputSerializer
 from orders.api.shipments import order_shipments_view
-from orders.models import Hold, Order, OrderLine, Payment
-from orders.states import OrderState
+from orders.models import Address, Allocation, Customer, Hold, Order, OrderEvent, OrderLine, Payment
+from orders.states import OrderEventType, OrderState
 
 _MONEY = serializers.DecimalField(max_digits=12, decimal_places=2)
 _TIME = serializers.DateTimeField()
 _DATE = serializers.DateField()
 _ADDRESS = tuple(AddressOutputSerializer._declared_fields)
+PREPARE_THRESHOLD = 5  # psycopg's default: a statement run this often on a connection is prepared
 
 
 def _money(value: Any) -> str | None:
@@ -50,13 +63,14 @@ def _money(value: Any) -> str | None:
     return _MONEY.to_representation(value)
 
 
-def _time(value: Any) -> str | None:
-    """DRF's DateTimeField: in the current time zone, ISO 8601, UTC written `Z`."""
+def _time(value: Any, tz: tzinfo | None = None) -> str | None:
+    """DRF's DateTimeField: in the current time zone (`tz`, when the caller looked it up once for
+    many values), ISO 8601, UTC written `Z`."""
     if value is None:
         return None
     if not isinstance(value, datetime) or value.tzinfo is None:
         return _TIME.to_representation(value)
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    text = value.astimezone(tz or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -81,28 +95,94 @@ def order_list_page_rows(qs: QuerySet[Order]) -> QuerySet[Order, dict[str, Any]]
     return qs.values(*LIST_COLUMNS)
 
 
-def order_list_row(row: dict[str, Any]) -> dict[str, Any]:
-    """`OrderListOutputSerializer` of one row of `order_list_page_rows`."""
-    return {
-        "id": str(row["id"]),
-        "number": str(row["number"]),
-        "channel": str(row["channel"]),
-        "external_id": str(row["external_id"]),
-        "state": str(row["state"]),
-        "currency": str(row["currency"]),
-        "total": _money(row["total"]),
-        "customer_email": str(row["customer__email"]),
-        "placed_at": _time(row["placed_at"]),
-        "created_at": _time(row["created_at"]),
-        "updated_at": _time(row["updated_at"]),
-    }
+def order_list_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`OrderListOutputSerializer(rows, many=True)` of a page of `order_list_page_rows`."""
+    tz = timezone.get_current_timezone()
+    return [
+        {
+            "id": str(row["id"]),
+            "number": str(row["number"]),
+            "channel": str(row["channel"]),
+            "external_id": str(row["external_id"]),
+            "state": str(row["state"]),
+            "currency": str(row["currency"]),
+            "total": _money(row["total"]),
+            "customer_email": str(row["customer__email"]),
+            "placed_at": _time(row["placed_at"], tz),
+            "created_at": _time(row["created_at"], tz),
+            "updated_at": _time(row["updated_at"], tz),
+        }
+        for row in rows
+    ]
 
 
 # --- the order page -----------------------------------------------------------------------
+def order_json(*, tenant: Any, order_id: Any) -> dict[str, Any]:
+    """`OrderOutputSerializer(order_get(tenant=, order_id=)).data`; another tenant's id, or none:
+    Order.DoesNotExist (404). On PostgreSQL one statement (`_order_sql`), else `order_json_orm`."""
+    if connection.vendor == "postgresql":
+        return _order_json_sql(_tenant_id(tenant), int(order_id))
+    return order_json_orm(tenant=tenant, order_id=order_id)
+
+
+def _tenant_id(tenant: Any) -> int:
+    return tenant if isinstance(tenant, int) else int(tenant.pk)
+
+
 def _address(address: Any) -> dict[str, str] | None:
     if address is None:
         return None
     return {name: str(getattr(address, name)) for name in _ADDRESS}
+
+
+def _backordered(cancelled: bool, quantity: int, allocated: int, shipped: int) -> int:
+    return 0 if cancelled else max(quantity - allocated - shipped, 0)  # a cancelled order waits for nothing
+
+
+def _shipments(order: Order) -> list[Any]:
+    view = order_shipments_view()
+    shipments = list(view.fetch(order))
+    if not shipments:
+        return []
+    return list(view.serializer(shipments, many=True).data)
+
+
+# The reference: the ORM, four small reads whatever the order's size, then the shipments.
+def order_json_orm(*, tenant: Any, order_id: Any) -> dict[str, Any]:
+    """What `order_json` answers, read through the ORM: the order with its customer and
+    addresses; its lines with their SKU codes and their allocations with the warehouse codes (one
+    row per allocation); its active holds; its payments; then its shipments as the room that owns
+    them reads them. SQLite's path, and what tests/orders/api/test_read_sql.py compares the
+    PostgreSQL statement with."""
+    order = Order.objects.for_tenant(tenant).select_related("customer", "ship_to", "bill_to").get(pk=order_id)
+    plan = order.allocation_plan or {}
+    return {
+        "id": str(order.pk),
+        "number": str(order.number),
+        "channel": str(order.channel),
+        "external_id": str(order.external_id),
+        "state": str(order.state),
+        "holds": _holds(tenant, order),
+        "currency": str(order.currency),
+        "subtotal": _money(order.subtotal),
+        "shipping_price": _money(order.shipping_price),
+        "tax": _money(order.tax),
+        "discount": _money(order.discount),
+        "total": _money(order.total),
+        "customer": {"email": str(order.customer.email), "name": str(order.customer.name)},
+        "ship_to": _address(order.ship_to),
+        "bill_to": _address(order.bill_to),
+        "service_level": str(order.service_level),
+        "lines": _lines(tenant, order),
+        "allocation_plan": {"strategy": plan.get("strategy", ""), "explanation": plan.get("explanation", "")},
+        "promise_date": None if order.promise_date is None else _DATE.to_representation(order.promise_date),
+        "payments": _payments(tenant, order),
+        "shipments": _shipments(order),
+        "cancel_reason": str(order.cancel_reason),
+        "placed_at": _time(order.placed_at),
+        "created_at": _time(order.created_at),
+        "updated_at": _time(order.updated_at),
+    }
 
 
 def _lines(tenant: Any, order: Order) -> list[dict[str, Any]]:
@@ -125,7 +205,7 @@ def _lines(tenant: Any, order: Order) -> list[dict[str, Any]]:
             "allocations__quantity",
         )
     )
-    cancelled = order.state == OrderState.CANCELLED  # a cancelled order waits for nothing
+    cancelled = order.state == OrderState.CANCELLED
     lines: dict[int, dict[str, Any]] = {}
     for pk, sku, quantity, price, tax, allocated, shipped, returned, warehouse, held in rows:
         line = lines.get(pk)
@@ -137,7 +217,7 @@ def _lines(tenant: Any, order: Order) -> list[dict[str, Any]]:
                 "unit_price": _money(price),
                 "tax": _money(tax),
                 "allocated": int(allocated),
-                "backordered": 0 if cancelled else max(quantity - allocated - shipped, 0),
+                "backordered": _backordered(cancelled, quantity, allocated, shipped),
                 "shipped": int(shipped),
                 "returned": int(returned),
                 "allocations": [],
@@ -177,45 +257,161 @@ def _payments(tenant: Any, order: Order) -> list[dict[str, Any]]:
     ]
 
 
-def _shipments(order: Order) -> list[Any]:
-    view = order_shipments_view()
-    shipments = list(view.fetch(order))
-    if not shipments:
+# PostgreSQL: the order page in one statement.
+def _qn(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@cache
+def _order_sql(rows_sql: str) -> str:
+    """The order with its customer and addresses joined; its active holds, its payments and its
+    lines (each with its allocations) as JSON arrays of arrays, in the order the ORM reads them;
+    whether shipments were recorded on it; and whether the room that owns shipment rows holds any
+    for it (`rows_sql`, its EXISTS subquery over the order `o`; orders/api/shipments.py). Amounts
+    travel as text (numeric's text keeps its two places), the holds' times as ISO 8601. Every join
+    and subquery is on the tenant too, as the composite keys are (docs/scaling.md)."""
+    t = {m.__name__: _qn(m._meta.db_table) for m in (Order, Customer, Address, Hold, Payment, OrderLine)}
+    allocation, event = _qn(Allocation._meta.db_table), _qn(OrderEvent._meta.db_table)
+    sku, warehouse = _qn(SKU._meta.db_table), _qn(Warehouse._meta.db_table)
+    address = ", ".join(f"s.{_qn(name)}" for name in _ADDRESS)
+    bill_to = ", ".join(f"b.{_qn(name)}" for name in _ADDRESS)
+    return f"""
+    SELECT o.id, o.number, o.channel, o.external_id, o.state, o.currency, o.subtotal::text,
+        o.shipping_price::text, o.tax::text, o.discount::text, o.total::text, c.email, c.name,
+        {address}, b.id IS NOT NULL, {bill_to}, o.service_level,
+        o.allocation_plan ->> 'strategy', o.allocation_plan ->> 'explanation', o.promise_date,
+        o.cancel_reason, o.placed_at, o.created_at, o.updated_at,
+        (SELECT json_agg(json_build_array(h.kind, h.reason, h.created_at) ORDER BY h.id)
+            FROM {t["Hold"]} h
+            WHERE h.tenant_id = o.tenant_id AND h.order_id = o.id AND h.released_at IS NULL),
+        (SELECT json_agg(json_build_array(p.id, p.provider, p.state, p.amount_authorized::text,
+                p.amount_captured::text, p.amount_refunded::text) ORDER BY p.id)
+            FROM {t["Payment"]} p WHERE p.tenant_id = o.tenant_id AND p.order_id = o.id),
+        (SELECT json_agg(json_build_array(l.id, k.code, l.quantity, l.unit_price::text, l.tax::text,
+                l.quantity_allocated, l.quantity_shipped, l.quantity_returned,
+                (SELECT json_agg(json_build_array(w.code, a.quantity) ORDER BY a.id)
+                    FROM {allocation} a
+                    JOIN {warehouse} w ON w.tenant_id = a.tenant_id AND w.id = a.warehouse_id
+                    WHERE a.tenant_id = l.tenant_id AND a.order_line_id = l.id)
+            ) ORDER BY l.position, l.id)
+            FROM {t["OrderLine"]} l JOIN {sku} k ON k.tenant_id = l.tenant_id AND k.id = l.sku_id
+            WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id),
+        EXISTS (SELECT 1 FROM {event} e
+            WHERE e.tenant_id = o.tenant_id AND e.order_id = o.id AND e.type = %s),
+        {f"EXISTS ({rows_sql})" if rows_sql else "FALSE"}
+    FROM {t["Order"]} o
+    JOIN {t["Customer"]} c ON c.tenant_id = o.tenant_id AND c.id = o.customer_id
+    JOIN {t["Address"]} s ON s.tenant_id = o.tenant_id AND s.id = o.ship_to_id
+    LEFT JOIN {t["Address"]} b ON b.tenant_id = o.tenant_id AND b.id = o.bill_to_id
+    WHERE o.tenant_id = %s AND o.id = %s"""
+
+
+def _server_bound_cursor() -> Any:
+    """A Django cursor (its statements counted, logged and wrapped as any other's) over a psycopg
+    cursor that binds its parameters on the server, unlike Django's own, so that psycopg prepares
+    a statement its connection runs often (`prepare_threshold` runs) and PostgreSQL stops planning
+    the order page for each request (about 1 ms of its CPU; Django's cursors bind on the client and
+    never prepare). Settings that say how to prepare are obeyed: behind a transaction-mode pooler
+    nothing is prepared (DB_POOLER, oms/settings/prod.py)."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = connection.connection
+    if raw.prepare_threshold is None and "prepare_threshold" not in connection.settings_dict["OPTIONS"]:
+        raw.prepare_threshold = PREPARE_THRESHOLD  # Django's default None, there for its own cursors
+    with connection.wrap_database_errors:
+        cursor = psycopg.Cursor(raw)
+    return (
+        connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    )
+
+
+def _json(value: Any) -> list[Any]:
+    """A json_agg column: psycopg loads `json` itself; NULL (no rows) is an empty list."""
+    if value is None:
         return []
-    return list(view.serializer(shipments, many=True).data)
+    return json.loads(value) if isinstance(value, str) else list(value)
 
 
-def order_json(*, tenant: Any, order_id: Any) -> dict[str, Any]:
-    """`OrderOutputSerializer(order_get(tenant=, order_id=)).data`; another tenant's id, or none:
-    Order.DoesNotExist (404)."""
-    order = Order.objects.for_tenant(tenant).select_related("customer", "ship_to", "bill_to").get(pk=order_id)
-    plan = order.allocation_plan or {}
+def _order_json_sql(tenant_id: int, order_id: int) -> dict[str, Any]:
+    view = order_shipments_view()
+    with _server_bound_cursor() as cursor:
+        cursor.execute(_order_sql(view.rows_sql), [OrderEventType.SHIPMENT.value, tenant_id, order_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Order.DoesNotExist("Order matching query does not exist.")
+    n = len(_ADDRESS)
+    pk, number, channel, external_id, state, currency, subtotal, shipping, tax, discount, total = row[:11]
+    email, name = row[11:13]
+    ship_to = dict(zip(_ADDRESS, row[13 : 13 + n], strict=True))
+    has_bill_to = row[13 + n]
+    bill_to = dict(zip(_ADDRESS, row[14 + n : 14 + 2 * n], strict=True)) if has_bill_to else None
+    (service_level, strategy, explanation, promise_date, cancel_reason, placed_at, created_at, updated_at) = (
+        row[14 + 2 * n : 22 + 2 * n]
+    )
+    holds, payments, lines, recorded, shipment_rows = row[22 + 2 * n :]
+    tz = timezone.get_current_timezone()
+    cancelled = state == OrderState.CANCELLED
+    shipments: list[Any] = []
+    if recorded or shipment_rows:  # else the room that owns shipments would find none
+        shipments = _shipments(Order(pk=pk, tenant_id=tenant_id))
     return {
-        "id": str(order.pk),
-        "number": str(order.number),
-        "channel": str(order.channel),
-        "external_id": str(order.external_id),
-        "state": str(order.state),
-        "holds": _holds(tenant, order),
-        "currency": str(order.currency),
-        "subtotal": _money(order.subtotal),
-        "shipping_price": _money(order.shipping_price),
-        "tax": _money(order.tax),
-        "discount": _money(order.discount),
-        "total": _money(order.total),
-        "customer": {"email": str(order.customer.email), "name": str(order.customer.name)},
-        "ship_to": _address(order.ship_to),
-        "bill_to": _address(order.bill_to),
-        "service_level": str(order.service_level),
-        "lines": _lines(tenant, order),
-        "allocation_plan": {"strategy": plan.get("strategy", ""), "explanation": plan.get("explanation", "")},
-        "promise_date": None if order.promise_date is None else _DATE.to_representation(order.promise_date),
-        "payments": _payments(tenant, order),
-        "shipments": _shipments(order),
-        "cancel_reason": str(order.cancel_reason),
-        "placed_at": _time(order.placed_at),
-        "created_at": _time(order.created_at),
-        "updated_at": _time(order.updated_at),
+        "id": str(pk),
+        "number": number,
+        "channel": channel,
+        "external_id": external_id,
+        "state": state,
+        "holds": [
+            {"kind": kind, "reason": reason, "created_at": _time(datetime.fromisoformat(at), tz)}
+            for kind, reason, at in _json(holds)
+        ],
+        "currency": currency,
+        "subtotal": subtotal,
+        "shipping_price": shipping,
+        "tax": tax,
+        "discount": discount,
+        "total": total,
+        "customer": {"email": email, "name": name},
+        "ship_to": ship_to,
+        "bill_to": bill_to,
+        "service_level": service_level,
+        "lines": [
+            {
+                "id": str(line_id),
+                "sku": sku,
+                "quantity": quantity,
+                "unit_price": price,
+                "tax": line_tax,
+                "allocated": allocated,
+                "backordered": _backordered(cancelled, quantity, allocated, shipped),
+                "shipped": shipped,
+                "returned": returned,
+                "allocations": [
+                    {"warehouse": warehouse, "quantity": held} for warehouse, held in allocations or ()
+                ],
+            }
+            for line_id, sku, quantity, price, line_tax, allocated, shipped, returned, allocations in _json(
+                lines
+            )
+        ],
+        "allocation_plan": {"strategy": strategy or "", "explanation": explanation or ""},
+        "promise_date": None if promise_date is None else promise_date.isoformat(),
+        "payments": [
+            {
+                "id": str(payment_id),
+                "provider": provider,
+                "state": payment_state,
+                "amount": authorized,
+                "captured": captured,
+                "refunded": refunded,
+            }
+            for payment_id, provider, payment_state, authorized, captured, refunded in _json(payments)
+        ],
+        "shipments": shipments,
+        "cancel_reason": cancel_reason,
+        "placed_at": _time(placed_at, tz),
+        "created_at": _time(created_at, tz),
+        "updated_at": _time(updated_at, tz),
     }
 
 

@@ -8,8 +8,12 @@ AppConfig.ready(), how an order's shipments are read and rendered:
     register_order_shipments(fetch=order_shipments_for_api, serializer=ShipmentOutputSerializer)
 
 `fetch(order)` returns what `serializer` renders, oldest first; the serializer is also what the
-OpenAPI schema shows for `shipments`. Until something registers (orders on their own), the order
-shows the shipments recorded in its events (`RecordedShipmentSerializer`).
+OpenAPI schema shows for `shipments`. `rows_sql`, when the room keeps shipment rows, is a query
+that finds a row of the order `o` (its `tenant_id` and `id`): the order page reads the order in
+one statement on PostgreSQL (orders/api/render.py), asks there whether the order has shipment
+rows or shipments recorded on it, and calls `fetch` only when it has. Until something registers
+(orders on their own), the order shows the shipments recorded in its events
+(`RecordedShipmentSerializer`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class RecordedShipmentSerializer(serializers.Serializer):
 class OrderShipments:
     fetch: Callable[[Order], Iterable[Any]]
     serializer: type[serializers.Serializer]
+    rows_sql: str = ""
 
 
 _DEFAULT = OrderShipments(fetch=order_shipments, serializer=RecordedShipmentSerializer)
@@ -48,11 +53,11 @@ _registered: OrderShipments | None = None
 
 
 def register_order_shipments(
-    *, fetch: Callable[[Order], Iterable[Any]], serializer: type[serializers.Serializer]
+    *, fetch: Callable[[Order], Iterable[Any]], serializer: type[serializers.Serializer], rows_sql: str = ""
 ) -> None:
     """Called once, by the room that owns shipments, from its AppConfig.ready()."""
     global _registered
-    _registered = OrderShipments(fetch=fetch, serializer=serializer)
+    _registered = OrderShipments(fetch=fetch, serializer=serializer, rows_sql=rows_sql)
 
 
 def order_shipments_view() -> OrderShipments:

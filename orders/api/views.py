@@ -23,7 +23,7 @@ from oms.core.roles import Capability as C
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.api.lean import lean_validated, placed_json
-from orders.api.render import order_json, order_list_page_rows, order_list_row
+from orders.api.render import order_json, order_list_page_rows, order_list_rows
 from orders.fastpath import StockMoved
 from orders.models import Order
 from orders.payments.gateway import PaymentGatewayUnavailable
@@ -130,7 +130,7 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
         filters.is_valid(raise_exception=True)
         qs = selectors.order_list(tenant=self.tenant, **filters.validated_data)
         page = self.paginate_queryset(order_list_page_rows(qs))  # OrderListOutputSerializer's shape
-        return self.get_paginated_response([order_list_row(row) for row in page or ()])
+        return self.get_paginated_response(order_list_rows(page or ()))
 
     @extend_schema(
         request=s.OrderCreateInputSerializer,
