@@ -7,7 +7,8 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from orders.models import Allocation, Hold, Order, OrderEvent, OrderLine, Payment
+from inventory.models import SKU
+from orders.models import Allocation, Customer, Hold, Order, OrderEvent, OrderLine, Payment
 from orders.states import OrderEventType
 
 
@@ -56,11 +57,18 @@ def order_list(
     if channel:
         qs = qs.filter(channel=channel)
     if email:
-        qs = qs.filter(customer__email=email.strip().lower())
+        # The tenant's customer by (tenant, email), its unique key: the join alone would read every
+        # customer row of every tenant to find the email.
+        customer = Customer.objects.for_tenant(tenant).filter(email=email.strip().lower()).values("pk")
+        qs = qs.filter(customer_id__in=customer)
     if external_id:
         qs = qs.filter(external_id=external_id)
     if sku:
-        qs = qs.filter(pk__in=OrderLine.objects.for_tenant(tenant).filter(sku__code=sku).values("order_id"))
+        # The tenant's SKU by (tenant, code), its unique key, as the email above.
+        sku_ids = SKU.objects.for_tenant(tenant).filter(code=sku).values("pk")
+        qs = qs.filter(
+            pk__in=OrderLine.objects.for_tenant(tenant).filter(sku_id__in=sku_ids).values("order_id")
+        )
     if created_after:
         qs = qs.filter(created_at__gte=created_after)
     if created_before:
