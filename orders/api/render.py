@@ -4,9 +4,11 @@
 OpenAPI schema is built from them); this module writes the same JSON for the two hot reads
 without building the serializer trees or a model instance per row:
 
-- `order_list_page_rows(qs)`: the list's columns as `.values()` (customer email joined), for
-  the cursor paginator, which reads the `id` of a dict as well as of an object; the page then
-  goes through `order_list_rows`.
+- `order_list_page(tenant=, ...)`: on PostgreSQL, one page of the list in one statement written
+  without the ORM, for the cursor paginator (views.OrderPagination.paginate_rows); elsewhere
+  `order_list_page_rows(qs)`, the selector's queryset as `.values()` (customer email joined),
+  which DRF's paginator pages (it reads the `id` of a dict as well as of an object). Either page
+  then goes through `order_list_rows`; test_read_list.py holds the statement to the selector.
 - `order_json(tenant=, order_id=)`: the order page. On PostgreSQL in one statement, whatever
   the order's size (`_order_sql`): the order with its customer and addresses, its lines with
   their SKU codes and allocations, its active holds and its payments as JSON arrays, and whether
@@ -93,6 +95,79 @@ LIST_COLUMNS = (
 def order_list_page_rows(qs: QuerySet[Order]) -> QuerySet[Order, dict[str, Any]]:
     """The columns the list shows, as dicts (what `order_list_row` renders)."""
     return qs.values(*LIST_COLUMNS)
+
+
+def order_list_page(
+    *,
+    tenant: Any,
+    position: int | None,
+    ascending: bool,
+    offset: int,
+    limit: int,
+    state: str | None = None,
+    channel: str | None = None,
+    email: str | None = None,
+    sku: str | None = None,
+    external_id: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """PostgreSQL: one page of `selectors.order_list` (the same filters, read the same way) in the
+    columns of `order_list_page_rows`, newest first (`ascending`: oldest first), after the order
+    `position` in that direction, skipping `offset`, at most `limit`: what DRF's cursor paginator
+    reads of the queryset (views.OrderPagination.paginate_rows), written here without building
+    and compiling the queryset for each request. The customer and the SKU are found by their
+    unique keys, an external id by its index (orders/0011)."""
+    orders, customers = _qn(Order._meta.db_table), _qn(Customer._meta.db_table)
+    lines, skus = _qn(OrderLine._meta.db_table), _qn(SKU._meta.db_table)
+    tenant_id = _tenant_id(tenant)
+    where, params = ["o.tenant_id = %s"], [tenant_id]
+    states = state.split(",") if state else []
+    if len(states) == 1:
+        where.append("o.state = %s")
+        params.append(states[0])
+    elif states:
+        where.append("o.state = ANY(%s)")
+        params.append(states)
+    if channel:
+        where.append("o.channel = %s")
+        params.append(channel)
+    if email:
+        where.append(f"o.customer_id IN (SELECT id FROM {customers} WHERE tenant_id = %s AND email = %s)")
+        params += [tenant_id, email.strip().lower()]
+    if external_id:
+        where.append("o.external_id = %s")
+        params.append(external_id)
+    if sku:
+        where.append(
+            f"o.id IN (SELECT l.order_id FROM {lines} l"
+            f" JOIN {skus} k ON k.tenant_id = l.tenant_id AND k.id = l.sku_id"
+            " WHERE l.tenant_id = %s AND k.code = %s)"
+        )
+        params += [tenant_id, sku]
+    if created_after:
+        where.append("o.created_at >= %s")
+        params.append(created_after)
+    if created_before:
+        where.append("o.created_at < %s")
+        params.append(created_before)
+    if position is not None:
+        where.append("o.id > %s" if ascending else "o.id < %s")
+        params.append(position)
+    columns = ", ".join(f"o.{_qn(name)}" if name != "customer__email" else "c.email" for name in LIST_COLUMNS)
+    # A page whose best plan is the same whatever the values (the keys' indexes, newest first) is
+    # prepared as the order page is; one whose best plan depends on them (how many orders a SKU,
+    # some states or some dates hold) is planned for its values each time.
+    preparable = len(states) <= 1 and not (sku or created_after or created_before)
+    with _server_bound_cursor() if preparable else connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {orders} o"
+            f" JOIN {customers} c ON c.tenant_id = o.tenant_id AND c.id = o.customer_id"
+            f" WHERE {' AND '.join(where)}"
+            f" ORDER BY o.id {'ASC' if ascending else 'DESC'} LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
 
 
 def order_list_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

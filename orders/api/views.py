@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
@@ -23,7 +24,7 @@ from oms.core.roles import Capability as C
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.api.lean import lean_validated, placed_json
-from orders.api.render import order_json, order_list_page_rows, order_list_rows
+from orders.api.render import order_json, order_list_page, order_list_page_rows, order_list_rows
 from orders.fastpath import StockMoved
 from orders.models import Order
 from orders.payments.gateway import PaymentGatewayUnavailable
@@ -88,6 +89,42 @@ class StateListField(serializers.CharField):
 class OrderPagination(CursorPagination):
     ordering = ("-id",)
 
+    def paginate_rows(
+        self, fetch: Callable[..., list[dict[str, Any]]], request: Request
+    ) -> list[dict[str, Any]]:
+        """DRF's `paginate_queryset`, step for step, over `fetch(position=, ascending=, offset=,
+        limit=)` (render.order_list_page) instead of a queryset: the same page, links and cursors."""
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        self.base_url = request.build_absolute_uri()
+        self.cursor = self.decode_cursor(request)
+        offset, reverse, current_position = (0, False, None) if self.cursor is None else self.cursor
+        results = fetch(
+            position=None if current_position is None else int(current_position),
+            ascending=reverse,
+            offset=offset,
+            limit=self.page_size + 1,
+        )
+        self.page = results[: self.page_size]
+        has_following_position = len(results) > len(self.page)
+        following_position = str(results[-1]["id"]) if has_following_position else None
+        if reverse:
+            self.page = list(reversed(self.page))
+            self.has_next = current_position is not None or offset > 0
+            self.has_previous = has_following_position
+            if self.has_next:
+                self.next_position = current_position
+            if self.has_previous:
+                self.previous_position = following_position
+        else:
+            self.has_next = has_following_position
+            self.has_previous = current_position is not None or offset > 0
+            if self.has_next:
+                self.next_position = following_position
+            if self.has_previous:
+                self.previous_position = current_position
+        return self.page
+
 
 class OrderListCreateApi(TenantApiMixin, GenericAPIView):
     pagination_class = OrderPagination
@@ -128,9 +165,13 @@ class OrderListCreateApi(TenantApiMixin, GenericAPIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        qs = selectors.order_list(tenant=self.tenant, **filters.validated_data)
-        page = self.paginate_queryset(order_list_page_rows(qs))  # OrderListOutputSerializer's shape
-        return self.get_paginated_response(order_list_rows(page or ()))
+        if connection.vendor == "postgresql":  # the selector's page, without building the queryset
+            fetch = functools.partial(order_list_page, tenant=self.tenant, **filters.validated_data)
+            page = cast(OrderPagination, self.paginator).paginate_rows(fetch, request)
+        else:
+            qs = selectors.order_list(tenant=self.tenant, **filters.validated_data)
+            page = self.paginate_queryset(order_list_page_rows(qs))
+        return self.get_paginated_response(order_list_rows(page or ()))  # OrderListOutputSerializer's shape
 
     @extend_schema(
         request=s.OrderCreateInputSerializer,
