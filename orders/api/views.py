@@ -61,8 +61,8 @@ def _authorize_at_checkout(tenant: Any, order: Any, payment: dict[str, str], act
 
 
 def render_order(tenant: Any, order_id: Any, http_status: int = 200) -> Response:
-    order = selectors.order_get(tenant=tenant, order_id=order_id)
-    return Response(s.OrderOutputSerializer(order).data, status=http_status)
+    """The order as `GET /orders/{id}/` shows it (`OrderOutputSerializer`'s shape, orders/api/render.py)."""
+    return Response(order_json(tenant=tenant, order_id=order_id), status=http_status)
 
 
 def render_placed(order: Order) -> Response:
