@@ -117,7 +117,7 @@ def order_list_page(
     `position` in that direction, skipping `offset`, at most `limit`: what DRF's cursor paginator
     reads of the queryset (views.OrderPagination.paginate_rows), written here without building
     and compiling the queryset for each request. The customer and the SKU are found by their
-    unique keys, an external id by its index (orders/0011)."""
+    unique keys, an external id by its index (orders/0012)."""
     orders, customers = _qn(Order._meta.db_table), _qn(Customer._meta.db_table)
     lines, skus = _qn(OrderLine._meta.db_table), _qn(SKU._meta.db_table)
     tenant_id = _tenant_id(tenant)

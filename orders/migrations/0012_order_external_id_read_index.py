@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("orders", "0010_open_lines_index"),
+        ("orders", "0011_order_number_sequences"),
     ]
 
     operations = [
