@@ -130,6 +130,8 @@ class Order(ConcurrentTransitionMixin, TenantOwned):
             # The storefront list of one channel, newest first (`-id`); the whole list walks the
             # primary key (tenant_id, id) on PostgreSQL.
             models.Index(fields=["tenant", "channel", "id"], name="order_channel_id_idx"),
+            # built concurrently on PostgreSQL by orders/0012
+            models.Index(fields=["tenant", "external_id"], name="order_external_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,19 +1,14 @@
-"""The order list and the order page of the storefront API, rendered from plain rows.
+"""The order page of the storefront API, rendered from plain rows (the list: render_list.py).
 
 `OrderListOutputSerializer` and `OrderOutputSerializer` say what an order looks like (and the
-OpenAPI schema is built from them); this module writes the same JSON for the two hot reads
-without building the serializer trees or a model instance per row:
+OpenAPI schema is built from them); this module and render_list.py write the same JSON for
+the two hot reads without building the serializer trees or a model instance per row:
 
-- `order_list_page(tenant=, ...)`: on PostgreSQL, one page of the list in one statement written
-  without the ORM, for the cursor paginator (views.OrderPagination.paginate_rows); elsewhere
-  `order_list_page_rows(qs)`, the selector's queryset as `.values()` (customer email joined),
-  which DRF's paginator pages (it reads the `id` of a dict as well as of an object). Either page
-  then goes through `order_list_rows`; test_read_list.py holds the statement to the selector.
 - `order_json(tenant=, order_id=)`: the order page. On PostgreSQL in one statement, whatever
   the order's size (`_order_sql`): the order with its customer and addresses, its lines with
   their SKU codes and allocations, its active holds and its payments as JSON arrays, and whether
   it has shipments at all; prepared once its connection has run it a few times, so PostgreSQL
-  does not plan it per request (`_server_bound_cursor`). Only an order with shipments (rows of
+  does not plan it per request (`server_bound_cursor`). Only an order with shipments (rows of
   the room that owns them, or shipments recorded on the order) reads them, as that room renders
   them (orders/api/shipments.py), at what that room's `fetch` costs. Elsewhere (SQLite), and as
   the reference the statement is held to, `order_json_orm`: four small ORM reads, then the
@@ -30,7 +25,6 @@ allocations); test_read_cost.py counts the statements, test_read_prepared.py the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from functools import cache
@@ -38,12 +32,11 @@ from typing import Any
 
 import psycopg
 from django.db import connection
-from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import serializers
 
 from inventory.models import SKU, Warehouse
-from orders.api.serializers import AddressOutputSerializer, OrderListOutputSerializer, OrderOutputSerializer
+from orders.api.serializers import AddressOutputSerializer, OrderOutputSerializer
 from orders.api.shipments import order_shipments_view
 from orders.models import Address, Allocation, Customer, Hold, Order, OrderEvent, OrderLine, Payment
 from orders.states import OrderEventType, OrderState
@@ -55,7 +48,7 @@ _ADDRESS = tuple(AddressOutputSerializer._declared_fields)
 PREPARE_THRESHOLD = 5  # psycopg's default: a statement run this often on a connection is prepared
 
 
-def _money(value: Any) -> str | None:
+def money_text(value: Any) -> str | None:
     """DRF's DecimalField(decimal_places=2); an amount read from the database already has its two
     places, and then prints as it is."""
     if value is None:
@@ -65,7 +58,7 @@ def _money(value: Any) -> str | None:
     return _MONEY.to_representation(value)
 
 
-def _time(value: Any, tz: tzinfo | None = None) -> str | None:
+def time_text(value: Any, tz: tzinfo | None = None) -> str | None:
     """DRF's DateTimeField: in the current time zone (`tz`, when the caller looked it up once for
     many values), ISO 8601, UTC written `Z`."""
     if value is None:
@@ -76,131 +69,16 @@ def _time(value: Any, tz: tzinfo | None = None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-# --- the list -----------------------------------------------------------------------------
-LIST_COLUMNS = (
-    "id",
-    "number",
-    "channel",
-    "external_id",
-    "state",
-    "currency",
-    "total",
-    "customer__email",
-    "placed_at",
-    "created_at",
-    "updated_at",
-)
-
-
-def order_list_page_rows(qs: QuerySet[Order]) -> QuerySet[Order, dict[str, Any]]:
-    """The columns the list shows, as dicts (what `order_list_row` renders)."""
-    return qs.values(*LIST_COLUMNS)
-
-
-def order_list_page(
-    *,
-    tenant: Any,
-    position: int | None,
-    ascending: bool,
-    offset: int,
-    limit: int,
-    state: str | None = None,
-    channel: str | None = None,
-    email: str | None = None,
-    sku: str | None = None,
-    external_id: str | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """PostgreSQL: one page of `selectors.order_list` (the same filters, read the same way) in the
-    columns of `order_list_page_rows`, newest first (`ascending`: oldest first), after the order
-    `position` in that direction, skipping `offset`, at most `limit`: what DRF's cursor paginator
-    reads of the queryset (views.OrderPagination.paginate_rows), written here without building
-    and compiling the queryset for each request. The customer and the SKU are found by their
-    unique keys, an external id by its index (orders/0012)."""
-    orders, customers = _qn(Order._meta.db_table), _qn(Customer._meta.db_table)
-    lines, skus = _qn(OrderLine._meta.db_table), _qn(SKU._meta.db_table)
-    tenant_id = _tenant_id(tenant)
-    where, params = ["o.tenant_id = %s"], [tenant_id]
-    states = state.split(",") if state else []
-    if len(states) == 1:
-        where.append("o.state = %s")
-        params.append(states[0])
-    elif states:
-        where.append("o.state = ANY(%s)")
-        params.append(states)
-    if channel:
-        where.append("o.channel = %s")
-        params.append(channel)
-    if email:
-        where.append(f"o.customer_id IN (SELECT id FROM {customers} WHERE tenant_id = %s AND email = %s)")
-        params += [tenant_id, email.strip().lower()]
-    if external_id:
-        where.append("o.external_id = %s")
-        params.append(external_id)
-    if sku:
-        where.append(
-            f"o.id IN (SELECT l.order_id FROM {lines} l"
-            f" JOIN {skus} k ON k.tenant_id = l.tenant_id AND k.id = l.sku_id"
-            " WHERE l.tenant_id = %s AND k.code = %s)"
-        )
-        params += [tenant_id, sku]
-    if created_after:
-        where.append("o.created_at >= %s")
-        params.append(created_after)
-    if created_before:
-        where.append("o.created_at < %s")
-        params.append(created_before)
-    if position is not None:
-        where.append("o.id > %s" if ascending else "o.id < %s")
-        params.append(position)
-    columns = ", ".join(f"o.{_qn(name)}" if name != "customer__email" else "c.email" for name in LIST_COLUMNS)
-    # A page whose best plan is the same whatever the values (the keys' indexes, newest first) is
-    # prepared as the order page is; one whose best plan depends on them (how many orders a SKU,
-    # some states or some dates hold) is planned for its values each time.
-    preparable = len(states) <= 1 and not (sku or created_after or created_before)
-    with _server_bound_cursor() if preparable else connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns} FROM {orders} o"
-            f" JOIN {customers} c ON c.tenant_id = o.tenant_id AND c.id = o.customer_id"
-            f" WHERE {' AND '.join(where)}"
-            f" ORDER BY o.id {'ASC' if ascending else 'DESC'} LIMIT %s OFFSET %s",
-            [*params, limit, offset],
-        )
-        return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
-
-
-def order_list_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`OrderListOutputSerializer(rows, many=True)` of a page of `order_list_page_rows`."""
-    tz = timezone.get_current_timezone()
-    return [
-        {
-            "id": str(row["id"]),
-            "number": str(row["number"]),
-            "channel": str(row["channel"]),
-            "external_id": str(row["external_id"]),
-            "state": str(row["state"]),
-            "currency": str(row["currency"]),
-            "total": _money(row["total"]),
-            "customer_email": str(row["customer__email"]),
-            "placed_at": _time(row["placed_at"], tz),
-            "created_at": _time(row["created_at"], tz),
-            "updated_at": _time(row["updated_at"], tz),
-        }
-        for row in rows
-    ]
-
-
 # --- the order page -----------------------------------------------------------------------
 def order_json(*, tenant: Any, order_id: Any) -> dict[str, Any]:
     """`OrderOutputSerializer(order_get(tenant=, order_id=)).data`; another tenant's id, or none:
     Order.DoesNotExist (404). On PostgreSQL one statement (`_order_sql`), else `order_json_orm`."""
     if connection.vendor == "postgresql":
-        return _order_json_sql(_tenant_id(tenant), int(order_id))
+        return _order_json_sql(tenant_pk(tenant), int(order_id))
     return order_json_orm(tenant=tenant, order_id=order_id)
 
 
-def _tenant_id(tenant: Any) -> int:
+def tenant_pk(tenant: Any) -> int:
     return tenant if isinstance(tenant, int) else int(tenant.pk)
 
 
@@ -239,11 +117,11 @@ def order_json_orm(*, tenant: Any, order_id: Any) -> dict[str, Any]:
         "state": str(order.state),
         "holds": _holds(tenant, order),
         "currency": str(order.currency),
-        "subtotal": _money(order.subtotal),
-        "shipping_price": _money(order.shipping_price),
-        "tax": _money(order.tax),
-        "discount": _money(order.discount),
-        "total": _money(order.total),
+        "subtotal": money_text(order.subtotal),
+        "shipping_price": money_text(order.shipping_price),
+        "tax": money_text(order.tax),
+        "discount": money_text(order.discount),
+        "total": money_text(order.total),
         "customer": {"email": str(order.customer.email), "name": str(order.customer.name)},
         "ship_to": _address(order.ship_to),
         "bill_to": _address(order.bill_to),
@@ -254,9 +132,9 @@ def order_json_orm(*, tenant: Any, order_id: Any) -> dict[str, Any]:
         "payments": _payments(tenant, order),
         "shipments": _shipments(order),
         "cancel_reason": str(order.cancel_reason),
-        "placed_at": _time(order.placed_at),
-        "created_at": _time(order.created_at),
-        "updated_at": _time(order.updated_at),
+        "placed_at": time_text(order.placed_at),
+        "created_at": time_text(order.created_at),
+        "updated_at": time_text(order.updated_at),
     }
 
 
@@ -289,8 +167,8 @@ def _lines(tenant: Any, order: Order) -> list[dict[str, Any]]:
                 "id": str(pk),
                 "sku": str(sku),
                 "quantity": int(quantity),
-                "unit_price": _money(price),
-                "tax": _money(tax),
+                "unit_price": money_text(price),
+                "tax": money_text(tax),
                 "allocated": int(allocated),
                 "backordered": _backordered(cancelled, quantity, allocated, shipped),
                 "shipped": int(shipped),
@@ -309,7 +187,9 @@ def _holds(tenant: Any, order: Order) -> list[dict[str, Any]]:
         .order_by("pk")
         .values_list("kind", "reason", "created_at")
     )
-    return [{"kind": str(kind), "reason": str(reason), "created_at": _time(at)} for kind, reason, at in rows]
+    return [
+        {"kind": str(kind), "reason": str(reason), "created_at": time_text(at)} for kind, reason, at in rows
+    ]
 
 
 def _payments(tenant: Any, order: Order) -> list[dict[str, Any]]:
@@ -324,16 +204,16 @@ def _payments(tenant: Any, order: Order) -> list[dict[str, Any]]:
             "id": str(pk),
             "provider": str(provider),
             "state": str(state),
-            "amount": _money(authorized),
-            "captured": _money(captured),
-            "refunded": _money(refunded),
+            "amount": money_text(authorized),
+            "captured": money_text(captured),
+            "refunded": money_text(refunded),
         }
         for pk, provider, state, authorized, captured, refunded in rows
     ]
 
 
 # PostgreSQL: the order page in one statement.
-def _qn(name: str) -> str:
+def qn(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
@@ -345,11 +225,11 @@ def _order_sql(rows_sql: str) -> str:
     for it (`rows_sql`, its EXISTS subquery over the order `o`; orders/api/shipments.py). Amounts
     travel as text (numeric's text keeps its two places), the holds' times as ISO 8601. Every join
     and subquery is on the tenant too, as the composite keys are (docs/scaling.md)."""
-    t = {m.__name__: _qn(m._meta.db_table) for m in (Order, Customer, Address, Hold, Payment, OrderLine)}
-    allocation, event = _qn(Allocation._meta.db_table), _qn(OrderEvent._meta.db_table)
-    sku, warehouse = _qn(SKU._meta.db_table), _qn(Warehouse._meta.db_table)
-    address = ", ".join(f"s.{_qn(name)}" for name in _ADDRESS)
-    bill_to = ", ".join(f"b.{_qn(name)}" for name in _ADDRESS)
+    t = {m.__name__: qn(m._meta.db_table) for m in (Order, Customer, Address, Hold, Payment, OrderLine)}
+    allocation, event = qn(Allocation._meta.db_table), qn(OrderEvent._meta.db_table)
+    sku, warehouse = qn(SKU._meta.db_table), qn(Warehouse._meta.db_table)
+    address = ", ".join(f"s.{qn(name)}" for name in _ADDRESS)
+    bill_to = ", ".join(f"b.{qn(name)}" for name in _ADDRESS)
     return f"""
     SELECT o.id, o.number, o.channel, o.external_id, o.state, o.currency, o.subtotal::text,
         o.shipping_price::text, o.tax::text, o.discount::text, o.total::text, c.email, c.name,
@@ -381,7 +261,7 @@ def _order_sql(rows_sql: str) -> str:
     WHERE o.tenant_id = %s AND o.id = %s"""
 
 
-def _server_bound_cursor() -> Any:
+def server_bound_cursor() -> Any:
     """A Django cursor (its statements counted, logged and wrapped as any other's) over a psycopg
     cursor that binds its parameters on the server, unlike Django's own, so that psycopg prepares
     a statement its connection runs often (`prepare_threshold` runs) and PostgreSQL stops planning
@@ -410,7 +290,7 @@ def _json(value: Any) -> list[Any]:
 
 def _order_json_sql(tenant_id: int, order_id: int) -> dict[str, Any]:
     view = order_shipments_view()
-    with _server_bound_cursor() as cursor:
+    with server_bound_cursor() as cursor:
         cursor.execute(_order_sql(view.rows_sql), [OrderEventType.SHIPMENT.value, tenant_id, order_id])
         row = cursor.fetchone()
     if row is None:
@@ -437,7 +317,7 @@ def _order_json_sql(tenant_id: int, order_id: int) -> dict[str, Any]:
         "external_id": external_id,
         "state": state,
         "holds": [
-            {"kind": kind, "reason": reason, "created_at": _time(datetime.fromisoformat(at), tz)}
+            {"kind": kind, "reason": reason, "created_at": time_text(datetime.fromisoformat(at), tz)}
             for kind, reason, at in _json(holds)
         ],
         "currency": currency,
@@ -484,12 +364,11 @@ def _order_json_sql(tenant_id: int, order_id: int) -> dict[str, Any]:
         ],
         "shipments": shipments,
         "cancel_reason": cancel_reason,
-        "placed_at": _time(placed_at, tz),
-        "created_at": _time(created_at, tz),
-        "updated_at": _time(updated_at, tz),
+        "placed_at": time_text(placed_at, tz),
+        "created_at": time_text(created_at, tz),
+        "updated_at": time_text(updated_at, tz),
     }
 
 
 # What the two renderings write, in the serializers' order (test_read_lean.py holds them to it).
-LIST_FIELDS = tuple(OrderListOutputSerializer._declared_fields)
 ORDER_FIELDS = tuple(OrderOutputSerializer._declared_fields)

@@ -24,7 +24,8 @@ from oms.core.roles import Capability as C
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.api.lean import lean_validated, placed_json
-from orders.api.render import order_json, order_list_page, order_list_page_rows, order_list_rows
+from orders.api.render import order_json
+from orders.api.render_list import order_list_page, order_list_page_rows, order_list_rows
 from orders.fastpath import StockMoved
 from orders.models import Order
 from orders.payments.gateway import PaymentGatewayUnavailable
@@ -93,7 +94,7 @@ class OrderPagination(CursorPagination):
         self, fetch: Callable[..., list[dict[str, Any]]], request: Request
     ) -> list[dict[str, Any]]:
         """DRF's `paginate_queryset`, step for step, over `fetch(position=, ascending=, offset=,
-        limit=)` (render.order_list_page) instead of a queryset: the same page, links and cursors."""
+        limit=)` (render_list.order_list_page) instead of a queryset: the same page, links and cursors."""
         self.request = request
         self.page_size = self.get_page_size(request)
         self.base_url = request.build_absolute_uri()

@@ -4,11 +4,11 @@ read the whole table for it (17 ms at 100,000 orders, growing with the table). B
 locking the table on PostgreSQL (CREATE INDEX CONCURRENTLY, outside a transaction); elsewhere as
 a plain index.
 
-The index is the database's only, not the model's (`Order.Meta.indexes`): no operation here
-changes the migration state, so `makemigrations` has nothing to say about it. Going back drops it.
+The model declares it (`Order.Meta.indexes`); the database gets it through RunPython, the
+state through AddIndex. Going back drops it.
 """
 
-from django.db import migrations
+from django.db import migrations, models
 
 INDEX = "order_external_id_idx"
 TABLE = "orders_order"
@@ -34,5 +34,13 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create, drop, elidable=False),
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunPython(create, drop, elidable=False)],
+            state_operations=[
+                migrations.AddIndex(
+                    model_name="order",
+                    index=models.Index(fields=["tenant", "external_id"], name="order_external_id_idx"),
+                )
+            ],
+        )
     ]

@@ -17,7 +17,8 @@ import pytest
 from rest_framework.renderers import JSONRenderer
 
 from orders import selectors
-from orders.api.render import LIST_FIELDS, ORDER_FIELDS, order_json, order_json_orm
+from orders.api.render import ORDER_FIELDS, order_json, order_json_orm
+from orders.api.render_list import LIST_FIELDS
 from orders.api.serializers import OrderListOutputSerializer, OrderOutputSerializer
 from orders.models import Order
 from orders.services import order_cancel, order_create, order_hold, order_record_shipment, order_release

@@ -1,4 +1,4 @@
-"""The order list's page on PostgreSQL (`render.order_list_page`, one statement written without the
+"""The order list's page on PostgreSQL (`render_list.order_list_page`, one statement written without the
 ORM) is the page of `selectors.order_list` that DRF's cursor paginator reads: the same rows in
 the same order for every filter, from any position, in both directions; and the API's `next` and
 `previous` links walk the whole list both ways.
@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from orders import selectors
-from orders.api.render import LIST_COLUMNS, order_list_page
+from orders.api.render_list import LIST_COLUMNS, order_list_page
 from orders.models import Order
 from orders.services import order_cancel, order_create
 from tests.inventory.factories import SKUFactory

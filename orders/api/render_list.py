@@ -1,0 +1,141 @@
+"""The order list of the storefront API, rendered from plain rows (the order page: render.py).
+
+- `order_list_page(tenant=, ...)`: on PostgreSQL, one page of the list in one statement written
+  without the ORM, for the cursor paginator (views.OrderPagination.paginate_rows); elsewhere
+  `order_list_page_rows(qs)`, the selector's queryset as `.values()` (customer email joined),
+  which DRF's paginator pages (it reads the `id` of a dict as well as of an object). Either page
+  then goes through `order_list_rows`, which writes what `OrderListOutputSerializer` writes;
+  test_read_list.py holds the statement to the selector, test_read_lean.py the rows to the
+  serializer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from inventory.models import SKU
+from orders.api.render import money_text, qn, server_bound_cursor, tenant_pk, time_text
+from orders.api.serializers import OrderListOutputSerializer
+from orders.models import Customer, Order, OrderLine
+
+LIST_COLUMNS = (
+    "id",
+    "number",
+    "channel",
+    "external_id",
+    "state",
+    "currency",
+    "total",
+    "customer__email",
+    "placed_at",
+    "created_at",
+    "updated_at",
+)
+
+
+def order_list_page_rows(qs: QuerySet[Order]) -> QuerySet[Order, dict[str, Any]]:
+    """The columns the list shows, as dicts (what `order_list_row` renders)."""
+    return qs.values(*LIST_COLUMNS)
+
+
+def order_list_page(
+    *,
+    tenant: Any,
+    position: int | None,
+    ascending: bool,
+    offset: int,
+    limit: int,
+    state: str | None = None,
+    channel: str | None = None,
+    email: str | None = None,
+    sku: str | None = None,
+    external_id: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """PostgreSQL: one page of `selectors.order_list` (the same filters, read the same way) in the
+    columns of `order_list_page_rows`, newest first (`ascending`: oldest first), after the order
+    `position` in that direction, skipping `offset`, at most `limit`: what DRF's cursor paginator
+    reads of the queryset (views.OrderPagination.paginate_rows), written here without building
+    and compiling the queryset for each request. The customer and the SKU are found by their
+    unique keys, an external id by its index (orders/0012)."""
+    orders, customers = qn(Order._meta.db_table), qn(Customer._meta.db_table)
+    lines, skus = qn(OrderLine._meta.db_table), qn(SKU._meta.db_table)
+    tenant_id = tenant_pk(tenant)
+    where, params = ["o.tenant_id = %s"], [tenant_id]
+    states = state.split(",") if state else []
+    if len(states) == 1:
+        where.append("o.state = %s")
+        params.append(states[0])
+    elif states:
+        where.append("o.state = ANY(%s)")
+        params.append(states)
+    if channel:
+        where.append("o.channel = %s")
+        params.append(channel)
+    if email:
+        where.append(f"o.customer_id IN (SELECT id FROM {customers} WHERE tenant_id = %s AND email = %s)")
+        params += [tenant_id, email.strip().lower()]
+    if external_id:
+        where.append("o.external_id = %s")
+        params.append(external_id)
+    if sku:
+        where.append(
+            f"o.id IN (SELECT l.order_id FROM {lines} l"
+            f" JOIN {skus} k ON k.tenant_id = l.tenant_id AND k.id = l.sku_id"
+            " WHERE l.tenant_id = %s AND k.code = %s)"
+        )
+        params += [tenant_id, sku]
+    if created_after:
+        where.append("o.created_at >= %s")
+        params.append(created_after)
+    if created_before:
+        where.append("o.created_at < %s")
+        params.append(created_before)
+    if position is not None:
+        where.append("o.id > %s" if ascending else "o.id < %s")
+        params.append(position)
+    columns = ", ".join(f"o.{qn(name)}" if name != "customer__email" else "c.email" for name in LIST_COLUMNS)
+    # A page whose best plan is the same whatever the values (the keys' indexes, newest first) is
+    # prepared as the order page is; one whose best plan depends on them (how many orders a SKU,
+    # some states or some dates hold) is planned for its values each time.
+    preparable = len(states) <= 1 and not (sku or created_after or created_before)
+    with server_bound_cursor() if preparable else connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {orders} o"
+            f" JOIN {customers} c ON c.tenant_id = o.tenant_id AND c.id = o.customer_id"
+            f" WHERE {' AND '.join(where)}"
+            f" ORDER BY o.id {'ASC' if ascending else 'DESC'} LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+
+
+def order_list_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`OrderListOutputSerializer(rows, many=True)` of a page of `order_list_page_rows`."""
+    tz = timezone.get_current_timezone()
+    return [
+        {
+            "id": str(row["id"]),
+            "number": str(row["number"]),
+            "channel": str(row["channel"]),
+            "external_id": str(row["external_id"]),
+            "state": str(row["state"]),
+            "currency": str(row["currency"]),
+            "total": money_text(row["total"]),
+            "customer_email": str(row["customer__email"]),
+            "placed_at": time_text(row["placed_at"], tz),
+            "created_at": time_text(row["created_at"], tz),
+            "updated_at": time_text(row["updated_at"], tz),
+        }
+        for row in rows
+    ]
+
+
+LIST_FIELDS = tuple(OrderListOutputSerializer._declared_fields)
