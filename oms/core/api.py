@@ -9,7 +9,7 @@ from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.http import Http404
 from django.urls import register_converter
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
-from rest_framework import exceptions, pagination, parsers, status, throttling
+from rest_framework import exceptions, pagination, parsers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -195,16 +195,6 @@ class CursorPagination(pagination.CursorPagination):
                 self.cursor_query_param, "Use a cursor from a previous page.", "invalid_cursor"
             )
         return cursor
-
-
-class ApiKeyThrottle(throttling.SimpleRateThrottle):
-    scope = "api_key"
-
-    def get_cache_key(self, request: Any, view: Any) -> str | None:
-        api_key = getattr(request._request, "api_key", None)
-        if api_key is None:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": api_key.prefix}
 
 
 def _has_nul(value: Any) -> bool:

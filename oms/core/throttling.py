@@ -4,6 +4,7 @@ Every API request of a tenant (any of its API keys, any of its signed-in staff) 
 one budget per tenant: `Tenant.api_rate` when set ("600/min"), else `API_RATE_PER_TENANT`
 (settings, default 12000/min). The per-key limit (`ApiKeyThrottle`, `API_RATE_LIMIT`) still
 applies beneath it: a tenant's several keys share the tenant's budget, and no key exceeds its own.
+Both are counted the same way (`window_take`).
 
 The count is a sliding window estimated from two fixed windows (the current one and the one
 before, weighted by how much of it still lies within the last `duration` seconds), kept as two
@@ -27,11 +28,13 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 RATE_PATTERN = re.compile(r"^([1-9][0-9]{0,8})/(s|sec|second|m|min|minute|h|hour|d|day)$")
 PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 KEY_PREFIX = "throttle:tenant"
+KEY_PREFIX_API_KEY = "throttle:key"
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -66,13 +69,15 @@ def _count(key: str, timeout: int) -> int:
         return 1
 
 
-def window_take(ident: str, limit: int, duration: int, *, now: float | None = None) -> float:
+def window_take(
+    ident: str, limit: int, duration: int, *, now: float | None = None, prefix: str = KEY_PREFIX
+) -> float:
     """Count one request for `ident`. 0.0 if it is within `limit` per `duration`, else seconds to wait."""
     now = time.time() if now is None else now
     window = int(now // duration)
     elapsed = now - window * duration
-    current_key = f"{KEY_PREFIX}:{ident}:{duration}:{window}"
-    previous = int(cache.get(f"{KEY_PREFIX}:{ident}:{duration}:{window - 1}") or 0)
+    current_key = f"{prefix}:{ident}:{duration}:{window}"
+    previous = int(cache.get(f"{prefix}:{ident}:{duration}:{window - 1}") or 0)
     current = _count(current_key, duration * 2 + 1)
     weight = 1.0 - elapsed / duration
     if previous * weight + current <= limit:
@@ -95,6 +100,27 @@ def _wait(previous: int, current: int, limit: int, duration: int, elapsed: float
     if current <= 0:
         return until_next
     return until_next + max(duration * (1.0 - (limit - 1) / current), 0.0)
+
+
+class ApiKeyThrottle(BaseThrottle):  # type: ignore[misc]
+    """Each API key's own limit (`API_RATE_LIMIT`, default 6000/min), counted as the tenant's is:
+    DRF's SimpleRateThrottle would keep a list with a timestamp per request, up to 6,000 at the
+    default rate, read from the cache and written back whole on every request."""
+
+    scope = "api_key"
+    THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        api_key = getattr(request._request, "api_key", None)
+        if api_key is None:
+            self._wait = None
+            return True  # a signed-in person: the tenant's budget only
+        limit, duration = parse_rate(self.THROTTLE_RATES[self.scope])
+        self._wait = window_take(api_key.prefix, limit, duration, prefix=KEY_PREFIX_API_KEY)
+        return self._wait == 0.0
+
+    def wait(self) -> float | None:
+        return None if self._wait is None else float(math.ceil(self._wait))
 
 
 class TenantThrottle(BaseThrottle):  # type: ignore[misc]

@@ -229,7 +229,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "oms.core.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {"api_key": os.environ.get("API_RATE_LIMIT", "6000/min")},
-    "DEFAULT_THROTTLE_CLASSES": ["oms.core.api.ApiKeyThrottle", "oms.core.throttling.TenantThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["oms.core.throttling.ApiKeyThrottle", "oms.core.throttling.TenantThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "OMS storefront API",

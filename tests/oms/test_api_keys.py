@@ -63,7 +63,7 @@ def test_inactive_tenant_keys_stop_working(api_a, tenant_a):
 def test_past_the_rate_limit_the_api_answers_429_with_retry_after(api_a, monkeypatch):
     from django.core.cache import cache
 
-    from oms.core.api import ApiKeyThrottle
+    from oms.core.throttling import ApiKeyThrottle
 
     cache.clear()
     monkeypatch.setattr(ApiKeyThrottle, "THROTTLE_RATES", {"api_key": "2/min"})
@@ -72,4 +72,25 @@ def test_past_the_rate_limit_the_api_answers_429_with_retry_after(api_a, monkeyp
     assert limited.status_code == 429
     assert limited.json()["code"] == "throttled"
     assert int(limited["Retry-After"]) > 0
+    cache.clear()
+
+
+def test_each_key_has_its_own_budget_kept_as_counters(api_a, key_a, tenant_a, monkeypatch):
+    """Another key of the tenant is not refused for the first's requests; what the cache keeps
+    for a key is a count, not a list of every request's time."""
+    import time
+
+    from django.core.cache import cache
+
+    from oms.core.throttling import KEY_PREFIX_API_KEY, ApiKeyThrottle
+    from oms.services import api_key_create
+
+    cache.clear()
+    monkeypatch.setattr(ApiKeyThrottle, "THROTTLE_RATES", {"api_key": "2/min"})
+    _, other = api_key_create(tenant=tenant_a, name="second")
+    assert [api_a.get(SCHEMA).status_code for _ in range(3)] == [200, 200, 429]
+    assert api_client_for(other).get(SCHEMA).status_code == 200
+    window = int(time.time() // 60)
+    counted = [cache.get(f"{KEY_PREFIX_API_KEY}:{key_a[0].prefix}:60:{w}") for w in (window, window - 1)]
+    assert 2 in counted  # the refused third is not counted
     cache.clear()
