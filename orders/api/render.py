@@ -105,7 +105,7 @@ def order_json_orm(*, tenant: Any, order_id: Any) -> dict[str, Any]:
     """What `order_json` answers, read through the ORM: the order with its customer and
     addresses; its lines with their SKU codes and their allocations with the warehouse codes (one
     row per allocation); its active holds; its payments; then its shipments as the room that owns
-    them reads them. SQLite's path, and what tests/orders/api/test_read_sql.py compares the
+    them reads them. SQLite's path, and what tests/orders/api/test_read_lean.py compares the
     PostgreSQL statement with."""
     order = Order.objects.for_tenant(tenant).select_related("customer", "ship_to", "bill_to").get(pk=order_id)
     plan = order.allocation_plan or {}
