@@ -208,13 +208,26 @@ def stock_taken_first(*, tenant: Any, rows: list[dict[str, Any]], plan: Allocati
     when another order took them since the plan (the caller reads the rows again). Every row read
     (all the stock rows of the order's SKUs) is locked with them, as the locked way would lock
     them, and stays locked while the order is written, to the commit: only scarce stock is taken
-    so."""
+    so. On PostgreSQL the take runs in a savepoint: a refused take is rolled back to it, which
+    gives its row locks back, so the orders that lost the race do not hold the rows one after
+    the other to their commits (each would wait for the one before: they go on under a share of
+    the rows, side by side)."""
     wanted = _wanted(plan)
     every_row = [row["pk"] for row in rows]  # what the locked way or the sold-out check lock next
-    if not stock_take_guarded(tenant=tenant, wanted=wanted, now=now, also_lock=every_row):
+    savepoint = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        if savepoint:
+            cursor.execute(f"SAVEPOINT {TAKE_SAVEPOINT}")
+        taken = stock_take_guarded(tenant=tenant, wanted=wanted, now=now, also_lock=every_row)
+        if savepoint:
+            cursor.execute(f"{'RELEASE' if taken else 'ROLLBACK TO'} SAVEPOINT {TAKE_SAVEPOINT}")
+    if not taken:
         return False
     stock_taken.send(sender="inventory", tenant_id=tenant.pk, stock_level_ids=sorted(wanted))
     return True
+
+
+TAKE_SAVEPOINT = "oms_scarce_take"
 
 
 def stock_take(*, tenant: Any, plan: AllocationPlan, now: Any) -> None:

@@ -15,6 +15,7 @@ from inventory.models import StockLevel
 from oms.core import outbox
 from oms.models import IdempotencyRecord, OutboxMessage
 from orders.models import Order
+from tests.inventory.factories import stock
 from tests.orders.conftest import order_payload
 from tests.sqlcount import sql_counted
 
@@ -48,9 +49,11 @@ def relay_later(monkeypatch):
 
 
 def test_one_placement_with_an_idempotency_key_is_one_commit_of_few_statements(
-    api_a, stocked, relay_later, settings
+    api_a, tenant_a, stocked, sku_a, sku_b, relay_later, settings
 ):
     settings.API_KEY_CACHE = "on"  # as with Redis: the key's row comes from the cache (oms/core/auth.py)
+    stock(tenant_a, sku_a, stocked[2], 1000)  # plenty: taken last (scarce stock costs two more, below)
+    stock(tenant_a, sku_b, stocked[0], 1000)
     assert _place(api_a, "W-WARM").status_code == 201  # the first request reads and caches the API key
     with sql_counted() as cost:
         response = _place(api_a, "W-1", HTTP_IDEMPOTENCY_KEY="k-1")
@@ -68,7 +71,27 @@ def test_one_placement_with_an_idempotency_key_is_one_commit_of_few_statements(
     )  # W-WARM's 3 and W-1's 3
     assert list(order.events.values_list("type", flat=True).order_by("pk"))[:2] == ["created", "allocated"]
     assert IdempotencyRecord.objects.unscoped().get(key="k-1").status_code == 201
-    assert OutboxMessage.objects.filter(pk__in=relay_later).count() == 2  # W-WARM's and W-1's release
+    releases = OutboxMessage.objects.filter(pk__in=relay_later, task__endswith="release_to_warehouse_task")
+    assert releases.count() == 2  # W-WARM's and W-1's release
+
+
+def test_a_placement_of_scarce_stock_costs_its_savepoint_and_its_release(
+    api_a, stocked, relay_later, settings
+):
+    """Stock that 20 more such orders would sell out is taken before the order is written, in a
+    savepoint (orders/fastpath.py stock_taken_first): two statements more, still one commit."""
+    settings.API_KEY_CACHE = "on"
+    assert _place(api_a, "W-WARM").status_code == 201
+    with sql_counted() as cost:
+        response = _place(api_a, "W-1", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert response.status_code == 201, response.content
+    assert response.json()["state"] == "allocated"
+    assert cost.commits == 1, str(cost)
+    assert [sql.split()[0].upper() for sql in cost.statements if "SAVEPOINT" in sql.upper()] == [
+        "SAVEPOINT",
+        "RELEASE",
+    ], str(cost)
+    assert len(cost.statements) <= BUDGET + 2, str(cost)
 
 
 def test_a_replayed_key_reads_the_stored_response_and_writes_nothing(api_a, stocked, relay_later):

@@ -198,3 +198,51 @@ def test_a_lost_connection_is_not_run_again(api_a, stocked, monkeypatch):
     with pytest.raises(OperationalError):
         api_a.post("/api/v1/orders/", order_payload("W-1"), format="json")
     assert calls == [False]
+
+
+def test_orders_that_lost_the_last_units_do_not_hold_the_stock_rows_for_each_other(tenant_a, stocked):
+    """A takes the 4 units of SKU-456 and stays open; B, then C, plan on them and wait for A's
+    rows. When A commits, both find nothing left. B is placed backordered and stays open: C must
+    not wait for B's commit (B's refused take gave its row locks back, rolled back to its
+    savepoint; only a share of the rows is held while a lost order is written)."""
+    a_placed, a_may_commit, b_placed, b_may_commit = (threading.Event() for _ in range(4))
+    states, failed = {}, []
+
+    def place(name, quantity, placed=None, may_commit=None):
+        try:
+            with transaction.atomic():
+                data = order_input(
+                    f"W-{name}",
+                    [{"sku": "SKU-456", "quantity": quantity, "unit_price": "1.00"}],
+                    customer={"email": f"{name.lower()}@example.com"},
+                )
+                states[name] = order_create(tenant=tenant_a, data=data, savepoint=False)[0].state
+                if placed is not None:
+                    placed.set()
+                    may_commit.wait(10)
+        except Exception as error:
+            failed.append(error)
+        finally:
+            connection.close()
+
+    threads = {
+        "A": threading.Thread(target=place, args=("A", 4, a_placed, a_may_commit)),
+        "B": threading.Thread(target=place, args=("B", 1, b_placed, b_may_commit)),
+        "C": threading.Thread(target=place, args=("C", 1)),
+    }
+    threads["A"].start()
+    assert a_placed.wait(10)
+    threads["B"].start()
+    _until(lambda: _waiting_on_a_lock() == 1)
+    threads["C"].start()
+    _until(lambda: _waiting_on_a_lock() == 2)  # B first in the row's queue, then C
+    a_may_commit.set()
+    assert b_placed.wait(10)
+    threads["C"].join(5)
+    c_done_while_b_open = not threads["C"].is_alive()
+    b_may_commit.set()
+    for thread in threads.values():
+        thread.join(10)
+    assert failed == []
+    assert c_done_while_b_open, "C waited for B's commit: B held the stock rows after losing them"
+    assert states == {"A": "allocated", "B": "backordered", "C": "backordered"}
