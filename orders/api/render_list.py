@@ -40,7 +40,7 @@ LIST_COLUMNS = (
 
 
 def order_list_page_rows(qs: QuerySet[Order]) -> QuerySet[Order, dict[str, Any]]:
-    """The columns the list shows, as dicts (what `order_list_row` renders)."""
+    """The columns the list shows, as dicts (what `order_list_rows` renders)."""
     return qs.values(*LIST_COLUMNS)
 
 
