@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -40,6 +40,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = (375, 812)
 WAIT = 20
+DOCUMENT_REPLACED = "does not belong to the document"
 
 
 def artifacts_dir(name: str) -> Path:
@@ -79,9 +80,23 @@ class Phone:
         self.browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
 
     def wait(self, condition, message: str = ""):
-        """Until `condition` holds; a page that is still being replaced counts as not yet."""
+        """Until `condition` holds; a page that is still being replaced counts as not yet.
+
+        Chromium reports an element of the page being replaced either as stale or, when the
+        old document goes between finding the node and reading it, as a bare inspector error
+        ("Node with given id does not belong to the document"); both mean "look again".
+        """
+
+        def holds(browser):
+            try:
+                return condition(browser)
+            except WebDriverException as error:
+                if DOCUMENT_REPLACED in (error.msg or ""):
+                    return False
+                raise
+
         waiting = WebDriverWait(self.browser, WAIT, ignored_exceptions=[StaleElementReferenceException])
-        return waiting.until(condition, message)
+        return waiting.until(holds, message)
 
     def text(self, css: str) -> str:
         return self.browser.find_element(By.CSS_SELECTOR, css).text
