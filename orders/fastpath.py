@@ -22,7 +22,6 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import CharField, Exists, F, OuterRef
-from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from inventory.allocation import (
@@ -37,6 +36,7 @@ from inventory.allocation import (
 from inventory.locks import STOCK_ROW_FIELDS, stock_none_free_shared, stock_take_guarded
 from inventory.models import SKU, StockLevel, Warehouse
 from inventory.signals import stock_taken
+from oms.core.inserts import insert_sql, loaded
 from oms.metrics import allocation_timed
 from oms.models import AuditEvent
 from orders.models import (
@@ -243,12 +243,6 @@ def _qn(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _loaded(obj: Any) -> Any:
-    obj._state.adding = False
-    obj._state.db = connection.alias
-    return obj
-
-
 def customer_and_address(
     tenant: Any, given: dict[str, str], address: dict[str, str]
 ) -> tuple[Any, Any] | None:
@@ -300,7 +294,7 @@ def customer_and_address(
         pk=customer_id, tenant=tenant, email=email, name=name, phone=phone,
         stripe_customer_id=stripe_id, created_at=created_at,
     )  # fmt: skip
-    return _loaded(customer), _loaded(Address(pk=address_id, tenant=tenant, **values))
+    return loaded(customer), loaded(Address(pk=address_id, tenant=tenant, **values))
 
 
 @cache
@@ -333,23 +327,19 @@ def order_insert_numbered(order: Order) -> bool:
     if row is None:
         return False
     order.pk, order.number = row
-    _loaded(order)
+    loaded(order)
     order._update_initial_state()  # what the FSM mixin's save() records
     return True
 
 
 def lines_and_allocations_insert(plan: AllocationPlan, lines: list[OrderLine]) -> list[Allocation] | None:
-    """The order's lines (Django's own bulk INSERT of them) and the plan's allocations of them, in
+    """The order's lines (an INSERT from oms.core.inserts) and the plan's allocations of them, in
     one statement: each allocation finds its line by position. The lines get their pks; the
     allocations, saved, are what allocations_of makes. None, with nothing written, when the
     database is not PostgreSQL: the caller bulk-creates both the ORM way."""
     if connection.vendor != "postgresql":
         return None
-    query = InsertQuery(OrderLine)
-    query.insert_values([f for f in OrderLine._meta.concrete_fields if not f.primary_key], lines)
-    compiler = query.get_compiler(connection=connection)
-    compiler.returning_fields = [OrderLine._meta.pk, OrderLine._meta.get_field("position")]
-    [(lines_sql, lines_params)] = compiler.as_sql()
+    lines_sql, lines_params = insert_sql(OrderLine, lines, returning=("id", "position"))
     made = allocations_of(plan, lines)
     now = timezone.now()
     with connection.cursor() as cursor:
@@ -379,49 +369,39 @@ def lines_and_allocations_insert(plan: AllocationPlan, lines: list[OrderLine]) -
     by_position = {line.position: line for line in lines}
     for pk, position, _, _ in found:
         if position is not None:
-            _loaded(by_position[position]).pk = pk
+            loaded(by_position[position]).pk = pk
     saved = {(line_id, stock_id): pk for pk, position, line_id, stock_id in found if position is None}
     for allocation in made:
         allocation.order_line_id = allocation.order_line.pk
         allocation.pk = saved[(allocation.order_line_id, allocation.stock_level_id)]
         allocation.created_at = now
-        _loaded(allocation)
+        loaded(allocation)
     return made
-
-
-def _insert_sql(model: Any, objs: list[Any]) -> tuple[str, tuple[Any, ...]]:
-    """Django's own multi-row INSERT of `objs` (defaults and auto_now filled), RETURNING id."""
-    query = InsertQuery(model)
-    query.insert_values([f for f in model._meta.concrete_fields if not f.primary_key], objs)
-    compiler = query.get_compiler(connection=connection)
-    compiler.returning_fields = [model._meta.pk]
-    [(sql, params)] = compiler.as_sql()
-    return sql, tuple(params)
 
 
 def timeline_and_audit_insert(events: list[OrderEvent], audit: AuditEvent | None) -> None:
     """The order's timeline events and its audit row (oms.core.audit.audit_event), written in one
-    statement on PostgreSQL: the audit INSERT as a CTE of the events' INSERT, both Django's own
-    INSERTs. Elsewhere (and the reference): the audit row saved, then the events bulk-created.
+    statement on PostgreSQL: the audit INSERT as a CTE of the events' INSERT, both from
+    oms.core.inserts. Elsewhere (and the reference): the audit row saved, then the events bulk-created.
     Every object gets its pk. The audit row is only inserted, as the append-only table allows."""
     if connection.vendor != "postgresql" or audit is None or not events:
         if audit is not None:
             audit.save()
         OrderEvent.objects.bulk_create(events)
         return
-    audit_sql, audit_params = _insert_sql(AuditEvent, [audit])
-    events_sql, events_params = _insert_sql(OrderEvent, events)
+    audit_sql, audit_params = insert_sql(AuditEvent, [audit])
+    events_sql, events_params = insert_sql(OrderEvent, events)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""WITH a AS ({audit_sql}), e AS ({events_sql})
             SELECT id, true FROM a UNION ALL SELECT id, false FROM e""",
-            (*audit_params, *events_params),
+            [*audit_params, *events_params],
         )
         found = cursor.fetchall()
     # A multi-row INSERT takes its ids from the sequence in the order of its rows.
     event_ids = sorted(pk for pk, is_audit in found if not is_audit)
     [audit.pk] = [pk for pk, is_audit in found if is_audit]
-    _loaded(audit)
+    loaded(audit)
     for event, pk in zip(events, event_ids, strict=True):
         event.pk = pk
-        _loaded(event)
+        loaded(event)

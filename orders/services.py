@@ -554,11 +554,15 @@ def _remember_allocations(lines: list[OrderLine], allocations: list[Allocation],
     """A new order's lines keep the allocations just written (`placed_allocations`), with their
     warehouses' codes: the API renders the placed order without reading it back."""
     by_line: dict[int, list[Allocation]] = defaultdict(list)
+    warehouses: dict[int, Warehouse] = {}  # one instance a warehouse: only its code is rendered
     for allocation in allocations:
-        info = plan.warehouses.get(allocation.warehouse_id) or {}
-        allocation.warehouse = Warehouse(
-            pk=allocation.warehouse_id, tenant_id=allocation.tenant_id, code=info.get("code", "")
-        )
+        warehouse = warehouses.get(allocation.warehouse_id)
+        if warehouse is None:
+            info = plan.warehouses.get(allocation.warehouse_id) or {}
+            warehouse = warehouses[allocation.warehouse_id] = Warehouse(
+                pk=allocation.warehouse_id, tenant_id=allocation.tenant_id, code=info.get("code", "")
+            )
+        allocation.warehouse = warehouse
         by_line[allocation.order_line_id].append(allocation)
     for line in lines:
         line.placed_allocations = by_line.get(line.pk, [])

@@ -25,12 +25,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
 from oms.core.api import error_response
 from oms.core.errors import CommonErrorCode
+from oms.core.inserts import insert_sql
 from oms.models import IdempotencyRecord
 
 logger = logging.getLogger(__name__)
@@ -135,16 +136,19 @@ def lock_conflict(error: BaseException) -> bool:
 
 def _store(tenant: Any, scope: str, key: str, digest: str, response: Response) -> None:
     """The record with its response, in the caller's transaction. A record of a concurrent request
-    with this key (committed first, or committing: the INSERT waits for it) raises _KeyTaken."""
+    with this key (committed first, or committing: the INSERT waits for it) raises _KeyTaken.
+    One INSERT from oms.core.inserts, with nothing returned: nothing reads the record back."""
+    record = IdempotencyRecord(
+        tenant=tenant,
+        key=key,
+        scope=scope,
+        request_hash=digest,
+        status_code=response.status_code,
+        response_body=response.data,
+    )
     try:
-        IdempotencyRecord.objects.create(
-            tenant=tenant,
-            key=key,
-            scope=scope,
-            request_hash=digest,
-            status_code=response.status_code,
-            response_body=response.data,
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(*insert_sql(IdempotencyRecord, [record], returning=()))
     except IntegrityError as exc:
         raise _KeyTaken from exc
 
