@@ -125,6 +125,9 @@ else:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Django's, grouping by every column of a table whose primary key is (tenant_id, id)
         DATABASES["default"]["ENGINE"] = "oms.core.postgresql"
+# A kept connection used less than this many seconds ago is not pinged before its next use
+# (oms/core/postgresql/base.py); 0: pinged before every request's first use, as Django does.
+DB_HEALTH_CHECK_AFTER_IDLE = float(os.environ.get("DB_HEALTH_CHECK_AFTER_IDLE", "1"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
