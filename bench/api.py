@@ -13,7 +13,7 @@ The server: gunicorn with --workers sync workers (default two per core: a worker
 PostgreSQL leaves its core to another) under oms.settings.prod, which keeps each worker's
 database connection (DB_CONN_MAX_AGE, here 60 s) instead of opening one per request.
 
-Run: `.venv/bin/python bench/api.py` (options: --orders, --clients, --seconds, --workers,
+Run: `.venv/bin/python bench/api.py` (options: --orders, --clients, --client, --seconds, --workers,
 --runs, --quick, --database-url, --server-root). The seeded database is kept and reused
 between runs: it is seeded up to --orders orders and never trimmed (the bench prints how many
 it holds); seeding 100,000 orders takes about a minute. --quick: 5,000 orders, 5 s per phase
@@ -27,8 +27,11 @@ what a receipt brought. A create picks any of the 500 SKUs: one in ten finds its
 and is placed backordered. (Seeds before this rule put backorders on SKUs with a million units
 free and left every line unallocated, which no running system holds: every create then served
 up to a hundred older orders first. A database with that seed is dropped and seeded again.)
-Client and server share this machine's cores, so figures are a floor, not a ceiling. The
-clients are a closed loop: each sends its next request when the last one is answered, so the
+Client and server share this machine's cores, so figures are a floor, not a ceiling. Each
+client is a forked process with one kept-alive http.client connection (--client processes,
+bench/support/load.py); --client threads runs the former client, a thread with a requests
+Session each in one process, whose clocks also count the wait for that process's interpreter
+lock. The clients are a closed loop: each sends its next request when the last one is answered, so the
 median latency is about clients / throughput (16 clients at 100 req/s: 160 ms), and a p99
 of 30 ms with 16 clients needs more than 530 req/s.
 """
@@ -41,17 +44,19 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.support import bench_parser, recreate_database  # noqa: E402
 from bench.support import ensure_database as create_database_if_missing  # noqa: E402
+from bench.support.load import KINDS, run_clients  # noqa: E402
 from bench.support.results import Recorder, add_run_options, quantile  # noqa: E402
 
 parser = bench_parser(
@@ -74,6 +79,13 @@ parser.add_argument(
     default="create,list,detail",
     help="which phases, in this order (default create,list,detail; e.g. list,detail to compare reads "
     "without the writes' queue in front of them)",
+)
+parser.add_argument(
+    "--client",
+    choices=KINDS,
+    default="processes",
+    help="processes: a forked process with http.client a client (default); threads: the former "
+    "client, a thread with a requests Session a client in one process (bench/support/load.py)",
 )
 add_run_options(parser)
 args = parser.parse_args()
@@ -264,50 +276,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_phase(name: str, base: str, key: str, request, seconds: float | None = None) -> dict[str, float]:
-    import requests
-
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    deadline = time.monotonic() + (args.seconds if seconds is None else seconds)
-
-    def client(index: int) -> None:
-        nonlocal errors
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {key}"
-        n = 0
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            try:
-                ok = request(session, base, index, n)
-            except requests.RequestException:  # a timeout (30 s) or a dropped connection: an error
-                ok = False
-            elapsed = time.perf_counter() - started
-            with lock:
-                latencies.append(elapsed)
-                errors += 0 if ok else 1
-            n += 1
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
-    began = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.monotonic() - began
-    latencies.sort()
+def run_phase(name: str, base: str, key: str, make, seconds: float | None = None) -> dict[str, float]:
+    seconds = args.seconds if seconds is None else seconds
+    outcome = run_clients(args.client, base, key, make, clients=args.clients, seconds=seconds)
+    latencies = sorted(outcome.latencies)
     return {
         "name": name,
         "requests": len(latencies),
-        "errors": errors,
-        "rps": len(latencies) / wall,
+        "errors": outcome.errors,
+        "rps": len(latencies) / outcome.wall,
         "p50_ms": quantile(latencies, 50) * 1000,
         "p99_ms": quantile(latencies, 99) * 1000,
     }
 
 
-def create_request(session, base, index, n) -> bool:
+def create_request(index: int, n: int) -> tuple[str, str, Any, int]:
     sku = f"B-{random.randrange(500):04d}"
     body = {
         "channel": "bench",
@@ -317,16 +300,14 @@ def create_request(session, base, index, n) -> bool:
         "ship_to": {"line1": "1 Main St", "city": "Austin", "postal_code": "78701", "country": "US"},
         "lines": [{"sku": sku, "quantity": 1, "unit_price": "9.99"}],
     }
-    response = session.post(f"{base}/api/v1/orders/", json=body, timeout=30)
-    return response.status_code == 201
+    return "POST", "/api/v1/orders/", body, 201
 
 
-def list_request(session, base, index, n) -> bool:
+def list_request(index: int, n: int) -> tuple[str, str, Any, int]:
     params = [{}, {"state": "allocated"}, {"channel": "seed", "limit": 100}, {"email": f"c{n}@bench.test"}][
         n % 4
     ]
-    response = session.get(f"{base}/api/v1/orders/", params=params, timeout=30)
-    return response.status_code == 200
+    return "GET", "/api/v1/orders/" + (f"?{urlencode(params)}" if params else ""), None, 200
 
 
 WARM_UP_SECONDS = 5.0
@@ -336,9 +317,8 @@ P99_TARGETS = {"order-create": "<= 150", "order-list": "<= 50", "order-detail": 
 ORDER_IDS: list[str] = []  # orders the detail phase reads (taken from the list before the runs)
 
 
-def detail_request(session, base, index, n) -> bool:
-    response = session.get(f"{base}/api/v1/orders/{random.choice(ORDER_IDS)}/", timeout=30)
-    return response.status_code == 200
+def detail_request(index: int, n: int) -> tuple[str, str, Any, int]:
+    return "GET", f"/api/v1/orders/{random.choice(ORDER_IDS)}/", None, 200
 
 
 def collect_order_ids(base: str, key: str, pages: int = 5) -> list[str]:
@@ -400,7 +380,7 @@ def main() -> int:
                 time.sleep(0.2)
         setting = (
             f"gunicorn workers={args.workers} (sync, oms.settings.prod, "
-            f"DB_CONN_MAX_AGE={ENV['DB_CONN_MAX_AGE']}), clients={args.clients}, "
+            f"DB_CONN_MAX_AGE={ENV['DB_CONN_MAX_AGE']}), clients={args.clients} ({args.client}), "
             f"{args.seconds:g} s per phase, {in_table:,} orders in the table at the start"
         )
         if SERVER_ROOT != ROOT:
