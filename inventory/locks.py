@@ -38,6 +38,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.signals import post_save
 
 from inventory.models import SKU, InboundShipment, Reservation, StockLevel, Warehouse
+from oms.core.prepared import server_bound_cursor
 
 Pair = tuple[int, int]  # (sku_id, warehouse_id)
 
@@ -338,17 +339,18 @@ def stock_take_guarded(
     _guard_lock(locking)
     table = connection.ops.quote_name(StockLevel._meta.db_table)
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        # Planned once per connection (oms.core.prepared): it runs on every placement.
+        with server_bound_cursor() as cursor:
             cursor.execute(
                 f"""
                 WITH wanted(id, units) AS (SELECT * FROM unnest(%s::bigint[], %s::integer[])),
                 locked AS (
                     SELECT s.id, s.on_hand - s.allocated - s.reserved AS free FROM {table} s
                     JOIN wanted USING (id)
-                    WHERE s.tenant_id = %s ORDER BY s.id FOR NO KEY UPDATE OF s
+                    WHERE s.tenant_id = %s::bigint ORDER BY s.id FOR NO KEY UPDATE OF s
                 ),
                 short AS (SELECT 1 FROM locked JOIN wanted USING (id) WHERE locked.free < wanted.units)
-                UPDATE {table} s SET allocated = s.allocated + wanted.units, updated_at = %s
+                UPDATE {table} s SET allocated = s.allocated + wanted.units, updated_at = %s::timestamptz
                 FROM wanted, locked
                 WHERE s.id = wanted.id AND s.id = locked.id AND NOT EXISTS (SELECT 1 FROM short)
                   AND wanted.units > 0 AND s.on_hand - s.allocated - s.reserved >= wanted.units

@@ -8,7 +8,7 @@ the two hot reads without building the serializer trees or a model instance per 
   the order's size (`_order_sql`): the order with its customer and addresses, its lines with
   their SKU codes and allocations, its active holds and its payments as JSON arrays, and whether
   it has shipments at all; prepared once its connection has run it a few times, so PostgreSQL
-  does not plan it per request (`server_bound_cursor`). Only an order with shipments (rows of
+  does not plan it per request (oms.core.prepared). Only an order with shipments (rows of
   the room that owns them, or shipments recorded on the order) reads them, as that room renders
   them (orders/api/shipments.py), at what that room's `fetch` costs. Elsewhere (SQLite), and as
   the reference the statement is held to, `order_json_orm`: four small ORM reads, then the
@@ -30,12 +30,12 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-import psycopg
 from django.db import connection
 from django.utils import timezone
 from rest_framework import serializers
 
 from inventory.models import SKU, Warehouse
+from oms.core.prepared import server_bound_cursor
 from orders.api.serializers import AddressOutputSerializer, OrderOutputSerializer
 from orders.api.shipments import order_shipments_view
 from orders.models import Address, Allocation, Customer, Hold, Order, OrderEvent, OrderLine, Payment
@@ -45,7 +45,6 @@ _MONEY = serializers.DecimalField(max_digits=12, decimal_places=2)
 _TIME = serializers.DateTimeField()
 _DATE = serializers.DateField()
 _ADDRESS = tuple(AddressOutputSerializer._declared_fields)
-PREPARE_THRESHOLD = 5  # psycopg's default: a statement run this often on a connection is prepared
 
 
 def money_text(value: Any) -> str | None:
@@ -259,26 +258,6 @@ def _order_sql(rows_sql: str) -> str:
     JOIN {t["Address"]} s ON s.tenant_id = o.tenant_id AND s.id = o.ship_to_id
     LEFT JOIN {t["Address"]} b ON b.tenant_id = o.tenant_id AND b.id = o.bill_to_id
     WHERE o.tenant_id = %s AND o.id = %s"""
-
-
-def server_bound_cursor() -> Any:
-    """A Django cursor (its statements counted, logged and wrapped as any other's) over a psycopg
-    cursor that binds its parameters on the server, unlike Django's own, so that psycopg prepares
-    a statement its connection runs often (`prepare_threshold` runs) and PostgreSQL stops planning
-    the order page for each request (about 1 ms of its CPU; Django's cursors bind on the client and
-    never prepare). Settings that say how to prepare are obeyed: behind a transaction-mode pooler
-    nothing is prepared (DB_POOLER, oms/settings/prod.py)."""
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = connection.connection
-    if raw.prepare_threshold is None and "prepare_threshold" not in connection.settings_dict["OPTIONS"]:
-        raw.prepare_threshold = PREPARE_THRESHOLD  # Django's default None, there for its own cursors
-    with connection.wrap_database_errors:
-        cursor = psycopg.Cursor(raw)
-    return (
-        connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
-    )
 
 
 def _json(value: Any) -> list[Any]:

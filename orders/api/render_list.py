@@ -20,7 +20,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from inventory.models import SKU
-from orders.api.render import money_text, qn, server_bound_cursor, tenant_pk, time_text
+from oms.core.prepared import server_bound_cursor
+from orders.api.render import money_text, qn, tenant_pk, time_text
 from orders.api.serializers import OrderListOutputSerializer
 from orders.models import Customer, Order, OrderLine
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from orders.api.render import PREPARE_THRESHOLD, order_json, order_json_orm
+from oms.core.prepared import PREPARE_THRESHOLD
+from orders.api.render import order_json, order_json_orm
 from orders.services import order_create
 from tests.orders.conftest import order_input
 
