@@ -104,12 +104,31 @@ class RelayResult:
         return self
 
 
+# In the model's field order: Model.from_db places the values by position.
+_CLAIMED = (
+    *("id", "tenant_id", "task", "kwargs", "state", "attempts", "available_at", "created_at", "request_id"),
+)
 _CLAIM_SQL = """
 UPDATE {table} SET available_at = %s WHERE id IN (
     SELECT id FROM {table} WHERE state = %s AND available_at <= %s {only}
     ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
-) RETURNING id, tenant_id, task, kwargs, state, attempts, available_at, created_at, request_id
+) RETURNING {columns}
 """
+
+
+def _claimed_rows(sql: str, params: list[Any]) -> list[OutboxMessage]:
+    """The claimed rows as instances (Model.from_db, the JSON decoded as the field does), without
+    a RawQuerySet's per-call column resolution: the relay claims after every placement's commit."""
+    kwargs_field = OutboxMessage._meta.get_field("kwargs")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    rows = []
+    for values in found:
+        row = OutboxMessage.from_db(connection.alias, _CLAIMED, values)
+        row.kwargs = kwargs_field.from_db_value(row.kwargs, None, connection)
+        rows.append(row)
+    return sorted(rows, key=lambda row: row.pk)
 
 
 def _claim(*, ids: Iterable[int] | None, limit: int) -> list[OutboxMessage]:
@@ -120,8 +139,8 @@ def _claim(*, ids: Iterable[int] | None, limit: int) -> list[OutboxMessage]:
         only, params = "", [lease, OutboxState.PENDING, now]
         if ids is not None:
             only, params = "AND id = ANY(%s)", [*params, list(ids)]
-        sql = _CLAIM_SQL.format(table=OutboxMessage._meta.db_table, only=only)
-        return sorted(OutboxMessage.objects.raw(sql, [*params, limit]), key=lambda row: row.pk)
+        sql = _CLAIM_SQL.format(table=OutboxMessage._meta.db_table, only=only, columns=", ".join(_CLAIMED))
+        return _claimed_rows(sql, [*params, limit])
     with transaction.atomic():
         qs = OutboxMessage.objects.filter(state=OutboxState.PENDING, available_at__lte=now)
         if ids is not None:
