@@ -10,9 +10,12 @@ SQLite serialises writers anyway), leases them for CLAIM_SECONDS, publishes each
 transaction and marks the published ones sent in one statement. It has two callers: the
 on-commit kick for the rows a transaction wrote (best effort, never raises into the request) and
 `oms.tasks.outbox_relay_task` on beat every few seconds, the safety net that catches up after an
-outage. On PostgreSQL (OUTBOX_RELAY_THREAD, unless tasks run eagerly) the kick only hands the ids
+outage. On PostgreSQL (OUTBOX_RELAY_THREAD, unless tasks run eagerly) the kick only hands the rows
 to the process's relay thread (oms/core/relay_thread.py), which relays the rows of many requests
-per batch off the request path; elsewhere the kick relays them inline after the commit. A failed
+per batch off the request path; elsewhere the kick relays them inline after the commit. A row
+written for the relay thread is written already leased to it (`outbox_write(leased=True)`,
+unless a broker outage paused the kicks): the thread publishes it without a claim statement,
+and the beat relay leaves it alone for the lease, as it does a claimed row. A failed
 publish leaves the row pending with exponential backoff; a task name that does not resolve fails
 the row for good (`manage.py outbox` and the admin show it; `manage.py outbox --retry-failed`
 sends it again).
@@ -28,6 +31,7 @@ Purging. Sent rows are deleted after OUTBOX_RETENTION_DAYS (`outbox_purge`, hour
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -41,6 +45,7 @@ from typing import Any
 from celery import Task, current_app
 from celery.exceptions import Ignore
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
@@ -71,9 +76,17 @@ def task_by_name(name: str) -> Any:
 
 
 # --- writing ----------------------------------------------------------------------------------
-def outbox_write(task: Any, kwargs: dict[str, Any], *, tenant_id: int | None = None) -> OutboxMessage:
+def outbox_write(
+    task: Any, kwargs: dict[str, Any], *, tenant_id: int | None = None, leased: bool = False
+) -> OutboxMessage:
     """Write the row in the current transaction (`task` is a task or its dotted name); one INSERT
-    from oms.core.inserts, as it is on every placement's path."""
+    from oms.core.inserts, as it is on every placement's path.
+
+    `leased`: written already claimed by this process's relay thread (available CLAIM_SECONDS
+    from now, as a claim leaves it), which publishes it after the commit without claiming it
+    first (`outbox_kick_leased`); the returned row then holds its kwargs as the table does (JSON
+    read back). Should this process die before publishing it, the beat relay sends it once the
+    lease ends, as it does a claimed row."""
     name = task if isinstance(task, str) else task.name
     request_id = get_request_id()
     row = OutboxMessage(
@@ -82,9 +95,13 @@ def outbox_write(task: Any, kwargs: dict[str, Any], *, tenant_id: int | None = N
         kwargs=kwargs,
         request_id="" if request_id == "-" else request_id[:64],
     )
+    if leased:
+        row.available_at = row.created_at + timedelta(seconds=CLAIM_SECONDS)
     with connection.cursor() as cursor:
         cursor.execute(*insert_sql(OutboxMessage, [row]))
         [row.pk] = cursor.fetchone()
+    if leased:
+        row.kwargs = json.loads(json.dumps(kwargs, cls=DjangoJSONEncoder))  # as a claim reads it
     return loaded(row)
 
 
@@ -213,8 +230,12 @@ def outbox_relay(*, ids: Iterable[int] | None = None, limit: int = BATCH_SIZE) -
     The rows published are marked sent together once the batch ends (also when it ends on an
     error); a relay that dies before that leaves them to be published again after the lease, and
     that second delivery is recognised (OutboxTask)."""
+    return _relayed(_claim(ids=ids, limit=limit))
+
+
+def _relayed(rows: list[OutboxMessage]) -> RelayResult:
+    """Publish claimed (or leased) rows in order; mark the published ones sent (see outbox_relay)."""
     result = RelayResult()
-    rows = _claim(ids=ids, limit=limit)
     published: list[OutboxMessage] = []
     try:
         for index, row in enumerate(rows):
@@ -262,19 +283,26 @@ _kicked_at: dict[int, float] = {}
 _kicked_lock = threading.Lock()
 
 
-def _relay_kicked(ids: list[int]) -> None:
-    """Relay rows whose transactions committed; note how long after their commit each went out."""
+def _relay_kicked(items: list[Any]) -> None:
+    """Relay rows whose transactions committed (ids to claim, or rows leased when written); note
+    how long after their commit each went out."""
     global _kick_paused_until
+    leased = sorted((item for item in items if isinstance(item, OutboxMessage)), key=lambda row: row.pk)
+    ids = [item for item in items if not isinstance(item, OutboxMessage)]
     with _kicked_lock:
-        kicked = {pk: _kicked_at.pop(pk, None) for pk in ids}
+        kicked = {pk: _kicked_at.pop(pk, None) for pk in [*ids, *(row.pk for row in leased)]}
     if time.monotonic() < _kick_paused_until:
         return
     try:
         result = RelayResult()
-        for start in range(0, len(ids), BATCH_SIZE):
-            result += outbox_relay(ids=ids[start : start + BATCH_SIZE])
+        for start in range(0, len(leased), BATCH_SIZE):
+            result += _relayed(leased[start : start + BATCH_SIZE])
             if result.retrying:
                 break
+        for start in range(0, len(ids), BATCH_SIZE):
+            if result.retrying:
+                break
+            result += outbox_relay(ids=ids[start : start + BATCH_SIZE])
     except Exception:
         if current_app.conf.task_always_eager:
             raise  # the task ran in-process and failed: let the test or the developer see it
@@ -298,6 +326,21 @@ def _kick_in_thread() -> bool:
         and not current_app.conf.task_always_eager
         and connection.vendor == "postgresql"
     )
+
+
+def outbox_kick_leases() -> bool:
+    """Whether a row written now should be leased to this process's relay thread (outbox_write):
+    the thread will relay it after the commit, and the kicks are not paused by a broker outage."""
+    return _kick_in_thread() and time.monotonic() >= _kick_paused_until
+
+
+def outbox_kick_leased(rows: list[OutboxMessage]) -> None:
+    """Hand rows written leased (outbox_write) to the relay thread once their transaction committed."""
+    now = time.monotonic()
+    with _kicked_lock:
+        for row in rows:
+            _kicked_at[row.pk] = now
+    relay_thread.submit(list(rows))
 
 
 def outbox_kick(ids: list[int]) -> None:

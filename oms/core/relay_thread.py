@@ -1,12 +1,13 @@
 """A per-process background thread that takes items from many callers and handles them in batches.
 
-The outbox hands it the ids of the rows a transaction just committed (oms/core/outbox.py): the
-request only adds the ids to a set and sets an Event, and the thread relays everything that
+The outbox hands it the rows a transaction just committed (oms/core/outbox.py: the rows
+themselves when they were written leased to it, else their ids): the request only adds them to
+a list and sets an Event, and the thread relays everything that
 arrived since its last batch in one go. It wakes at once, so a quiet process relays a row within
 a millisecond or two of its commit; a busy one relays the rows of many requests per batch.
 
 The thread belongs to the process that started it: after a fork (gunicorn's workers, Celery's
-prefork children) the child starts its own on first use. It is a daemon: ids still waiting when
+prefork children) the child starts its own on first use. It is a daemon: rows still waiting when
 the process ends are lost from memory only; their rows are committed and the beat relay sends
 them. `handle` gets the batch as a list and must not raise (a raise is logged, the batch dropped).
 The thread uses its own database connection (Django's are per thread) and lets Django's checks
@@ -19,6 +20,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from django.db import close_old_connections, connection
 
@@ -28,14 +30,14 @@ logger = logging.getLogger(__name__)
 class BatchingThread:
     """`submit(items)` from any thread; `handle(batch)` runs on the thread for what has gathered."""
 
-    def __init__(self, name: str, handle: Callable[[list[int]], None], *, batch_limit: int) -> None:
+    def __init__(self, name: str, handle: Callable[[list[Any]], None], *, batch_limit: int) -> None:
         self.name = name
         self.handle = handle
         self.batch_limit = batch_limit
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._idle = threading.Condition(self._lock)
-        self._waiting: list[int] = []
+        self._waiting: list[Any] = []
         self._busy = False
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -50,7 +52,7 @@ class BatchingThread:
         self._wake = threading.Event()
         self._waiting, self._busy, self._stopping, self._thread = [], False, False, None
 
-    def submit(self, items: list[int]) -> None:
+    def submit(self, items: list[Any]) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._stopping = False

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from oms.core.outbox import outbox_kick, outbox_write
+from oms.core.outbox import outbox_kick, outbox_kick_leased, outbox_kick_leases, outbox_write
 
 
 def enqueue_on_commit(task: Any, /, **kwargs: Any) -> None:
@@ -19,5 +19,10 @@ def enqueue_on_commit(task: Any, /, **kwargs: Any) -> None:
     importing the module that defines it, so services and tasks import one way.
     """
     tenant_id = kwargs.get("tenant_id")
-    message = outbox_write(task, kwargs, tenant_id=tenant_id if isinstance(tenant_id, int) else None)
+    tenant_id = tenant_id if isinstance(tenant_id, int) else None
+    if outbox_kick_leases():  # the relay thread publishes it without claiming it first
+        leased = outbox_write(task, kwargs, tenant_id=tenant_id, leased=True)
+        transaction.on_commit(lambda: outbox_kick_leased([leased]))
+        return
+    message = outbox_write(task, kwargs, tenant_id=tenant_id)
     transaction.on_commit(lambda: outbox_kick([message.pk]))

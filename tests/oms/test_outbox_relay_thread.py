@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
@@ -108,3 +111,48 @@ def test_the_thread_and_the_beat_relay_side_by_side_send_each_row_once(
     assert sorted(published) == sorted(OutboxMessage.objects.values_list("pk", flat=True))
     assert len(published) == 150
     assert OutboxMessage.objects.filter(state="sent").count() == 150
+
+
+def test_a_row_written_for_the_thread_is_leased_to_it_and_sent_without_a_claim(
+    tmp_path, tenant_a, relay_thread_on, monkeypatch
+):
+    claims = []
+    claim = outbox._claim
+    monkeypatch.setattr(outbox, "_claim", lambda **kw: claims.append(kw) or claim(**kw))
+    with broker("filesystem://", tmp_path):
+        before = timezone.now()
+        for n in range(5):
+            with transaction.atomic():
+                enqueue_on_commit(PING, tenant_id=tenant_a.pk, token=Decimal(f"1.5{n}"))
+        assert relay_thread_on.wait_idle(10)
+        sent = queued_messages(tmp_path)
+    rows = list(OutboxMessage.objects.order_by("pk"))
+    assert claims == []
+    assert all(row.available_at >= before + timedelta(seconds=outbox.CLAIM_SECONDS) for row in rows)
+    published = [(m[1], m[2]["token"]) for m in sorted(sent, key=lambda m: m[1])]
+    assert published == [(row.pk, f"1.5{n}") for n, row in enumerate(rows)]  # as the table holds it
+    assert {(row.state, row.attempts) for row in rows} == {("sent", 1)}
+
+
+def test_a_leased_row_whose_process_died_is_sent_by_the_beat_relay_once_the_lease_ends(
+    tmp_path, tenant_a, relay_thread_on, monkeypatch
+):
+    monkeypatch.setattr(outbox.relay_thread, "submit", lambda items: None)  # the commit, then nothing
+    with broker("filesystem://", tmp_path):
+        with transaction.atomic():
+            enqueue_on_commit(PING, tenant_id=tenant_a.pk, token="orphan")
+        assert outbox_relay_pending().sent == 0  # leased: not the beat relay's yet
+        OutboxMessage.objects.update(available_at=timezone.now())  # the lease ran out
+        assert outbox_relay_pending().sent == 1
+        assert outbox_relay_pending().sent == 0
+        assert [m[2]["token"] for m in queued_messages(tmp_path)] == ["orphan"]
+
+
+def test_rows_written_while_the_kicks_are_paused_are_not_leased(tenant_a, relay_thread_on, monkeypatch):
+    with broker(CLOSED_PORT_BROKER):
+        monkeypatch.setattr(outbox, "_kick_paused_until", time.monotonic() + 60)  # the broker was found down
+        with transaction.atomic():
+            enqueue_on_commit(PING, tenant_id=tenant_a.pk, token="paused")
+        assert relay_thread_on.wait_idle(5)
+    row = OutboxMessage.objects.get()
+    assert row.state == "pending" and row.available_at <= timezone.now()  # the beat relay's at once
