@@ -20,7 +20,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import CharField, Exists, F, OuterRef
 from django.utils import timezone
 
@@ -322,7 +322,8 @@ def order_insert_numbered(order: Order) -> bool:
     if connection.vendor != "postgresql":
         return False
     fields, statement = _order_insert_statement()
-    values = [f.get_db_prep_save(f.pre_save(order, True), connection) for f in fields]
+    wrapper = connections[DEFAULT_DB_ALIAS]  # the connection itself: each field asks it for its ops
+    values = [f.get_db_prep_save(f.pre_save(order, True), wrapper) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(statement, [sequence_name(order.tenant_id), *values])
         row = cursor.fetchone()

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import NOT_PROVIDED
 from django.db.models.fields import AutoFieldMixin
 
@@ -56,12 +56,13 @@ def insert_sql(
     if not objs:
         raise ValueError("insert_sql needs at least one row")
     fields = _fields(model)
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+    wrapper = connections[DEFAULT_DB_ALIAS]  # the connection itself: each field asks it for its ops
+    params = [f.get_db_prep_save(f.pre_save(obj, True), wrapper) for obj in objs for f in fields]
     return _statement(model, len(objs), returning), params
 
 
 def loaded(obj: Any) -> Any:
     """An instance just inserted by hand: what Model.save() leaves on it (saved, in this database)."""
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = DEFAULT_DB_ALIAS  # `connection`'s alias
     return obj
