@@ -59,6 +59,11 @@ def _skus_by_code_statement() -> tuple[list[str], str]:
     ], f"SELECT {columns} FROM {table} WHERE tenant_id = %s AND code = ANY(%s)"
 
 
+def reservation_exists(*, tenant: Any, pk: int) -> bool:
+    """Whether the tenant has a reservation with this id (whatever its state)."""
+    return Reservation.objects.for_tenant(tenant).filter(pk=pk).exists()
+
+
 def warehouse_get(*, tenant: Any, code: str) -> Warehouse:
     return Warehouse.objects.for_tenant(tenant).get(code=code)
 

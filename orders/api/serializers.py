@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from inventory.selectors import skus_by_code
+from inventory.selectors import reservation_exists, skus_by_code
 from oms.core.api import ID_MAX
 from oms.core.money import currency_exponent, fits_currency
 from oms.core.serializers import (
@@ -119,6 +119,15 @@ class OrderCreateInputSerializer(BodySerializer):
 
     def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return _checked_lines(lines, self.context)
+
+    def validate_reservation(self, reservation: int | None) -> int | None:
+        """A reservation of this tenant (400 `unknown_reservation` otherwise, as for an unknown SKU:
+        another tenant's is unknown here too); whether it can still be turned into the order's
+        allocation is the placement's to say."""
+        if reservation is not None and not reservation_exists(tenant=self.context["tenant"], pk=reservation):
+            message = f"Unknown reservation {reservation}."
+            raise serializers.ValidationError(message, code="unknown_reservation")
+        return reservation
 
     def validate_payment(self, payment: dict[str, str] | None) -> dict[str, str] | None:
         """The merchant's gateway by default; one it may not use is refused before the order is placed."""

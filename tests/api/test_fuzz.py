@@ -50,6 +50,7 @@ SEED = int(os.environ.get("FUZZ_SEED", "20261126"))
 RULE_CODES = frozenset(
     {
         "unknown_sku",
+        "unknown_reservation",
         "unknown_warehouse",
         "inactive_sku",
         "duplicate_sku",

@@ -253,6 +253,23 @@ def test_a_reservation_id_past_64_bits_is_400(api_a, stocked):
     assert _field_codes(response) == {"reservation": ["max_value"]}
 
 
+def test_an_unknown_or_another_tenants_reservation_is_400_and_places_nothing(api_a, api_b, stocked, tenant_a):
+    """A body naming a reservation that is not the tenant's: a field error, as an unknown SKU is
+    (it was the reservation's 404, which the schema does not list for this operation)."""
+    held = api_a.post(
+        "/api/v1/reservations/",
+        {"lines": [{"sku": "SKU-123", "quantity": 1}], "ship_to": order_payload()["ship_to"]},
+        format="json",
+    ).json()["id"]
+    for client, reservation in ((api_a, int(held) + 1000), (api_b, int(held))):
+        response = _create(client, order_payload(reservation=reservation))
+        assert response.status_code == 400, response.content
+        assert _field_codes(response)["reservation"] == ["unknown_reservation"]
+    assert not Order.objects.unscoped().exists()
+    placed = _create(api_a, order_payload(reservation=int(held)))
+    assert placed.status_code == 201, placed.content
+
+
 @pytest.mark.parametrize("path", ["abc/", "1.5/cancel/", "-1/hold/", f"{10**19}/", f"{10**19}/events/"])
 def test_order_paths_that_match_no_route_answer_the_json_404(api_a, stocked, path):
     """`<int:…>` routes that did not match gave Django's HTML 404 page; ids past 64 bits, a 500."""

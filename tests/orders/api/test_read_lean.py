@@ -12,6 +12,8 @@ On PostgreSQL the order page is one statement (`order_json`); its reference, the
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from rest_framework.renderers import JSONRenderer
@@ -140,6 +142,14 @@ def test_an_order_without_a_bill_to_address(api_a, tenant_a, orders_in_every_sta
 
 
 def test_the_order_list_is_the_serializers_rendering_page_after_page(api_a, tenant_a, orders_in_every_state):
+    # Timestamps the statement writes as text (render_list._UTC_TEXT): a whole second (no
+    # fraction), a few microseconds, a year's last one, one stored from another zone.
+    first, second, third = list(orders_in_every_state.values())[:3]
+    at = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    mine = Order.objects.for_tenant(tenant_a)
+    mine.filter(pk=first).update(placed_at=at, created_at=at, updated_at=at + timedelta(microseconds=50))
+    mine.filter(pk=second).update(placed_at=datetime(2025, 12, 31, 23, 59, 59, 999999, UTC))
+    mine.filter(pk=third).update(created_at=at.astimezone(ZoneInfo("Asia/Kolkata")))
     seen = []
     url = "/api/v1/orders/?limit=3"
     while url:

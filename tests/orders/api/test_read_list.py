@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from orders import selectors
-from orders.api.render_list import LIST_COLUMNS, order_list_page
+from orders.api.render_list import LIST_COLUMNS, order_list_page, order_list_rows
 from orders.models import Order
 from orders.services import order_cancel, order_create
 from tests.inventory.factories import SKUFactory
@@ -87,7 +87,8 @@ def test_a_page_is_the_selectors_page_for_every_filter_position_and_direction(te
         got = order_list_page(
             tenant=tenant_a, position=position, ascending=ascending, offset=offset, limit=3, **filters
         )
-        assert got == _reference(tenant_a, filters, position, ascending, offset, 3), (filters, position)
+        expected = _reference(tenant_a, filters, position, ascending, offset, 3)
+        assert order_list_rows(got) == order_list_rows(expected), (filters, position)  # as shown
         pages += bool(got)
     assert pages > 60  # most of them found orders
 
@@ -131,7 +132,8 @@ def test_a_page_read_again_and_again_stays_the_selectors_page(tenant_a, orders):
             got = order_list_page(
                 tenant=tenant_a, position=position, ascending=False, offset=0, limit=2, **filters
             )
-            assert got == _reference(tenant_a, filters, position, False, 0, 2), (filters, position)
+            expected = _reference(tenant_a, filters, position, False, 0, 2)
+            assert order_list_rows(got) == order_list_rows(expected), (filters, position)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%ORDER BY o.id DESC%"]
