@@ -23,6 +23,13 @@ messages and then stop consuming. Three defects, three fixes:
 What 2 and 3 keep lives in this process's memory: if the worker also dies before Redis returns,
 the messages of 3 still come back after the visibility timeout; those of 2 (a message in flight
 at the very moment Redis dropped) would be lost with it. Proven by tests/e2e/test_broker_drop.py.
+
+A window no client can close remains: Redis writes a BRPOP's pop to its append-only file before
+it sends the reply, so when it dies between the two the message is gone from the queue and never
+reached this process (seen once in tests/e2e/test_broker_drop.py, on a loaded machine: one of 200
+messages, popped by the last command before a kill). Closing it takes a queue that moves the
+message instead of popping it (BLMOVE into a per-consumer list), which kombu's Redis transport
+does not do; RabbitMQ, which keeps a message until it is acknowledged, has no such window.
 """
 
 from __future__ import annotations
