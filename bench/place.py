@@ -328,9 +328,9 @@ def count_statements(store: Storefront, world: World, recorder: Recorder, *, sho
         named = ", ".join(f"{t} {v / n:g}" for t, v in sorted(enqueued.items()) if v) or "none"
         recorder.note(f"Tasks enqueued per order (outbox rows, run by no worker here): {named}.")
         recorder.note(
-            "The outbox relay thread sends those rows after the commit on its own connection: 2 statements "
-            "(2 commits) per batch, not among the statements counted above; its Python and PostgreSQL CPU "
-            "are in the core time."
+            "The outbox relay thread sends those rows after the commit on its own connection: they were "
+            "written leased to it, so 1 statement (1 commit, marking them sent) per batch, not among the "
+            "statements counted above; its Python and PostgreSQL CPU are in the core time."
         )
 
 

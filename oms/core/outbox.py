@@ -306,7 +306,11 @@ def _relay_kicked(items: list[Any]) -> None:
     except Exception:
         if current_app.conf.task_always_eager:
             raise  # the task ran in-process and failed: let the test or the developer see it
-        logger.warning("Outbox kick for %s failed; the periodic relay will send them", ids, exc_info=True)
+        logger.warning(
+            "Outbox kick for %s failed; the beat relay sends them (a leased row once its lease ends)",
+            [*ids, *(row.pk for row in leased)],
+            exc_info=True,
+        )
         return
     kick_stats.rows += result.sent
     kick_stats.batches += 1
