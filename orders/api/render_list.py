@@ -71,15 +71,22 @@ def order_list_page(
     tenant_id = tenant_pk(tenant)
     where, params = ["o.tenant_id = %s"], [tenant_id]
     states = state.split(",") if state else []
+    # One state or one channel alone: the page is read in the order of that column's index
+    # (tenant, state|channel, id). Written `= %s`, PostgreSQL drops the fixed column from the
+    # order and may walk the id index backwards through every newer order of other channels or
+    # states (a channel whose orders are not the newest: 17 ms for 100 rows behind 30,000 newer
+    # ones); written as the range [value, value] (the same rows: the collations are
+    # deterministic), the column stays in the ORDER BY and only its index gives that order.
+    fixed = "o.state" if len(states) == 1 and not channel else "o.channel" if channel and not states else ""
     if len(states) == 1:
-        where.append("o.state = %s")
-        params.append(states[0])
+        where.append("o.state >= %s AND o.state <= %s" if fixed else "o.state = %s")
+        params += [states[0]] * (2 if fixed else 1)
     elif states:
         where.append("o.state = ANY(%s)")
         params.append(states)
     if channel:
-        where.append("o.channel = %s")
-        params.append(channel)
+        where.append("o.channel >= %s AND o.channel <= %s" if fixed else "o.channel = %s")
+        params += [channel] * (2 if fixed else 1)
     if email:
         where.append(f"o.customer_id IN (SELECT id FROM {customers} WHERE tenant_id = %s AND email = %s)")
         params += [tenant_id, email.strip().lower()]
@@ -107,12 +114,14 @@ def order_list_page(
     # prepared as the order page is; one whose best plan depends on them (how many orders a SKU,
     # some states or some dates hold) is planned for its values each time.
     preparable = len(states) <= 1 and not (sku or created_after or created_before)
+    direction = "ASC" if ascending else "DESC"
+    order_by = f"{fixed} {direction}, o.id {direction}" if fixed else f"o.id {direction}"
     with server_bound_cursor() if preparable else connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {columns} FROM {orders} o"
             f" JOIN {customers} c ON c.tenant_id = o.tenant_id AND c.id = o.customer_id"
             f" WHERE {' AND '.join(where)}"
-            f" ORDER BY o.id {'ASC' if ascending else 'DESC'} LIMIT %s OFFSET %s",
+            f" ORDER BY {order_by} LIMIT %s OFFSET %s",
             [*params, limit, offset],
         )
         return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in cursor.fetchall()]

@@ -136,6 +136,6 @@ def test_a_page_read_again_and_again_stays_the_selectors_page(tenant_a, orders):
             assert order_list_rows(got) == order_list_rows(expected), (filters, position)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%ORDER BY o.id DESC%"]
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%o.id DESC LIMIT%"]
         )
         assert cursor.fetchone()[0] >= 5
